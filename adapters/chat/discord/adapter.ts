@@ -1,0 +1,613 @@
+import { EventEmitter, once } from 'node:events';
+import {
+  type AnyThreadChannel,
+  type ButtonInteraction,
+  ChannelType,
+  type ChatInputCommandInteraction,
+  Client,
+  type ClientOptions,
+  DiscordAPIError,
+  Events,
+  GatewayIntentBits,
+  type Interaction,
+  type Message,
+  MessageFlags,
+  PermissionFlagsBits,
+  PermissionsBitField,
+  type RepliableInteraction,
+  type StringSelectMenuInteraction,
+  type TextBasedChannel,
+  ThreadAutoArchiveDuration,
+} from 'discord.js';
+import { encodeActionId, helpText, LATEST } from '../../../commands/index.ts';
+import type { ConversationEngine } from '../../../core/engine.ts';
+import { errorMessage } from '../../../core/errors.ts';
+import type { Logger } from '../../../core/ports.ts';
+import type { InboundMessage, Reply, ThreadKey, ThreadSink } from '../../../core/types.ts';
+import { threadTitle } from '../shared/text.ts';
+import { collectUploads } from '../shared/uploads.ts';
+import { FIND_COMMAND, GROUP_COMMAND, groupAction } from './commands.ts';
+import {
+  type DiscordPayload,
+  LIMITS,
+  NO_MENTIONS,
+  renderNotice,
+  renderReply,
+  renderText,
+} from './renderer.ts';
+import { encodeThreadId } from './thread-id.ts';
+
+export interface DiscordAdapterOptions {
+  token: string;
+  applicationId: string;
+  /** Channels where any message (not only a mention) starts a search. */
+  allowedChannelIds?: readonly string[];
+  /** REST base URL (default Discord's, https://discord.com/api); the gateway URL comes from GET /gateway/bot. */
+  apiUrl?: string;
+  logger?: Logger;
+  /** How often the typing indicator is renewed while a round runs (Discord shows it for ~10 s). */
+  typingIntervalMs?: number;
+  /** Upload limits for images people attach (defaults: adapters/chat/shared/uploads.ts). */
+  uploads?: { maxBytes?: number; timeoutMs?: number };
+  /** Extra discord.js client options, merged over the adapter's. */
+  clientOptions?: Partial<ClientOptions>;
+}
+
+/** What the bot needs in a channel: read, post in threads it starts, attach the pictures, embed them. */
+export const BOT_PERMISSIONS = new PermissionsBitField([
+  PermissionFlagsBits.ViewChannel,
+  PermissionFlagsBits.SendMessages,
+  PermissionFlagsBits.SendMessagesInThreads,
+  PermissionFlagsBits.CreatePublicThreads,
+  PermissionFlagsBits.EmbedLinks,
+  PermissionFlagsBits.AttachFiles,
+  PermissionFlagsBits.ReadMessageHistory,
+]);
+
+/** The URL a server admin opens to add the bot with its slash commands and permissions. */
+export function inviteUrl(applicationId: string): string {
+  const q = new URLSearchParams({
+    client_id: applicationId,
+    scope: 'bot applications.commands',
+    permissions: BOT_PERMISSIONS.bitfield.toString(),
+  });
+  return `https://discord.com/oauth2/authorize?${q}`;
+}
+
+/** The intents the bot needs; Message Content is privileged and must be enabled in the developer portal. */
+export const INTENTS = [
+  GatewayIntentBits.Guilds,
+  GatewayIntentBits.GuildMessages,
+  GatewayIntentBits.MessageContent,
+];
+
+const silent: Logger = { info() {}, warn() {}, error() {} };
+
+const THREAD_PERMISSIONS_HINT =
+  'I need the "Create Public Threads", "Send Messages in Threads", "Attach Files" and "Embed Links" permissions in this channel.';
+
+type SearchThread = AnyThreadChannel;
+
+/**
+ * Discord front end: `/find`, mentions and (optionally) every message in allow-listed channels start a
+ * search in a thread; later messages in the thread refine it; menus and buttons on round posts act on it.
+ * The engine owns all state; this class only translates events and renders replies.
+ */
+export class DiscordAdapter {
+  readonly client: Client;
+  private readonly log: Logger;
+  private readonly allowed: Set<string>;
+  /** Threads this process started searches in (covers the moment before round 1 is saved). */
+  private readonly ownThreads = new Set<string>();
+  /** Per-channel chains so that events of one thread reach the engine in gateway order. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly handled = new Map<string, Promise<void>>();
+  private readonly events = new EventEmitter();
+
+  constructor(
+    private readonly engine: ConversationEngine,
+    private readonly options: DiscordAdapterOptions,
+  ) {
+    this.log = options.logger ?? silent;
+    this.allowed = new Set(options.allowedChannelIds ?? []);
+    const { rest, ...extra } = options.clientOptions ?? {};
+    this.client = new Client({
+      intents: INTENTS,
+      // Default for every message the client sends; each payload also sets it explicitly.
+      allowedMentions: NO_MENTIONS,
+      rest: { ...(options.apiUrl ? { api: options.apiUrl } : {}), ...rest },
+      ...extra,
+    });
+    this.client.on(Events.MessageCreate, (m) => this.track(m.id, () => this.onMessage(m)));
+    this.client.on(Events.InteractionCreate, (i) => this.track(i.id, () => this.onInteraction(i)));
+    this.client.on(Events.Error, (err) => this.log.error({ err: errorMessage(err) }, 'discord client error'));
+    this.client.on(Events.ShardDisconnect, (_e, shard) =>
+      this.log.warn({ shard }, 'discord gateway disconnected'),
+    );
+    this.client.on(Events.ShardResume, (shard) => this.log.info({ shard }, 'discord gateway resumed'));
+  }
+
+  /** Logs in and resolves once the gateway session is ready. */
+  async start(): Promise<void> {
+    const ready = once(this.client, Events.ClientReady);
+    await this.client.login(this.options.token);
+    await ready;
+    const invite = inviteUrl(this.options.applicationId);
+    this.log.info(
+      { user: this.client.user?.tag, guilds: this.client.guilds.cache.size, invite },
+      'discord bot ready',
+    );
+  }
+
+  /** Waits for events being handled, then closes the gateway connection. */
+  async stop(): Promise<void> {
+    await this.idle();
+    await this.client.destroy();
+  }
+
+  /** Resolves once every event received so far has been handled (and the engine is idle). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    await this.engine.idle();
+  }
+
+  /**
+   * Resolves once the gateway event with this id (message or interaction id) has been handled,
+   * including when it was ignored. Meant for tests and tools that script conversations.
+   */
+  whenHandled(eventId: string): Promise<void> {
+    const done = this.handled.get(eventId);
+    if (done) return done;
+    return new Promise((resolve) => {
+      const check = (id: string) => {
+        if (id !== eventId) return;
+        this.events.off('handled', check);
+        void this.handled.get(id)?.then(resolve);
+      };
+      this.events.on('handled', check);
+    });
+  }
+
+  private track(eventId: string, fn: () => Promise<void>): void {
+    const p = fn().catch((err: unknown) =>
+      this.log.error({ eventId, err: errorMessage(err) }, 'discord event failed'),
+    );
+    this.inFlight.add(p);
+    this.handled.set(eventId, p);
+    if (this.handled.size > 2000) {
+      const oldest = this.handled.keys().next().value;
+      if (oldest !== undefined) this.handled.delete(oldest);
+    }
+    this.events.emit('handled', eventId);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /**
+   * Runs `hand` after the hand-offs of earlier events of the same channel, so that they reach the
+   * engine in gateway order even when preparing one (e.g. downloading an upload) takes longer.
+   * `hand` returns the engine's promise wrapped, so the chain does not wait for whole rounds
+   * (the engine queues and merges those itself); the returned promise is the engine's.
+   */
+  private async inOrder(
+    channelId: string,
+    hand: () => Promise<{ done: Promise<void> } | null>,
+  ): Promise<void> {
+    const prev = this.chains.get(channelId) ?? Promise.resolve();
+    const step = prev.then(hand);
+    const tail = step.then(
+      () => {},
+      () => {},
+    );
+    this.chains.set(channelId, tail);
+    void tail.then(() => {
+      if (this.chains.get(channelId) === tail) this.chains.delete(channelId);
+    });
+    const handed = await step;
+    await handed?.done;
+  }
+
+  /** The interaction's channel, fetched when the cache does not have it (e.g. after a restart). */
+  private async channelOf(i: {
+    channel: TextBasedChannel | null;
+    channelId: string | null;
+  }): Promise<TextBasedChannel | null> {
+    if (i.channel) return i.channel;
+    if (!i.channelId) return null;
+    const fetched = await this.client.channels.fetch(i.channelId).catch(() => null);
+    return fetched?.isTextBased() ? fetched : null;
+  }
+
+  private keyOf(thread: SearchThread): ThreadKey {
+    return encodeThreadId({
+      guild: thread.guildId,
+      channel: thread.parentId ?? thread.id,
+      thread: thread.id,
+    });
+  }
+
+  private remember(threadId: string): void {
+    this.ownThreads.add(threadId);
+    if (this.ownThreads.size > 50_000) {
+      const oldest = this.ownThreads.values().next().value;
+      if (oldest !== undefined) this.ownThreads.delete(oldest);
+    }
+  }
+
+  private get botId(): string {
+    return this.client.user?.id ?? this.options.applicationId;
+  }
+
+  // ── messages ────────────────────────────────────────────────────────────────────────────────
+
+  private async onMessage(message: Message): Promise<void> {
+    if (message.author.bot || message.webhookId || message.system || !message.inGuild()) return;
+    const channel = message.channel;
+    const mentioned = message.mentions.users.has(this.botId);
+    if (channel.isThread()) {
+      // Decide whether the thread is a search and fetch uploads in order, then hand over to the engine.
+      await this.inOrder(channel.id, async () => {
+        const key = this.keyOf(channel);
+        const known =
+          this.ownThreads.has(channel.id) ||
+          channel.ownerId === this.botId ||
+          (await this.engine.state(key)) !== null;
+        if (!known && !mentioned) return null;
+        const msg = await this.inbound(message, key, { startsSearch: !known });
+        this.remember(channel.id);
+        return { done: this.runMessage(msg, channel) };
+      });
+      return;
+    }
+    if (channel.type !== ChannelType.GuildText && channel.type !== ChannelType.GuildAnnouncement) return;
+    if (!mentioned && !this.allowed.has(channel.id)) return;
+
+    const text = this.messageText(message);
+    if (!text && message.attachments.size === 0) {
+      await message.reply(renderNotice(helpText()));
+      return;
+    }
+    let thread: SearchThread;
+    try {
+      thread = await message.startThread({
+        name: threadTitle(text || 'Image search', LIMITS.threadName),
+        autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
+      });
+    } catch (err) {
+      this.log.warn({ channel: channel.id, err: errorMessage(err) }, 'could not start a thread');
+      await message
+        .reply(
+          renderText(
+            `I could not start a thread for this search (${apiReason(err)}). ${THREAD_PERMISSIONS_HINT}`,
+          ),
+        )
+        .catch((e: unknown) =>
+          this.log.warn({ err: errorMessage(e) }, 'could not explain the failed thread'),
+        );
+      return;
+    }
+    this.remember(thread.id);
+    const msg = await this.inbound(message, this.keyOf(thread), { startsSearch: true });
+    await this.runMessage(msg, thread);
+  }
+
+  /** The engine resolves when the message's round is done; the returned promise is that. */
+  private runMessage(msg: InboundMessage, thread: SearchThread): Promise<void> {
+    const sink = new DiscordThreadSink(thread, this.log, { typingIntervalMs: this.options.typingIntervalMs });
+    return this.engine.onMessage(msg, sink).finally(() => sink.close());
+  }
+
+  private async inbound(
+    message: Message<true>,
+    key: ThreadKey,
+    o: { startsSearch: boolean },
+  ): Promise<InboundMessage> {
+    const files = [...message.attachments.values()].map((a) => ({
+      name: a.name,
+      url: a.url,
+      contentType: a.contentType,
+      size: a.size,
+    }));
+    const uploads = files.length ? await collectUploads(files, this.options.uploads ?? {}) : {};
+    return {
+      key,
+      eventId: message.id,
+      userId: message.author.id,
+      text: this.messageText(message),
+      ...uploads,
+      ...(o.startsSearch ? { startsSearch: true } : {}),
+    };
+  }
+
+  /** The message text without the bot's mention; other mentions become readable names. */
+  private messageText(message: Message<true>): string {
+    const id = this.botId;
+    return message.content
+      .replace(new RegExp(`<@!?${id}>`, 'g'), ' ')
+      .replace(/<@!?(\d+)>/g, (m, uid: string) => {
+        const member = message.mentions.members?.get(uid);
+        const user = message.mentions.users.get(uid);
+        return member ? `@${member.displayName}` : user ? `@${user.displayName}` : m;
+      })
+      .replace(/<@&(\d+)>/g, (m, rid: string) => {
+        const role = message.mentions.roles.get(rid);
+        return role ? `@${role.name}` : m;
+      })
+      .replace(/<#(\d+)>/g, (m, cid: string) => {
+        const ch = message.guild.channels.cache.get(cid);
+        return ch ? `#${ch.name}` : m;
+      })
+      .replace(/[ \t]+/g, ' ')
+      .trim();
+  }
+
+  // ── interactions ────────────────────────────────────────────────────────────────────────────
+
+  private async onInteraction(i: Interaction): Promise<void> {
+    try {
+      if (i.isChatInputCommand()) {
+        if (i.commandName === FIND_COMMAND) return await this.onFind(i);
+        if (i.commandName === GROUP_COMMAND) return await this.onGroup(i);
+        await i.reply({ ...renderText('I do not know that command.'), flags: MessageFlags.Ephemeral });
+        return;
+      }
+      if (i.isButton() || i.isStringSelectMenu()) return await this.onComponent(i);
+    } catch (err) {
+      this.log.error({ interaction: i.id, err: errorMessage(err) }, 'interaction failed');
+      if (i.isRepliable()) await this.answerFailure(i, err);
+    }
+  }
+
+  private async answerFailure(i: RepliableInteraction, err: unknown): Promise<void> {
+    const payload = {
+      ...renderText(`⚠️ That did not work (${apiReason(err)}). Please try again.`),
+      flags: MessageFlags.Ephemeral,
+    } as const;
+    try {
+      if (i.deferred || i.replied) await i.followUp(payload);
+      else await i.reply(payload);
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e) }, 'could not report an interaction failure');
+    }
+  }
+
+  /** `/find description:<text>`: a thread (from the reply, or the thread it is used in) and round 1. */
+  private async onFind(i: ChatInputCommandInteraction): Promise<void> {
+    const refuse = (text: string) => i.reply({ ...renderText(text), flags: MessageFlags.Ephemeral });
+    if (!i.inGuild()) {
+      await refuse('Use /find in a server text channel or one of its threads.');
+      return;
+    }
+    await i.deferReply();
+    const channel = await this.channelOf(i);
+    const description = i.options.getString(FIND_ARG, true);
+    const header = `🔎 ${description.replace(/\s+/g, ' ').trim()}`;
+    let thread: SearchThread;
+    if (channel?.isThread()) {
+      thread = channel;
+      await i.editReply(renderText(header));
+    } else if (channel?.type === ChannelType.GuildText || channel?.type === ChannelType.GuildAnnouncement) {
+      const starter = await i.editReply(renderText(header));
+      try {
+        thread = await channel.threads.create({
+          name: threadTitle(description, LIMITS.threadName),
+          startMessage: starter.id,
+          autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
+        });
+      } catch (err) {
+        this.log.warn({ channel: channel.id, err: errorMessage(err) }, 'could not start a thread');
+        await i.editReply(
+          renderText(
+            `${header}\n⚠️ I could not start a thread (${apiReason(err)}). ${THREAD_PERMISSIONS_HINT}`,
+          ),
+        );
+        return;
+      }
+    } else {
+      await i.editReply(renderText('I can only search in server text channels and their threads.'));
+      return;
+    }
+    this.remember(thread.id);
+    const line = new ReplyLine(i, header, this.log);
+    const sink = new DiscordThreadSink(thread, this.log, {
+      typingIntervalMs: this.options.typingIntervalMs,
+      ephemeral: (p) => i.followUp({ ...p, flags: MessageFlags.Ephemeral }).then(() => {}),
+      progress: (text) => line.set(`${header}\n-# ⏳ ${text}`),
+    });
+    const msg: InboundMessage = {
+      key: this.keyOf(thread),
+      eventId: i.id,
+      userId: i.user.id,
+      text: description,
+      startsSearch: true,
+    };
+    try {
+      await this.inOrder(thread.id, async () => ({ done: this.engine.onMessage(msg, sink) }));
+    } finally {
+      sink.close();
+      await line.set(header);
+    }
+  }
+
+  /**
+   * `/genir <command> [arg]`: acts on the latest round of the thread it is used in. Commands about the
+   * person or the server (forget, status, export, help) also work outside threads. Answers meant for the
+   * person (stale, errors, help) replace the ephemeral deferred reply; rounds go to the thread.
+   */
+  private async onGroup(i: ChatInputCommandInteraction): Promise<void> {
+    const a = groupAction(i.options.getSubcommand());
+    if (!a) {
+      await i.reply({ ...renderText('I do not know that command.'), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    await i.deferReply({ flags: MessageFlags.Ephemeral });
+    const channel = await this.channelOf(i);
+    const inThread = channel?.isThread() ? channel : null;
+    if (!i.inGuild() || !channel || (!inThread && !ANYWHERE.has(a.action))) {
+      await i.editReply(renderText('Use this inside a search thread (start one with /find).'));
+      return;
+    }
+    const raw =
+      a.arg?.kind === 'number'
+        ? i.options.getInteger(a.arg.name)
+        : a.arg
+          ? i.options
+              .getString(a.arg.name)
+              ?.replace(/[:\s]+/g, ' ')
+              .trim()
+          : null;
+    const line = new ReplyLine(i, null, this.log);
+    let answered = false;
+    const toPerson = async (p: DiscordPayload) => {
+      answered = true;
+      await line.set(p.content ?? '');
+    };
+    const sink = inThread
+      ? new DiscordThreadSink(inThread, this.log, {
+          typingIntervalMs: this.options.typingIntervalMs,
+          ephemeral: toPerson,
+          privateNotices: a.action === 'help',
+          progress: (text) => line.set(`-# ⏳ ${text}`),
+        })
+      : { send: async (reply: Reply) => toPerson(renderReply(reply)) };
+    const key = inThread
+      ? this.keyOf(inThread)
+      : encodeThreadId({ guild: i.guildId, channel: channel.id, thread: channel.id });
+    const action = {
+      key,
+      eventId: i.id,
+      userId: i.user.id,
+      actionId: encodeActionId(a.action, LATEST, raw ?? undefined),
+    };
+    try {
+      await this.inOrder(channel.id, async () => ({ done: this.engine.onAction(action, sink) }));
+    } finally {
+      if (sink instanceof DiscordThreadSink) sink.close();
+      if (!answered)
+        await i
+          .deleteReply()
+          .catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'deleteReply failed'));
+    }
+  }
+
+  /** Menus and buttons on round posts: acknowledge at once, then run the action in the thread. */
+  private async onComponent(i: ButtonInteraction | StringSelectMenuInteraction): Promise<void> {
+    await i.deferUpdate();
+    const channel = await this.channelOf(i);
+    if (!i.inGuild() || !channel?.isThread()) {
+      await i.followUp({
+        ...renderText('This control only works in a search thread.'),
+        flags: MessageFlags.Ephemeral,
+      });
+      return;
+    }
+    const actionId = i.isStringSelectMenu() ? (i.values[0] ?? i.customId) : i.customId;
+    const sink = new DiscordThreadSink(channel, this.log, {
+      typingIntervalMs: this.options.typingIntervalMs,
+      ephemeral: (p) => i.followUp({ ...p, flags: MessageFlags.Ephemeral }).then(() => {}),
+    });
+    try {
+      const action = { key: this.keyOf(channel), eventId: i.id, userId: i.user.id, actionId };
+      await this.inOrder(channel.id, async () => ({ done: this.engine.onAction(action, sink) }));
+    } finally {
+      sink.close();
+    }
+  }
+}
+
+const FIND_ARG = 'description';
+
+/**
+ * Commands about the person or the server rather than a thread's search; they work in any channel.
+ * (Mirrors the engine's list of commands handled outside a thread.)
+ */
+const ANYWHERE = new Set<string>(['forget', 'status', 'export', 'help']);
+
+function apiReason(err: unknown): string {
+  if (err instanceof DiscordAPIError) return `Discord said: ${err.message} (${err.code})`;
+  return errorMessage(err).slice(0, 200);
+}
+
+/**
+ * One interaction reply used as a status line ("🔎 a red fox — ⏳ Drawing…"): edited only when its
+ * text changes, never throws (a failed edit must not fail the round).
+ */
+class ReplyLine {
+  private current: string | null;
+  constructor(
+    private readonly i: RepliableInteraction,
+    initial: string | null,
+    private readonly log: Logger,
+  ) {
+    this.current = initial;
+  }
+
+  async set(text: string): Promise<void> {
+    if (text === this.current || !text) return;
+    this.current = text;
+    try {
+      await this.i.editReply(renderText(text));
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'could not update the interaction reply');
+    }
+  }
+}
+
+interface SinkOptions {
+  typingIntervalMs?: number | undefined;
+  /** Where notices meant only for the person who acted go (an interaction follow-up). */
+  ephemeral?: (payload: DiscordPayload) => Promise<void>;
+  /** Send every notice (not only ephemeral ones) to `ephemeral`, e.g. for help asked with a command. */
+  privateNotices?: boolean;
+  /** A visible progress line (interaction replies); the typing indicator runs in any case. */
+  progress?: (text: string) => Promise<void>;
+}
+
+/** Renders the engine's replies into one Discord thread; typing indicator while a round runs. */
+export class DiscordThreadSink implements ThreadSink {
+  private typing: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly thread: SearchThread,
+    private readonly log: Logger,
+    private readonly options: SinkOptions = {},
+  ) {}
+
+  async send(reply: Reply): Promise<void> {
+    this.stopTyping();
+    const payload = renderReply(reply);
+    if (
+      reply.kind === 'notice' &&
+      (reply.ephemeral || this.options.privateNotices) &&
+      this.options.ephemeral
+    ) {
+      await this.options.ephemeral(payload);
+      return;
+    }
+    await this.thread.send(payload);
+  }
+
+  async progress(text: string): Promise<void> {
+    if (!this.typing) {
+      this.sendTyping();
+      this.typing = setInterval(() => this.sendTyping(), this.options.typingIntervalMs ?? 8000);
+      this.typing.unref();
+    }
+    await this.options.progress?.(text);
+  }
+
+  close(): void {
+    this.stopTyping();
+  }
+
+  private sendTyping(): void {
+    this.thread
+      .sendTyping()
+      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'typing failed'));
+  }
+
+  private stopTyping(): void {
+    if (this.typing) clearInterval(this.typing);
+    this.typing = null;
+  }
+}

@@ -1,0 +1,243 @@
+import {
+  ActionRowBuilder,
+  AttachmentBuilder,
+  type BaseMessageOptions,
+  ButtonBuilder,
+  ButtonStyle,
+  EmbedBuilder,
+  type MessageActionRowComponentBuilder,
+  StringSelectMenuBuilder,
+  StringSelectMenuOptionBuilder,
+} from 'discord.js';
+import { commandSpec, decodeActionId, encodeActionId } from '../../../commands/index.ts';
+import type { FoundView, Reply, RoundView } from '../../../core/types.ts';
+import { truncate } from '../shared/text.ts';
+
+/** Discord's documented limits; text longer than these is cut, never rejected. */
+export const LIMITS = {
+  content: 2000,
+  embedTitle: 256,
+  embedDescription: 4096,
+  fieldName: 256,
+  fieldValue: 1024,
+  embedFooter: 2048,
+  /** Sum of all text in all embeds of one message. */
+  embedsTotal: 6000,
+  selectOptions: 25,
+  selectOptionLabel: 100,
+  selectOptionDescription: 100,
+  selectPlaceholder: 150,
+  buttonLabel: 80,
+  threadName: 100,
+  customId: 100,
+} as const;
+
+/** Largest original the bot uploads; bigger files are linked or named instead (bot upload cap is 10 MB). */
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+/** Nothing the bot sends may ping anyone: not @everyone/@here, roles, users, or the replied-to author. */
+export const NO_MENTIONS = {
+  parse: [],
+  repliedUser: false,
+} as const satisfies BaseMessageOptions['allowedMentions'];
+
+export type DiscordPayload = BaseMessageOptions & { allowedMentions: typeof NO_MENTIONS };
+
+const COLOR = { round: 0x5865f2, found: 0x57f287 } as const;
+
+export const ROUND_TITLE = /^Round (\d+)\b/;
+export const FOUND_PREFIX = '✅ Found it';
+
+/** File names of a round's attachments (referenced from the embeds as attachment://name). */
+export function roundFileNames(view: RoundView): { synthetic: string; sheet: string } {
+  const stem = `round-${String(view.roundNumber).padStart(2, '0')}`;
+  return { synthetic: `${stem}-synthetic.png`, sheet: `${stem}-matches.png` };
+}
+
+export function renderReply(reply: Reply): DiscordPayload {
+  switch (reply.kind) {
+    case 'round':
+      return renderRound(reply.view);
+    case 'found':
+      return renderFound(reply.view);
+    case 'notice':
+      return renderNotice(reply.text, reply.level);
+  }
+}
+
+export function renderNotice(text: string, level: 'info' | 'warn' | 'error' = 'info'): DiscordPayload {
+  const body = formatCommandTable(text);
+  return {
+    content: truncate(level === 'error' ? `⚠️ ${body}` : body, LIMITS.content),
+    allowedMentions: NO_MENTIONS,
+  };
+}
+
+/** Plain content (headers, progress lines), cut to the content limit, pinging nobody. */
+export function renderText(text: string): DiscordPayload {
+  return { content: truncate(text, LIMITS.content), allowedMentions: NO_MENTIONS };
+}
+
+/** The help's aligned "  /usage    text" lines read better as "`/usage` text" in Discord's proportional font. */
+function formatCommandTable(text: string): string {
+  return text.replace(
+    /^ {2}(\/\S.*?)\s{2,}(\S.*)$/gm,
+    (_, usage: string, help: string) => `\`${usage.trim()}\` ${help}`,
+  );
+}
+
+/** Hands out a shared character budget so the sum over a message's embeds stays under Discord's cap. */
+class Budget {
+  constructor(private left: number) {}
+  take(text: string, max: number): string {
+    const cut = truncate(text, Math.max(1, Math.min(max, this.left)));
+    this.left -= Array.from(cut).length;
+    return cut;
+  }
+}
+
+export function renderRound(view: RoundView): DiscordPayload {
+  const names = roundFileNames(view);
+  const budget = new Budget(LIMITS.embedsTotal);
+  const files: AttachmentBuilder[] = [];
+
+  const main = new EmbedBuilder()
+    .setColor(COLOR.round)
+    .setTitle(budget.take(`Round ${view.roundNumber}`, LIMITS.embedTitle))
+    // The query gets the lion's share of the budget; the match list and notes get the rest.
+    .setDescription(budget.take(view.query || '(no description)', 2600));
+  const fields: { name: string; value: string }[] = [];
+  if (view.syntheticPng) {
+    files.push(
+      new AttachmentBuilder(view.syntheticPng, { name: names.synthetic, description: 'What I drew' }),
+    );
+    main.setImage(`attachment://${names.synthetic}`);
+    if (view.interpretation) {
+      fields.push({
+        name: budget.take('I drew', LIMITS.fieldName),
+        value: budget.take(view.interpretation, LIMITS.fieldValue),
+      });
+    }
+  } else {
+    fields.push({
+      name: budget.take('Picture', LIMITS.fieldName),
+      value: budget.take('Same drawing as the previous round.', LIMITS.fieldValue),
+    });
+  }
+  if (view.notes.length > 0) {
+    fields.push({
+      name: budget.take('Notes', LIMITS.fieldName),
+      value: budget.take(view.notes.join('\n'), LIMITS.fieldValue),
+    });
+  }
+  if (fields.length > 0) main.addFields(fields);
+
+  files.push(new AttachmentBuilder(view.contactSheetPng, { name: names.sheet, description: 'Top matches' }));
+  const sheet = new EmbedBuilder()
+    .setColor(COLOR.round)
+    .setTitle(
+      budget.take(view.tiles.length ? `Top ${view.tiles.length} matches` : 'No matches', LIMITS.embedTitle),
+    )
+    .setImage(`attachment://${names.sheet}`);
+  const list = view.tiles
+    .map((t) => `**${t.n}.** ${truncate(t.title, 60)} · ${t.score.toFixed(3)}`)
+    .join('\n');
+  if (list) sheet.setDescription(budget.take(list, 1200));
+  sheet.setFooter({
+    text: budget.take(
+      'Correct me in words in this thread, or use the menus and buttons.',
+      LIMITS.embedFooter,
+    ),
+  });
+
+  return {
+    embeds: [main, sheet],
+    files,
+    components: roundComponents(view),
+    allowedMentions: NO_MENTIONS,
+  };
+}
+
+/** The select's own id: the round's action id without a match number (the chosen option carries it). */
+function selectId(ids: readonly string[], action: 'pick' | 'more'): string {
+  const ref = ids[0] ? decodeActionId(ids[0]) : null;
+  return encodeActionId(action, ref?.roundId ?? '-');
+}
+
+function matchSelect(view: RoundView, action: 'pick' | 'more', ids: readonly string[]) {
+  const label = commandSpec(action).label;
+  const tiles = view.tiles.slice(0, LIMITS.selectOptions);
+  const last = tiles.at(-1)?.n ?? 1;
+  return new StringSelectMenuBuilder()
+    .setCustomId(selectId(ids, action))
+    .setPlaceholder(
+      truncate(`${label}${label.endsWith('…') ? ' ' : ': '}#1…#${last}`, LIMITS.selectPlaceholder),
+    )
+    .setMinValues(1)
+    .setMaxValues(1)
+    .addOptions(
+      tiles.map((t) =>
+        new StringSelectMenuOptionBuilder()
+          .setLabel(truncate(`#${t.n} ${t.title}`, LIMITS.selectOptionLabel))
+          .setDescription(truncate(`similarity ${t.score.toFixed(3)}`, LIMITS.selectOptionDescription))
+          .setValue(ids[t.n - 1] as string),
+      ),
+    );
+}
+
+export function roundComponents(view: RoundView): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
+  const rows: ActionRowBuilder<MessageActionRowComponentBuilder>[] = [];
+  const usable = view.tiles.filter((t) => view.actions.pick[t.n - 1] && view.actions.moreLike[t.n - 1]);
+  if (usable.length > 0) {
+    const v = { ...view, tiles: usable };
+    rows.push(
+      new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
+        matchSelect(v, 'pick', view.actions.pick),
+      ),
+    );
+    rows.push(
+      new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
+        matchSelect(v, 'more', view.actions.moreLike),
+      ),
+    );
+  }
+  const button = (id: string, action: 'not' | 'regen' | 'undo' | 'reset', style: ButtonStyle) =>
+    new ButtonBuilder()
+      .setCustomId(id)
+      .setLabel(truncate(commandSpec(action).label, LIMITS.buttonLabel))
+      .setStyle(style);
+  rows.push(
+    new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
+      button(view.actions.notThese, 'not', ButtonStyle.Danger),
+      button(view.actions.regenerate, 'regen', ButtonStyle.Secondary),
+      button(view.actions.undo, 'undo', ButtonStyle.Secondary),
+      button(view.actions.newSearch, 'reset', ButtonStyle.Primary),
+    ),
+  );
+  return rows;
+}
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+export function renderFound(view: FoundView): DiscordPayload {
+  const title = truncate(view.asset.title.replace(/\s+/g, ' ').trim() || view.asset.id, 300);
+  const lines = [`${FOUND_PREFIX} in round ${view.roundNumber}: **${title}**`];
+  const files: AttachmentBuilder[] = [];
+  if (view.file && view.file.length <= MAX_UPLOAD_BYTES) {
+    files.push(new AttachmentBuilder(view.file, { name: view.fileName, description: truncate(title, 1024) }));
+  } else if (isUrl(view.asset.source)) {
+    lines.push(`Original: <${view.asset.source}>`);
+  } else if (view.file) {
+    lines.push(
+      `The original is too large to upload here (${(view.file.length / 1024 / 1024).toFixed(1)} MB): \`${view.fileName}\``,
+    );
+  } else {
+    lines.push(`(I could not read the original file \`${view.fileName}\`.)`);
+  }
+  lines.push('-# Send a correction to keep searching, or use New search.');
+  return {
+    content: truncate(lines.join('\n'), LIMITS.content),
+    ...(files.length ? { files } : {}),
+    allowedMentions: NO_MENTIONS,
+  };
+}

@@ -1,0 +1,407 @@
+import type { App, RespondFn } from '@slack/bolt';
+import type { ConversationEngine } from '../../../core/engine.ts';
+import type { Logger } from '../../../core/ports.ts';
+import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
+import { collectUploads, type RemoteFile } from '../shared/uploads.ts';
+import {
+  clip,
+  escapeMrkdwn,
+  type SlackDestination,
+  SlackRenderer,
+  slackHelp,
+  unescapeSlack,
+} from './renderer.ts';
+import { encodeThreadId, NO_THREAD } from './thread-id.ts';
+
+export interface SlackIdentity {
+  teamId: string;
+  botUserId: string;
+  botId?: string;
+}
+
+export interface SlackAdapterOptions {
+  /** The slash command (as in the app manifest). */
+  command?: string;
+  /** Minimum ms between posts in one channel (Slack allows about one message per second per channel). */
+  postIntervalMs?: number;
+  /** Show a progress line while a round runs (one message, edited, removed when the answer is posted). */
+  progress?: boolean;
+  /** Workspace and bot ids; asked of auth.test when absent. */
+  identity?: SlackIdentity;
+  maxUploadBytes?: number;
+  logger?: Logger;
+}
+
+/** A message-like Slack event (`message` or `app_mention`), as far as this adapter reads it. */
+interface SlackMessageEvent {
+  type: string;
+  subtype?: string;
+  channel: string;
+  channel_type?: string;
+  user?: string;
+  bot_id?: string;
+  text?: string;
+  ts: string;
+  thread_ts?: string;
+  files?: {
+    id: string;
+    name?: string;
+    title?: string;
+    mimetype?: string;
+    size?: number;
+    url_private_download?: string;
+    url_private?: string;
+  }[];
+}
+
+interface SlackCommandBody {
+  text: string;
+  channel_id: string;
+  user_id: string;
+  trigger_id: string;
+}
+
+interface SlackActionBody {
+  trigger_id?: string;
+  user: { id: string };
+  channel?: { id: string };
+  container?: { channel_id?: string; message_ts?: string; thread_ts?: string; is_ephemeral?: boolean };
+  message?: { ts: string; thread_ts?: string };
+}
+
+interface SlackActionPayload {
+  type: string;
+  action_id: string;
+  value?: string;
+  action_ts?: string;
+  selected_option?: { value: string };
+}
+
+/** `/genir <word> …` commands about the person or the server rather than a search. */
+const OUTSIDE_THREAD = new Set(['forget', 'status', 'export']);
+
+/** Message subtypes that are a person speaking; every other subtype (edits, joins, bots…) is ignored. */
+const PERSON_SUBTYPES = new Set(['file_share', 'thread_broadcast']);
+
+/** A ThreadSink that also cleans up its progress message when the work is done. */
+interface SlackSink extends ThreadSink {
+  close(): Promise<void>;
+}
+
+/** Remembers recent keys, oldest dropped first. */
+class RecentSet {
+  private readonly items = new Set<string>();
+  constructor(private readonly max: number) {}
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+  add(key: string): void {
+    this.items.delete(key);
+    this.items.add(key);
+    if (this.items.size > this.max) this.items.delete(this.items.values().next().value as string);
+  }
+}
+
+const errorCode = (err: unknown): string | undefined => (err as { data?: { error?: string } }).data?.error;
+
+/**
+ * The Slack front end on a Bolt App: the slash command, mentions, replies in threads that have a
+ * search, direct messages, and the round controls. Every handler acknowledges first and then
+ * works in the background; each person message becomes one engine event whose id
+ * ("slack:<channel>:<ts>") is the same for Slack's retries and for the message/app_mention pair.
+ */
+export class SlackAdapter {
+  readonly renderer: SlackRenderer;
+  private readonly pending = new Set<Promise<void>>();
+  /** Threads that have a search started by this process (the store knows the rest). */
+  private readonly searches = new RecentSet(10_000);
+  /** Event ids already taken in by this process; the engine's store is the authority across processes. */
+  private readonly seen = new RecentSet(10_000);
+  private readonly command: string;
+  private readonly logger: Logger | undefined;
+  private readonly botToken: string;
+
+  private constructor(
+    private readonly app: App,
+    private readonly engine: ConversationEngine,
+    private readonly identity: SlackIdentity,
+    private readonly options: SlackAdapterOptions,
+  ) {
+    this.command = options.command ?? '/genir';
+    this.logger = options.logger;
+    this.botToken = app.client.token ?? '';
+    this.renderer = new SlackRenderer({
+      client: app.client,
+      ...(options.postIntervalMs !== undefined ? { postIntervalMs: options.postIntervalMs } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    this.register();
+  }
+
+  /** Registers the handlers on `app` (call before app.start()). */
+  static async attach(
+    app: App,
+    engine: ConversationEngine,
+    options: SlackAdapterOptions = {},
+  ): Promise<SlackAdapter> {
+    const identity = options.identity ?? (await SlackAdapter.whoAmI(app));
+    return new SlackAdapter(app, engine, identity, options);
+  }
+
+  static async whoAmI(app: App): Promise<SlackIdentity> {
+    const res = await app.client.auth.test();
+    if (!res.team_id || !res.user_id)
+      throw new Error('auth.test did not say which workspace and bot user this token is for');
+    return { teamId: res.team_id, botUserId: res.user_id, ...(res.bot_id ? { botId: res.bot_id } : {}) };
+  }
+
+  /** Resolves when every event taken in so far has been answered. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.engine.idle();
+  }
+
+  /** Waits for work in progress and queued posts; the App itself is stopped by its owner. */
+  async close(): Promise<void> {
+    await this.idle();
+    await this.renderer.close();
+  }
+
+  private track(work: Promise<void>): void {
+    const p = work.catch((err: unknown) => {
+      this.logger?.error({ err: (err as Error).message }, 'slack event failed');
+    });
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private register(): void {
+    const { app } = this;
+    app.command(this.command, async ({ command, ack, respond }) => {
+      await ack();
+      this.track(this.onCommand(command as SlackCommandBody, respond));
+    });
+    app.event('app_mention', async ({ event }) => {
+      this.track(this.onPersonMessage(event as unknown as SlackMessageEvent));
+    });
+    app.event('message', async ({ event }) => {
+      this.track(this.onPersonMessage(event as unknown as SlackMessageEvent));
+    });
+    app.action(/^genir/, async ({ ack, body, action }) => {
+      await ack();
+      this.track(this.onAction(body as unknown as SlackActionBody, action as unknown as SlackActionPayload));
+    });
+    app.error(async (err) => {
+      this.logger?.error({ err: err.message }, 'slack app error');
+    });
+  }
+
+  private key(channel: string, threadTs: string): string {
+    return encodeThreadId(this.identity.teamId, channel, threadTs);
+  }
+
+  /** `/genir <description>`: a root message in the channel, and round 1 in its thread. */
+  private async onCommand(command: SlackCommandBody, respond: RespondFn): Promise<void> {
+    const text = unescapeSlack(command.text ?? '').trim();
+    const tell = async (message: string): Promise<void> => {
+      await respond({ response_type: 'ephemeral', text: message }).catch((err: unknown) => {
+        this.logger?.warn({ err: (err as Error).message }, 'could not answer the slash command');
+      });
+    };
+    const [first = '', ...rest] = text.split(/\s+/);
+    const word = first.toLowerCase();
+    if (!text || word === 'help' || word === '?') {
+      await tell(slackHelp(this.command));
+      return;
+    }
+    const channel = command.channel_id;
+    if (OUTSIDE_THREAD.has(word)) {
+      // About the person or the server, not a search: answered only to them, through response_url.
+      await this.run(
+        {
+          key: this.key(channel, NO_THREAD),
+          eventId: `slack:cmd:${command.trigger_id}`,
+          userId: command.user_id,
+          text: `/${text}`,
+        },
+        { channel, userId: command.user_id, respond: (message) => tell(message) },
+      );
+      return;
+    }
+    const description = word === 'find' ? rest.join(' ') : text;
+    if (!description) {
+      await tell(slackHelp(this.command));
+      return;
+    }
+    let rootTs: string;
+    try {
+      rootTs = await this.renderer.postText(
+        { channel },
+        `:mag: Image search by <@${command.user_id}>: ${clip(escapeMrkdwn(description), 2900)}\n_Reply in this thread to correct me._`,
+      );
+    } catch (err) {
+      const code = errorCode(err);
+      await tell(
+        code === 'not_in_channel' || code === 'channel_not_found'
+          ? `I cannot post in this conversation. Invite me first (\`/invite @genir\`), or use ${this.command} in a channel I am in.`
+          : `Slack did not let me start the search here (${code ?? (err as Error).message}).`,
+      );
+      return;
+    }
+    const key = this.key(channel, rootTs);
+    this.searches.add(key);
+    await this.run(
+      {
+        key,
+        eventId: `slack:cmd:${command.trigger_id}`,
+        userId: command.user_id,
+        text: description,
+        startsSearch: true,
+      },
+      { channel, threadTs: rootTs, userId: command.user_id },
+    );
+  }
+
+  /**
+   * A `message` or `app_mention` event. Handled when it is a person's message and: mentions the
+   * bot at the top of a channel (a new search in a thread on it), or is in a thread that has a
+   * search (a refinement; a mention in a thread without one starts one there), or is in a DM.
+   */
+  private async onPersonMessage(event: SlackMessageEvent): Promise<void> {
+    if (!event.user || event.bot_id || event.user === this.identity.botUserId) return;
+    if (event.subtype && !PERSON_SUBTYPES.has(event.subtype)) return;
+    const eventId = `slack:${event.channel}:${event.ts}`;
+    if (this.seen.has(eventId)) return;
+
+    const raw = event.text ?? '';
+    const mention = new RegExp(`<@${this.identity.botUserId}(\\|[^>]*)?>`, 'g');
+    const mentioned = mention.test(raw);
+    const isDm = event.channel_type === 'im' || event.channel.startsWith('D');
+    const inThread = Boolean(event.thread_ts && event.thread_ts !== event.ts);
+    let threadTs: string;
+    let startsSearch = false;
+    if (inThread) {
+      threadTs = event.thread_ts as string;
+      const key = this.key(event.channel, threadTs);
+      const hasSearch = this.searches.has(key) || (await this.engine.state(key)) !== null;
+      if (!hasSearch && !mentioned && !isDm) return;
+      startsSearch = !hasSearch;
+    } else if (isDm) {
+      threadTs = NO_THREAD;
+    } else {
+      if (!mentioned) return;
+      threadTs = event.ts;
+      startsSearch = true;
+    }
+    if (this.seen.has(eventId)) return;
+    this.seen.add(eventId);
+
+    const key = this.key(event.channel, threadTs);
+    this.searches.add(key);
+    const text = unescapeSlack(raw.replace(mention, ' '))
+      .replace(/[ \t]+/g, ' ')
+      .trim();
+    const uploads = event.files?.length ? await this.download(event.files) : {};
+    await this.run(
+      { key, eventId, userId: event.user, text, ...uploads, ...(startsSearch ? { startsSearch } : {}) },
+      { channel: event.channel, ...(threadTs === NO_THREAD ? {} : { threadTs }), userId: event.user },
+    );
+  }
+
+  private download(
+    files: NonNullable<SlackMessageEvent['files']>,
+  ): Promise<Pick<InboundMessage, 'images' | 'rejectedFiles'>> {
+    const remote: RemoteFile[] = files.map((f) => ({
+      name: f.name ?? f.title ?? f.id,
+      url: f.url_private_download ?? f.url_private ?? '',
+      contentType: f.mimetype ?? null,
+      size: f.size ?? null,
+    }));
+    return collectUploads(remote, {
+      headers: { Authorization: `Bearer ${this.botToken}` },
+      ...(this.options.maxUploadBytes ? { maxBytes: this.options.maxUploadBytes } : {}),
+    });
+  }
+
+  /** A select or button of a round message. */
+  private async onAction(body: SlackActionBody, action: SlackActionPayload): Promise<void> {
+    const actionId =
+      action.type === 'static_select' ? action.selected_option?.value : (action.value ?? action.action_id);
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    const messageTs = body.message?.ts ?? body.container?.message_ts;
+    if (!actionId || !channel || !messageTs) return;
+    // Round messages live in a thread, or at the top level of a DM conversation.
+    const threadTs = body.message?.thread_ts ?? body.container?.thread_ts ?? NO_THREAD;
+    const userId = body.user.id;
+    const dest: SlackDestination = { channel, ...(threadTs === NO_THREAD ? {} : { threadTs }), userId };
+    const sink = this.sink(dest);
+    try {
+      await this.engine.onAction(
+        {
+          key: this.key(channel, threadTs),
+          eventId: `slack:act:${body.trigger_id ?? `${messageTs}:${action.action_ts}:${userId}`}`,
+          userId,
+          actionId,
+        },
+        sink,
+      );
+    } catch (err) {
+      await this.failed(sink, err);
+    } finally {
+      await sink.close();
+    }
+  }
+
+  private async run(msg: InboundMessage, dest: SlackDestination): Promise<void> {
+    const sink = this.sink(dest);
+    try {
+      await this.engine.onMessage(msg, sink);
+    } catch (err) {
+      await this.failed(sink, err);
+    } finally {
+      await sink.close();
+    }
+  }
+
+  /** The engine answers its own errors; this is the last word if it could not. */
+  private async failed(sink: SlackSink, err: unknown): Promise<void> {
+    this.logger?.error({ err: (err as Error).message }, 'slack event failed');
+    await sink
+      .send({ kind: 'notice', level: 'error', text: 'Something went wrong on my side. Please try again.' })
+      .catch(() => {});
+  }
+
+  private sink(dest: SlackDestination): SlackSink {
+    const renderer = this.renderer;
+    const warn = (what: string) => (err: unknown) =>
+      this.logger?.warn({ channel: dest.channel, err: (err as Error).message }, what);
+    let status: string | null = null;
+    let chain: Promise<void> = Promise.resolve();
+    const clear = async () => {
+      await chain;
+      if (!status) return;
+      const ts = status;
+      status = null;
+      await renderer.deleteMessage(dest.channel, ts).catch(warn('could not remove the progress line'));
+    };
+    const showProgress = this.options.progress ?? true;
+    return {
+      send: async (reply) => {
+        await clear();
+        await renderer.render(reply, dest);
+      },
+      progress: (text) => {
+        if (!showProgress) return;
+        const line = `:hourglass_flowing_sand: _${escapeMrkdwn(text)}_`;
+        // Not awaited by the engine: the round goes on while the line is posted.
+        chain = chain
+          .then(async () => {
+            if (status) await renderer.updateText(dest.channel, status, line);
+            else status = await renderer.postText(dest, line);
+          })
+          .catch(warn('could not post a progress line'));
+      },
+      close: clear,
+    };
+  }
+}

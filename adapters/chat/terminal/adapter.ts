@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import type { ConversationEngine } from '../../../core/engine.ts';
+import type { ThreadSink } from '../../../core/types.ts';
+import { TerminalRenderer } from './renderer.ts';
+import { encodeThreadId } from './thread-id.ts';
+
+export interface TerminalChatOptions {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  outDir: string;
+  /** Resume this session's thread; a new one otherwise. */
+  session?: string;
+  userId?: string;
+}
+
+/** A readline chat: each line is a message in one thread; /quit ends it. */
+export class TerminalChat {
+  readonly session: string;
+  private readonly renderer: TerminalRenderer;
+  private seq = 0;
+
+  constructor(
+    private readonly engine: ConversationEngine,
+    private readonly options: TerminalChatOptions,
+  ) {
+    this.session = options.session ?? `${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
+    this.renderer = new TerminalRenderer(options.outDir);
+  }
+
+  get threadKey(): string {
+    return encodeThreadId(this.session);
+  }
+
+  private print(text: string): void {
+    this.options.output.write(`${text}\n`);
+  }
+
+  private sink(): ThreadSink {
+    return {
+      send: async (reply) => this.print(await this.renderer.render(reply)),
+      progress: (text) => this.print(`… ${text}`),
+    };
+  }
+
+  /** One typed line: a message or command in the thread; false for /quit. */
+  handleLine(line: string): { quit: boolean; done: Promise<void> } {
+    if (/^\s*\/(quit|exit)\s*$/i.test(line)) return { quit: true, done: Promise.resolve() };
+    if (!line.trim()) return { quit: false, done: Promise.resolve() };
+    const done = this.engine.onMessage(
+      {
+        key: this.threadKey,
+        eventId: `${this.session}:${process.pid}:${Date.now()}:${this.seq++}`,
+        userId: this.options.userId ?? 'terminal-user',
+        text: line,
+      },
+      this.sink(),
+    );
+    return { quit: false, done };
+  }
+
+  /** Runs until /quit or the end of input; resolves when every message has been answered. */
+  async run(): Promise<void> {
+    const state = await this.engine.state(this.threadKey);
+    this.print(
+      state?.rounds.length
+        ? `Resumed thread ${this.session} at round ${state.rounds.length}.`
+        : `New thread ${this.session} (resume later with: genir chat --thread ${this.session}).\nDescribe the image you remember. /help lists the commands.`,
+    );
+    const rl = createInterface({ input: this.options.input, terminal: false });
+    // Lines are sent in order without waiting, as in a chat; the engine merges what arrives mid-round.
+    const pending: Promise<void>[] = [];
+    for await (const line of rl) {
+      const { quit, done } = this.handleLine(line);
+      if (quit) break;
+      pending.push(done);
+    }
+    rl.close();
+    await Promise.all(pending);
+  }
+}

@@ -1,0 +1,571 @@
+/**
+ * The local web playground: one page (plain HTML/CSS/JS in ./page, no build step), a JSON API and
+ * one server-sent-event stream per open tab. Same engine, same round view, same actions as the
+ * Discord and Slack bots; several threads, each stored in the thread store like any other.
+ *
+ *   GET  /, /t/:id                          the page
+ *   GET  /api/info                          limits, commands, example descriptions
+ *   GET  /api/threads                       thread list (newest first)
+ *   POST /api/threads                       new thread
+ *   GET  /api/threads/:id                   a thread with every stored round
+ *   GET  /api/threads/:id/events?client=…   SSE: snapshot, then post / progress / busy / done / thread
+ *   POST /api/threads/:id/messages          {text, eventId?, clientId?} (JSON) or multipart with `image`
+ *   POST /api/threads/:id/actions           {actionId, eventId?, clientId?}
+ *   GET  /img/rounds/:id/:roundId/synthetic.png | sheet.png
+ *   GET  /img/assets/:assetId[/thumb|/original]
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { COMMANDS, decodeActionId } from '../../../commands/index.ts';
+import type { ConversationEngine } from '../../../core/engine.ts';
+import { errorMessage } from '../../../core/errors.ts';
+import type { Gallery, Logger, RoundImageStore, ThreadStore } from '../../../core/ports.ts';
+import type { InboundMessage, ThreadKey, ThreadSink, ThreadState } from '../../../core/types.ts';
+import { MAX_UPLOAD_BYTES } from '../shared/uploads.ts';
+import { EventHub } from './events.ts';
+import { type ImageResponse, WebImages } from './images.ts';
+import { actionLabel, type WebPost, WebRenderer } from './renderer.ts';
+import { encodeThreadId, isThreadId, newThreadId, webThreadIdOf } from './thread-id.ts';
+
+/** Lists the stored web threads; the thread store port has no listing, so the composition root provides it. */
+export interface WebThreadDirectory {
+  /** Keys of web threads ("web:<id>"), most recently updated first. */
+  list(limit: number): Promise<ThreadKey[]>;
+}
+
+export interface WebChatDeps {
+  engine: ConversationEngine;
+  threads: ThreadStore;
+  directory: WebThreadDirectory;
+  gallery: Gallery;
+  images: RoundImageStore;
+  logger: Logger;
+}
+
+export interface WebChatOptions {
+  /** Longest message accepted at all (longer → 413); the engine's own limit truncates with a note. */
+  maxTextChars?: number;
+  maxUploadBytes?: number;
+  /** Threads listed in the sidebar. */
+  maxThreads?: number;
+  /**
+   * Answer only requests whose Host is a loopback name (localhost, 127.0.0.1, [::1]): a guard
+   * against DNS rebinding when bound to a loopback address.
+   */
+  localOnly?: boolean;
+  /** Descriptions offered on an empty thread. */
+  examples?: string[];
+  now?: () => number;
+}
+
+export const DEFAULT_MAX_TEXT_CHARS = 50_000;
+export const DEFAULT_EXAMPLES = [
+  'a large red circle at the top left',
+  'two small blue stars on a yellow background',
+  'a green triangle in the center on a white background',
+];
+
+const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
+const EVENT_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
+const USER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+const IMAGE_TYPE = /^image\/(png|jpe?g|webp|gif|avif|tiff)$/i;
+const IMAGE_NAME = /\.(png|jpe?g|webp|gif|avif|tiff?)$/i;
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+const PAGE_DIR = new URL('./page/', import.meta.url);
+const PAGE_FILES = {
+  html: 'index.html',
+  '/static/app.js': 'app.js',
+  '/static/app.css': 'app.css',
+  '/static/icon.svg': 'icon.svg',
+} as const;
+const TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  svg: 'image/svg+xml',
+};
+const PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+class HttpError extends Error {
+  constructor(
+    readonly status: 400 | 403 | 404 | 413 | 415,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface MessageInput {
+  text: string;
+  eventId: string | null;
+  clientId: string | null;
+  userId: string | null;
+  images: { name: string; data: Buffer }[];
+  rejectedFiles: { name: string; reason: string }[];
+}
+
+export class WebChat {
+  readonly app: Hono;
+  readonly hub = new EventHub();
+  private readonly renderer: WebRenderer;
+  private readonly pictures: WebImages;
+  private readonly options: Required<WebChatOptions>;
+  private readonly page: Map<string, { body: string; type: string }>;
+  private readonly running = new Set<Promise<void>>();
+  private server: Server | null = null;
+
+  constructor(
+    private readonly deps: WebChatDeps,
+    options: WebChatOptions = {},
+  ) {
+    this.options = {
+      maxTextChars: DEFAULT_MAX_TEXT_CHARS,
+      maxUploadBytes: MAX_UPLOAD_BYTES,
+      maxThreads: 100,
+      localOnly: false,
+      examples: DEFAULT_EXAMPLES,
+      now: Date.now,
+      ...options,
+    };
+    this.renderer = new WebRenderer(deps.gallery);
+    this.pictures = new WebImages(deps);
+    this.page = new Map(
+      Object.entries(PAGE_FILES).map(([route, file]) => [
+        route,
+        {
+          body: readFileSync(new URL(file, PAGE_DIR), 'utf8'),
+          type: TYPES[file.split('.').pop() as string] as string,
+        },
+      ]),
+    );
+    this.app = this.routes();
+  }
+
+  /** Starts listening; port 0 picks a free port. */
+  async listen(port: number, host: string): Promise<{ url: string; port: number }> {
+    if (this.server) throw new Error('the web chat is already listening');
+    const server = await new Promise<Server>((resolve, reject) => {
+      // Leave the process's global Request/Response alone (other adapters share the process).
+      const s = serve({
+        fetch: this.app.fetch,
+        port,
+        hostname: host,
+        overrideGlobalObjects: false,
+      }) as Server;
+      s.once('listening', () => resolve(s));
+      s.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new Error(`port ${port} on ${host} is already in use; set WEB_PORT to another port`)
+            : err,
+        ),
+      );
+    });
+    this.server = server;
+    const actual = (server.address() as AddressInfo).port;
+    const shown = ['127.0.0.1', 'localhost', '0.0.0.0', '::', '::1'].includes(host) ? 'localhost' : host;
+    return { url: `http://${shown}:${actual}`, port: actual };
+  }
+
+  /** Closes every event stream and the server. Rounds already running finish in the engine. */
+  async stop(): Promise<void> {
+    this.hub.closeAll();
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** Resolves when every message and action accepted so far has been handled. */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  private routes(): Hono {
+    const app = new Hono();
+    app.onError((err, c) => {
+      if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+      this.deps.logger.error({ err: errorMessage(err), path: c.req.path }, 'web request failed');
+      return c.json({ error: 'Something went wrong on the server.' }, 500);
+    });
+    app.notFound((c) =>
+      c.req.path.startsWith('/api/') || c.req.path.startsWith('/img/')
+        ? c.json({ error: 'Not found.' }, 404)
+        : c.text('Not found.', 404),
+    );
+    app.use(async (c, next) => {
+      if (this.options.localOnly && !LOOPBACK_HOSTS.has(hostName(c.req.header('host') ?? ''))) {
+        return c.text('This server only answers on localhost.', 403);
+      }
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+        const origin = c.req.header('origin');
+        if (origin && !sameOrigin(origin, c.req.header('host'))) {
+          return c.json({ error: 'Cross-origin requests are not accepted.' }, 403);
+        }
+      }
+      await next();
+      c.header('X-Content-Type-Options', 'nosniff');
+      c.header('Referrer-Policy', 'no-referrer');
+      c.header('X-Frame-Options', 'DENY');
+    });
+
+    // The page.
+    const html = (c: Context) => {
+      const page = this.page.get('html') as { body: string };
+      c.header('Content-Security-Policy', PAGE_CSP);
+      c.header('Cache-Control', 'no-cache');
+      return c.html(page.body);
+    };
+    app.get('/', html);
+    app.get('/t/:id', (c) => (isThreadId(c.req.param('id')) ? html(c) : c.text('Not found.', 404)));
+    for (const route of Object.keys(PAGE_FILES).filter((r) => r.startsWith('/'))) {
+      app.get(route, (c) => {
+        const file = this.page.get(route) as { body: string; type: string };
+        c.header('Content-Type', file.type);
+        c.header('Cache-Control', 'no-cache');
+        return c.body(file.body);
+      });
+    }
+
+    // The API.
+    app.get('/api/info', async (c) =>
+      c.json({
+        gallerySize: await this.deps.gallery.count(),
+        maxTextChars: this.options.maxTextChars,
+        maxMessageChars: this.deps.engine.options.maxMessageChars,
+        maxUploadBytes: this.options.maxUploadBytes,
+        topK: this.deps.engine.options.topK,
+        commands: COMMANDS.map((cmd) => ({ name: cmd.name, label: cmd.label, help: cmd.help })),
+        examples: this.options.examples,
+      }),
+    );
+    app.get('/api/threads', async (c) => {
+      const keys = await this.deps.directory.list(this.options.maxThreads);
+      const states = await Promise.all(keys.map((k) => this.deps.threads.load(k)));
+      const threads = states
+        .filter((s): s is ThreadState => s !== null && webThreadIdOf(s.key) !== null)
+        .map((s) => this.renderer.summary(s));
+      return c.json({ threads });
+    });
+    app.post('/api/threads', async (c) => {
+      const now = this.options.now();
+      const state: ThreadState = {
+        key: encodeThreadId(newThreadId()),
+        status: 'active',
+        rounds: [],
+        version: 0,
+        createdAt: now,
+        updatedAt: now,
+      };
+      if (!(await this.deps.threads.save(state, 0))) throw new Error('could not create a thread');
+      const summary = this.renderer.summary(state);
+      this.hub.broadcast('thread', summary);
+      return c.json({ thread: summary }, 201);
+    });
+    app.get('/api/threads/:id', async (c) => {
+      const { id, state } = await this.thread(c);
+      return c.json({ thread: await this.renderer.thread(state, this.hub.status(id)) });
+    });
+    app.get('/api/threads/:id/events', async (c) => {
+      const { id, key } = await this.thread(c);
+      const client = c.req.query('client') ?? '';
+      const body = this.hub.stream(id, CLIENT_ID.test(client) ? client : null, async () => {
+        const state = await this.deps.threads.load(key);
+        if (!state) throw new Error('thread vanished');
+        return {
+          event: 'snapshot',
+          data: { thread: await this.renderer.thread(state, this.hub.status(id)) },
+        };
+      });
+      return new Response(body, {
+        headers: {
+          'Content-Type': 'text/event-stream; charset=utf-8',
+          'Cache-Control': 'no-cache, no-transform',
+          'X-Accel-Buffering': 'no',
+        },
+      });
+    });
+
+    const jsonLimit = bodyLimit({
+      maxSize: 512 * 1024,
+      onError: (c) => tooLarge(c, 'That message is too large.'),
+    });
+    const uploadLimit = bodyLimit({
+      maxSize: this.options.maxUploadBytes + 256 * 1024,
+      onError: (c) =>
+        tooLarge(
+          c,
+          `That upload is too large; the limit is ${Math.round(this.options.maxUploadBytes / 1024 / 1024)} MB.`,
+        ),
+    });
+    app.post(
+      '/api/threads/:id/messages',
+      (c, next) => (isMultipart(c) ? uploadLimit(c, next) : jsonLimit(c, next)),
+      async (c) => {
+        const { id, key } = await this.thread(c);
+        const input = isMultipart(c) ? await this.multipartMessage(c) : await this.jsonMessage(c);
+        const eventId = input.eventId ?? randomUUID();
+        const msg: InboundMessage = {
+          key,
+          eventId: `web:${eventId}`,
+          userId: input.userId ?? 'web-user',
+          text: input.text,
+          ...(input.images.length ? { images: input.images } : {}),
+          ...(input.rejectedFiles.length ? { rejectedFiles: input.rejectedFiles } : {}),
+        };
+        if (input.text.trim() || input.images.length) {
+          this.post(id, {
+            kind: 'user',
+            text: input.text,
+            action: null,
+            image: input.images[0]?.name ?? null,
+          });
+        }
+        this.run(id, eventId, (sink) => this.deps.engine.onMessage(msg, sink), input.clientId);
+        return c.json({ accepted: true, eventId }, 202);
+      },
+    );
+    app.post('/api/threads/:id/actions', jsonLimit, async (c) => {
+      const { id, key } = await this.thread(c);
+      const body = await readJson(c);
+      const actionId = typeof body.actionId === 'string' ? body.actionId : '';
+      const ref = actionId.length <= 100 ? decodeActionId(actionId) : null;
+      if (!ref) throw new HttpError(400, 'Unknown action.');
+      const eventId = optional(body.eventId, EVENT_ID) ?? randomUUID();
+      const clientId = optional(body.clientId, CLIENT_ID);
+      this.post(id, {
+        kind: 'user',
+        text: actionLabel(ref.action, ref.arg),
+        action: ref.action,
+        image: null,
+      });
+      this.run(
+        id,
+        eventId,
+        (sink) =>
+          this.deps.engine.onAction(
+            {
+              key,
+              eventId: `web:${eventId}`,
+              userId: optional(body.userId, USER_ID) ?? 'web-user',
+              actionId,
+            },
+            sink,
+          ),
+        clientId,
+      );
+      return c.json({ accepted: true, eventId }, 202);
+    });
+
+    // Pictures, by id only.
+    const picture = (c: Context, img: ImageResponse | null, cache: string) => {
+      if (!img) return c.json({ error: 'No such picture.' }, 404);
+      c.header('Content-Type', img.type);
+      c.header('Cache-Control', cache);
+      if (img.attachment) {
+        c.header('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(img.attachment)}`);
+      }
+      return c.body(new Uint8Array(img.body));
+    };
+    // A round's pictures never change once the round exists.
+    const immutable = 'private, max-age=31536000, immutable';
+    const revalidate = 'private, max-age=300';
+    app.get('/img/rounds/:id/:roundId/synthetic.png', async (c) =>
+      picture(c, await this.pictures.synthetic(c.req.param('id'), c.req.param('roundId')), immutable),
+    );
+    app.get('/img/rounds/:id/:roundId/sheet.png', async (c) =>
+      picture(c, await this.pictures.sheet(c.req.param('id'), c.req.param('roundId')), immutable),
+    );
+    app.get('/img/assets/:assetId', async (c) =>
+      picture(c, await this.pictures.asset(c.req.param('assetId')), revalidate),
+    );
+    app.get('/img/assets/:assetId/thumb', async (c) =>
+      picture(c, await this.pictures.thumb(c.req.param('assetId')), revalidate),
+    );
+    app.get('/img/assets/:assetId/original', async (c) =>
+      picture(c, await this.pictures.original(c.req.param('assetId')), revalidate),
+    );
+    return app;
+  }
+
+  /** The thread named in the URL; 404 unless it is a well-formed id of a stored web thread. */
+  private async thread(c: Context): Promise<{ id: string; key: ThreadKey; state: ThreadState }> {
+    const id = c.req.param('id') ?? '';
+    if (!isThreadId(id)) throw new HttpError(404, 'No such thread.');
+    const key = encodeThreadId(id);
+    const state = await this.deps.threads.load(key);
+    if (!state) throw new HttpError(404, 'No such thread.');
+    return { id, key, state };
+  }
+
+  private async jsonMessage(c: Context): Promise<MessageInput> {
+    const body = await readJson(c);
+    if (body.text !== undefined && typeof body.text !== 'string')
+      throw new HttpError(400, '"text" must be a string.');
+    return {
+      text: this.checkText(body.text ?? ''),
+      eventId: optional(body.eventId, EVENT_ID),
+      clientId: optional(body.clientId, CLIENT_ID),
+      userId: optional(body.userId, USER_ID),
+      images: [],
+      rejectedFiles: [],
+    };
+  }
+
+  private async multipartMessage(c: Context): Promise<MessageInput> {
+    let form: Record<string, string | File | (string | File)[]>;
+    try {
+      form = await c.req.parseBody({ all: true });
+    } catch {
+      throw new HttpError(400, 'The upload could not be read.');
+    }
+    const field = (name: string) => {
+      const v = form[name];
+      return typeof v === 'string' ? v : undefined;
+    };
+    const files = [form.image ?? []].flat().filter((f): f is File => typeof f !== 'string');
+    const images: MessageInput['images'] = [];
+    const rejectedFiles: MessageInput['rejectedFiles'] = [];
+    for (const f of files) {
+      const name = f.name || 'upload';
+      if (!(IMAGE_TYPE.test(f.type) || (!f.type && IMAGE_NAME.test(name)))) {
+        rejectedFiles.push({
+          name,
+          reason: 'it is not an image (I can use PNG, JPEG, WebP, GIF, AVIF or TIFF)',
+        });
+      } else if (f.size > this.options.maxUploadBytes) {
+        rejectedFiles.push({
+          name,
+          reason: `it is larger than ${Math.round(this.options.maxUploadBytes / 1024 / 1024)} MB`,
+        });
+      } else {
+        images.push({ name, data: Buffer.from(await f.arrayBuffer()) });
+      }
+    }
+    return {
+      text: this.checkText(field('text') ?? ''),
+      eventId: optional(field('eventId'), EVENT_ID),
+      clientId: optional(field('clientId'), CLIENT_ID),
+      userId: optional(field('userId'), USER_ID),
+      images,
+      rejectedFiles,
+    };
+  }
+
+  private checkText(text: string): string {
+    if (text.length > this.options.maxTextChars) {
+      throw new HttpError(
+        413,
+        `That message is ${text.length.toLocaleString('en')} characters long; the most I accept is ${this.options.maxTextChars.toLocaleString('en')}. Describe the image in fewer words.`,
+      );
+    }
+    return text;
+  }
+
+  /** Shows a post in every tab on the thread (or one tab, for ephemeral notices). */
+  private post(threadId: string, post: WebPost, thread?: unknown, only?: string | null): void {
+    this.hub.publish(threadId, 'post', { post, thread: thread ?? null }, only);
+  }
+
+  private sink(threadId: string, clientId: string | null): ThreadSink {
+    const key = encodeThreadId(threadId);
+    return {
+      send: async (reply) => {
+        const state = await this.deps.threads.load(key);
+        const post = await this.renderer.reply(reply, state);
+        if (reply.kind === 'round')
+          this.pictures.rememberSheet(threadId, reply.view.roundId, reply.view.contactSheetPng);
+        const summary = state ? this.renderer.summary(state) : null;
+        const ephemeral = reply.kind === 'notice' && reply.ephemeral === true;
+        this.post(threadId, post, summary, ephemeral ? clientId : null);
+        if (summary) this.hub.broadcast('thread', summary);
+      },
+      progress: (text) => this.hub.progress(threadId, text),
+    };
+  }
+
+  private run(
+    threadId: string,
+    eventId: string,
+    job: (sink: ThreadSink) => Promise<void>,
+    clientId: string | null,
+  ): void {
+    const end = this.hub.begin(threadId);
+    const task: Promise<void> = job(this.sink(threadId, clientId))
+      .catch((err: unknown) => {
+        this.deps.logger.error({ threadId, err: errorMessage(err) }, 'web event failed');
+        this.post(threadId, {
+          kind: 'notice',
+          level: 'error',
+          text: 'Something went wrong on my side. Your thread is safe; please try again.',
+          ephemeral: false,
+        });
+      })
+      .finally(() => {
+        end();
+        this.hub.publish(threadId, 'done', { eventId });
+        this.running.delete(task);
+      });
+    this.running.add(task);
+  }
+}
+
+function isMultipart(c: Context): boolean {
+  return /^multipart\/form-data/i.test(c.req.header('content-type') ?? '');
+}
+
+async function readJson(c: Context): Promise<Record<string, unknown>> {
+  if (!/^application\/json/i.test(c.req.header('content-type') ?? '')) {
+    throw new HttpError(415, 'Send JSON (Content-Type: application/json) or multipart/form-data.');
+  }
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new HttpError(400, 'The body is not valid JSON.');
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new HttpError(400, 'Send a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+function optional(value: unknown, pattern: RegExp): string | null {
+  return typeof value === 'string' && pattern.test(value) ? value : null;
+}
+
+function tooLarge(c: Context, message: string): Response {
+  return c.json({ error: message }, 413);
+}
+
+function hostName(host: string): string {
+  const h = host.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  return h.split(':')[0] as string;
+}
+
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}

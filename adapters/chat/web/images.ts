@@ -1,0 +1,160 @@
+/**
+ * Pictures the web page shows, looked up by id only: round pictures by (thread id, round id) in the
+ * thread store, gallery pictures by asset id in the gallery. No URL part is ever used as a path.
+ */
+import sharp from 'sharp';
+import { MAX_INPUT_PIXELS } from '../../../core/image-input.ts';
+import type { Gallery, RoundImageStore, ThreadStore } from '../../../core/ports.ts';
+import { buildRoundView } from '../../../core/round-view.ts';
+import type { Asset, Round, ThreadState } from '../../../core/types.ts';
+import { encodeThreadId, isThreadId } from './thread-id.ts';
+
+export interface ImageResponse {
+  body: Buffer;
+  type: string;
+  /** Offer as a download with this file name. */
+  attachment?: string;
+}
+
+/** A small least-recently-used cache. */
+export class Lru<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+  set(key: string, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+  }
+}
+
+/** Content type of the picture formats browsers display, from the bytes; null for anything else. */
+export function webImageType(bytes: Buffer): string | null {
+  const b = bytes;
+  if (b.length >= 8 && b.readUInt32BE(0) === 0x89504e47) return 'image/png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  if (b.length >= 6 && /^GIF8[79]a$/.test(b.subarray(0, 6).toString('latin1'))) return 'image/gif';
+  if (
+    b.length >= 12 &&
+    b.subarray(0, 4).toString('latin1') === 'RIFF' &&
+    b.subarray(8, 12).toString('latin1') === 'WEBP'
+  ) {
+    return 'image/webp';
+  }
+  return null;
+}
+
+const ROUND_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_ASSET_ID = 512;
+export const THUMB_SIZE = 320;
+
+export interface WebImagesDeps {
+  threads: ThreadStore;
+  gallery: Gallery;
+  images: RoundImageStore;
+}
+
+export class WebImages {
+  private readonly thumbs = new Lru<Buffer>(2000);
+  private readonly sheets = new Lru<Buffer>(200);
+  private readonly displayable = new Lru<Buffer>(100);
+
+  constructor(private readonly deps: WebImagesDeps) {}
+
+  /** Keep a contact sheet the engine just rendered, so the page's request does not render it again. */
+  rememberSheet(threadId: string, roundId: string, png: Buffer): void {
+    this.sheets.set(`${threadId}/${roundId}`, png);
+  }
+
+  /** The round's own picture (drawing or upload) as stored, or null (→ 404). */
+  async synthetic(threadId: string, roundId: string): Promise<ImageResponse | null> {
+    const found = await this.round(threadId, roundId);
+    if (!found?.round.generated) return null;
+    const png = await this.deps.images.get(found.round.generated.image).catch(() => null);
+    return png ? { body: png, type: webImageType(png) ?? 'application/octet-stream' } : null;
+  }
+
+  /** The round's numbered contact sheet. */
+  async sheet(threadId: string, roundId: string): Promise<ImageResponse | null> {
+    const key = `${threadId}/${roundId}`;
+    const cached = this.sheets.get(key);
+    if (cached) return { body: cached, type: 'image/png' };
+    const found = await this.round(threadId, roundId);
+    if (!found) return null;
+    const view = await buildRoundView(found.state, found.round, this.deps);
+    this.sheets.set(key, view.contactSheetPng);
+    return { body: view.contactSheetPng, type: 'image/png' };
+  }
+
+  /** A gallery picture at full size, in a format the browser shows (converted to PNG if need be). */
+  async asset(assetId: string): Promise<ImageResponse | null> {
+    const cached = this.displayable.get(assetId);
+    if (cached) return { body: cached, type: 'image/png' };
+    const file = await this.assetFile(assetId);
+    if (!file) return null;
+    const type = webImageType(file.bytes);
+    if (type) return { body: file.bytes, type };
+    const png = await sharp(file.bytes, { limitInputPixels: MAX_INPUT_PIXELS })
+      .rotate()
+      .png()
+      .toBuffer()
+      .catch(() => null);
+    if (!png) return null;
+    this.displayable.set(assetId, png);
+    return { body: png, type: 'image/png' };
+  }
+
+  /** A gallery picture scaled to fit 320 × 320 (WebP), for the match tiles. */
+  async thumb(assetId: string): Promise<ImageResponse | null> {
+    const cached = this.thumbs.get(assetId);
+    if (cached) return { body: cached, type: 'image/webp' };
+    const file = await this.assetFile(assetId);
+    if (!file) return null;
+    const webp = await sharp(file.bytes, { limitInputPixels: MAX_INPUT_PIXELS })
+      .rotate()
+      .resize({ width: THUMB_SIZE, height: THUMB_SIZE, fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 82 })
+      .toBuffer()
+      .catch(() => null);
+    if (!webp) return null;
+    this.thumbs.set(assetId, webp);
+    return { body: webp, type: 'image/webp' };
+  }
+
+  /** The original file as it is, as a download. */
+  async original(assetId: string): Promise<ImageResponse | null> {
+    const file = await this.assetFile(assetId);
+    if (!file) return null;
+    const name = file.asset.source.split(/[\\/]/).pop() || `${file.asset.id}`;
+    return {
+      body: file.bytes,
+      type: webImageType(file.bytes) ?? 'application/octet-stream',
+      attachment: name,
+    };
+  }
+
+  private async assetFile(assetId: string): Promise<{ asset: Asset; bytes: Buffer } | null> {
+    if (!assetId || assetId.length > MAX_ASSET_ID || assetId.includes('\0')) return null;
+    const asset = await this.deps.gallery.get(assetId);
+    if (!asset) return null;
+    const bytes = await this.deps.gallery.read(asset).catch(() => null);
+    return bytes ? { asset, bytes } : null;
+  }
+
+  private async round(
+    threadId: string,
+    roundId: string,
+  ): Promise<{ state: ThreadState; round: Round } | null> {
+    if (!isThreadId(threadId) || !ROUND_ID.test(roundId)) return null;
+    const state = await this.deps.threads.load(encodeThreadId(threadId));
+    const round = state?.rounds.find((r) => r.id === roundId);
+    return state && round ? { state, round } : null;
+  }
+}

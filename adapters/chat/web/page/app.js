@@ -1,0 +1,846 @@
+// GenIR web playground. Plain ES module, no build step. Everything shown comes from the JSON API
+// and the thread's event stream; text is always inserted as text (never as HTML).
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  threads: $('threads'),
+  newThread: $('new-thread'),
+  galleryInfo: $('gallery-info'),
+  title: $('thread-title'),
+  meta: $('thread-meta'),
+  status: $('thread-status'),
+  log: $('log'),
+  composer: $('composer'),
+  input: $('input'),
+  send: $('send'),
+  file: $('file'),
+  attachment: $('attachment'),
+  lightbox: $('lightbox'),
+  lightboxImg: $('lightbox-img'),
+  lightboxTitle: $('lightbox-title'),
+  lightboxCaption: $('lightbox-caption'),
+  lightboxDownload: $('lightbox-download'),
+  lightboxClose: $('lightbox-close'),
+};
+
+const randomId = () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+};
+const stored = (storage, key) => {
+  let v = storage.getItem(key);
+  if (!v) {
+    v = randomId();
+    storage.setItem(key, v);
+  }
+  return v;
+};
+
+const app = {
+  info: null,
+  threads: new Map(),
+  threadId: null,
+  summary: null,
+  events: null,
+  clientId: stored(sessionStorage, 'genir.client'),
+  userId: `web-${stored(localStorage, 'genir.user').slice(0, 12)}`,
+  busy: false,
+  progress: null,
+  attachment: null,
+  /** This tab picked a match: open the found picture when it arrives. */
+  awaitingFound: false,
+};
+
+// ---------- DOM helpers ----------
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const ICONS = {
+  not: 'M18 6 6 18M6 6l12 12',
+  regen: 'M20 11a8 8 0 1 0-2.3 5.7M20 4v7h-7',
+  undo: 'M9 14 4 9l5-5M4 9h10a6 6 0 0 1 0 12h-3',
+  reset: 'M12 5v14M5 12h14',
+  more: 'M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM21 21l-4.3-4.3M11 8v6M8 11h6',
+  zoom: 'M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM21 21l-4.3-4.3',
+  check: 'M5 12.5 10 17l9-10',
+  download: 'M12 4v11M7 10l5 5 5-5M5 20h14',
+  sheet: 'M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z',
+};
+
+function icon(name) {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(SVG_NS, 'path');
+  path.setAttribute('d', ICONS[name]);
+  svg.append(path);
+  return svg;
+}
+
+/** h('div', {class: 'x', onclick: fn}, 'text', child) */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const timeAgo = (ms) => {
+  const s = Math.round((ms - Date.now()) / 1000);
+  const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+  const abs = Math.abs(s);
+  if (abs < 45) return 'just now';
+  if (abs < 3600) return rtf.format(Math.round(s / 60), 'minute');
+  if (abs < 86400) return rtf.format(Math.round(s / 3600), 'hour');
+  return rtf.format(Math.round(s / 86400), 'day');
+};
+
+// ---------- API ----------
+
+async function api(path, options = {}) {
+  const res = await fetch(path, options);
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  if (!res.ok) throw new Error(body?.error ?? `The server answered ${res.status}.`);
+  return body;
+}
+
+const postJson = (path, data) =>
+  api(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(data) });
+
+// ---------- Sidebar ----------
+
+function statusText(t) {
+  if (t.status === 'found') return `Found · round ${t.rounds}`;
+  if (t.status === 'new') return 'No rounds yet';
+  return `Round ${t.rounds}`;
+}
+
+function renderThreads() {
+  const list = [...app.threads.values()].sort((a, b) => b.updatedAt - a.updatedAt);
+  els.threads.replaceChildren(
+    ...(list.length === 0
+      ? [h('div', { class: 'threads-empty' }, 'No searches yet.')]
+      : list.map((t) =>
+          h(
+            'button',
+            {
+              type: 'button',
+              class: `thread-item${t.id === app.threadId ? ' active' : ''}`,
+              dataset: { thread: t.id, status: t.status },
+              'aria-current': t.id === app.threadId ? 'page' : null,
+              onclick: () => openThread(t.id),
+            },
+            h('span', { class: 't-title' }, t.title),
+            h(
+              'span',
+              { class: 't-meta' },
+              h('span', { class: `dot ${t.status}` }),
+              statusText(t),
+              ' · ',
+              timeAgo(t.updatedAt),
+            ),
+          ),
+        )),
+  );
+}
+
+let refreshTimer = null;
+function refreshThreadsSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(async () => {
+    try {
+      const { threads } = await api('/api/threads');
+      app.threads = new Map(threads.map((t) => [t.id, t]));
+      const current = app.threadId;
+      if (current && !app.threads.has(current) && app.summary?.id === current) {
+        // Not among the newest listed: keep showing it, unless it no longer exists.
+        const res = await fetch(`/api/threads/${current}`);
+        await res.body?.cancel();
+        if (res.ok) app.threads.set(current, app.summary);
+      }
+      if (current && !app.threads.has(current)) {
+        // The open thread was deleted: go to the newest one left, or a new one.
+        const next = threads[0]?.id ?? (await createThread());
+        history.replaceState({}, '', `/t/${next}`);
+        openThread(next, { push: false });
+        return;
+      }
+      renderThreads();
+    } catch {
+      // The list stays as it is; the next event tries again.
+    }
+  }, 150);
+}
+
+function updateSummary(summary) {
+  if (!summary) return;
+  app.threads.set(summary.id, summary);
+  renderThreads();
+  if (summary.id !== app.threadId) return;
+  app.summary = summary;
+  els.title.textContent = summary.title;
+  document.title = `${summary.title} · GenIR`;
+  els.meta.textContent =
+    summary.rounds === 0
+      ? 'Describe the image you remember to begin.'
+      : `${summary.rounds} round${summary.rounds === 1 ? '' : 's'} · updated ${timeAgo(summary.updatedAt)}`;
+  els.status.hidden = summary.status === 'new';
+  els.status.textContent = summary.status === 'found' ? '✓ Found' : 'Searching';
+  els.status.className = `status ${summary.status}`;
+  markRounds();
+}
+
+// ---------- Thread ----------
+
+async function createThread() {
+  const { thread } = await postJson('/api/threads', {});
+  app.threads.set(thread.id, thread);
+  return thread.id;
+}
+
+function openThread(id, { push = true } = {}) {
+  if (app.events) app.events.close();
+  app.threadId = id;
+  app.busy = false;
+  app.progress = null;
+  if (push && location.pathname !== `/t/${id}`) history.pushState({}, '', `/t/${id}`);
+  renderThreads();
+  const es = new EventSource(`/api/threads/${encodeURIComponent(id)}/events?client=${app.clientId}`);
+  app.events = es;
+  es.addEventListener('snapshot', (e) => renderThread(JSON.parse(e.data).thread));
+  es.addEventListener('post', (e) => {
+    const { post, thread } = JSON.parse(e.data);
+    appendPost(post, true);
+    if (thread) updateSummary(thread);
+    showTyping();
+    scrollDown();
+  });
+  es.addEventListener('progress', (e) => {
+    app.progress = JSON.parse(e.data).text;
+    showTyping();
+  });
+  es.addEventListener('busy', (e) => {
+    const b = JSON.parse(e.data);
+    app.busy = b.busy;
+    app.progress = b.progress;
+    showTyping();
+    scrollDown();
+  });
+  es.addEventListener('thread', (e) => updateSummary(JSON.parse(e.data)));
+  // After each event (e.g. /forget deleted searches), bring the thread list up to date.
+  es.addEventListener('done', () => refreshThreadsSoon());
+  es.addEventListener('error', () => {
+    // A closed stream that will not reconnect: the thread is gone (or the server). Fall back.
+    if (es.readyState === EventSource.CLOSED && app.events === es) {
+      app.threads.delete(id);
+      setTimeout(() => boot(false), 1500);
+    }
+  });
+}
+
+function renderThread(thread) {
+  els.log.replaceChildren();
+  app.busy = thread.busy;
+  app.progress = thread.progress;
+  if (thread.posts.length === 0) els.log.append(hero());
+  for (const post of thread.posts) appendPost(post, false);
+  const { posts, busy, progress, ...summary } = thread;
+  updateSummary(summary);
+  showTyping();
+  els.log.scrollTop = els.log.scrollHeight;
+}
+
+function hero() {
+  const info = app.info;
+  return h(
+    'div',
+    { class: 'hero' },
+    h('img', { src: '/static/icon.svg', alt: '' }),
+    h('h2', {}, 'What image are you looking for?'),
+    h(
+      'p',
+      {},
+      'Describe it in your own words. I draw what I understood, show you the ',
+      String(info?.topK ?? 10),
+      ' closest images',
+      info ? ` of ${info.gallerySize.toLocaleString('en')}` : '',
+      ', and you correct me until it is there.',
+    ),
+    h(
+      'div',
+      { class: 'examples' },
+      (info?.examples ?? []).map((text) =>
+        h('button', { type: 'button', class: 'example', onclick: () => sendMessage(text) }, text),
+      ),
+    ),
+  );
+}
+
+function scrollDown() {
+  const log = els.log;
+  log.scrollTop = log.scrollHeight;
+}
+
+function showTyping() {
+  let row = els.log.querySelector('.typing');
+  if (!app.busy) {
+    row?.remove();
+    return;
+  }
+  if (!row)
+    row = h(
+      'div',
+      { class: 'typing', role: 'status' },
+      h('span', { class: 'spinner' }),
+      h('span', { class: 'typing-text' }),
+    );
+  row.querySelector('.typing-text').textContent = app.progress ?? 'Working…';
+  els.log.append(row);
+}
+
+// ---------- Posts ----------
+
+function appendPost(post, live) {
+  els.log.querySelector('.hero')?.remove();
+  let el;
+  switch (post.kind) {
+    case 'user':
+      el = userPost(post);
+      break;
+    case 'notice':
+      el = noticePost(post);
+      break;
+    case 'round':
+      els.log.querySelector(`.round[data-round-id="${CSS.escape(post.roundId)}"]`)?.remove();
+      el = roundPost(post);
+      break;
+    case 'found':
+      el = foundPost(post);
+      if (live && app.awaitingFound) {
+        app.awaitingFound = false;
+        openLightbox({
+          url: post.url,
+          title: post.asset.title,
+          caption: `Found in round ${post.round}`,
+          download: post.downloadUrl,
+        });
+      }
+      break;
+    default:
+      return;
+  }
+  const typing = els.log.querySelector('.typing');
+  els.log.insertBefore(el, typing);
+}
+
+function userPost(post) {
+  if (post.action) {
+    return h(
+      'div',
+      { class: 'msg-user', dataset: { kind: 'user', action: post.action } },
+      h('span', { class: 'chip-user' }, post.text),
+    );
+  }
+  return h(
+    'div',
+    { class: 'msg-user', dataset: { kind: 'user' } },
+    h(
+      'div',
+      { class: 'bubble' },
+      post.text,
+      post.image ? h('span', { class: 'pic' }, `📎 ${post.image}`) : null,
+    ),
+  );
+}
+
+// "  /pick <n>      Match n is…" lines of the help text; an argument may nest <…>.
+const COMMAND_LINE = /^\s{2}(\/\S+(?: <.*?>(?=\s))?)\s+(.*)$/;
+
+function noticePost(post) {
+  const lines = post.text.split('\n');
+  const commands = lines.filter((l) => COMMAND_LINE.test(l));
+  const prose = lines.filter((l) => !COMMAND_LINE.test(l)).join('\n');
+  return h(
+    'div',
+    { class: `notice ${post.level}`, dataset: { kind: 'notice', level: post.level } },
+    h(
+      'div',
+      {},
+      h('div', { class: 'n-text' }, prose),
+      commands.length
+        ? h(
+            'dl',
+            {},
+            commands.flatMap((l) => {
+              const [, usage, help] = COMMAND_LINE.exec(l);
+              return [h('dt', {}, usage), h('dd', {}, help)];
+            }),
+          )
+        : null,
+      post.ephemeral ? h('span', { class: 'only-you' }, 'Only you can see this.') : null,
+    ),
+  );
+}
+
+const CAUSES = {
+  find: 'new search',
+  refine: 'refined',
+  'more-like': 'more like a match',
+  'not-these': 'away from the last matches',
+  regenerate: 'redrawn',
+  image: 'from your picture',
+};
+
+function roundPost(r) {
+  const synth = r.synthetic;
+  const synthLabel = !synth
+    ? 'No picture this round'
+    : synth.reused
+      ? `Same ${synth.kind === 'upload' ? 'picture' : 'drawing'} as round ${synth.round}`
+      : synth.kind === 'upload'
+        ? 'Your picture'
+        : 'What I drew';
+  const figure = h(
+    'figure',
+    { class: `synthetic${synth?.reused ? ' reused' : ''}` },
+    h(
+      'div',
+      {
+        class: 'synthetic-frame',
+        onclick: synth
+          ? () =>
+              openLightbox({
+                url: synth.url,
+                title: `Round ${r.round}: ${synthLabel.toLowerCase()}`,
+                caption: r.query,
+              })
+          : null,
+      },
+      synth
+        ? h('img', { src: synth.url, alt: `Synthetic image of round ${r.round}`, class: 'synthetic-img' })
+        : h('div', { class: 'no-picture' }, 'No new picture: this round searched with your feedback.'),
+    ),
+    h(
+      'figcaption',
+      {},
+      h('span', { class: 'label' }, synthLabel),
+      r.interpretation && !synth?.reused ? r.interpretation : null,
+    ),
+  );
+
+  const tiles = h(
+    'div',
+    { class: 'tiles' },
+    r.tiles.map((t) => {
+      const classes = ['tile'];
+      if (r.feedback.picked === t.n) classes.push('picked');
+      if (r.feedback.moreLike.includes(t.n)) classes.push('liked');
+      const tile = h(
+        'div',
+        {
+          class: classes.join(' '),
+          role: 'button',
+          tabindex: '0',
+          title: `${t.n}. ${t.title} (similarity ${t.score.toFixed(3)})`,
+          dataset: { n: String(t.n), assetId: t.assetId },
+          'aria-label': `Match ${t.n}: ${t.title}`,
+        },
+        h(
+          'div',
+          { class: 'tile-frame' },
+          h('img', { src: t.thumbUrl, alt: t.title, loading: 'lazy' }),
+          h(
+            'div',
+            { class: 'tile-actions' },
+            h('button', { type: 'button', class: 'primary pick-btn', dataset: { act: 'pick' } }, "That's it"),
+            h('button', { type: 'button', class: 'more-btn', dataset: { act: 'more' } }, 'More like'),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'zoom',
+                dataset: { act: 'zoom' },
+                title: 'View full size',
+                'aria-label': 'View full size',
+              },
+              '⤢',
+            ),
+          ),
+        ),
+        h('span', { class: 'num' }, String(t.n)),
+      );
+      const zoom = () =>
+        openLightbox({
+          url: t.url,
+          title: `${t.n}. ${t.title}`,
+          caption: `Round ${r.round} · similarity ${t.score.toFixed(3)}`,
+        });
+      tile.addEventListener('click', (e) => {
+        const act = e.target.closest('button')?.dataset.act;
+        const card = tile.closest('.round');
+        const live = card.classList.contains('current') && !card.classList.contains('done');
+        if (act === 'zoom' || !live) return zoom();
+        if (act === 'more') return act_(t.moreLike, tile, 'liked');
+        return pick(t.pick, tile);
+      });
+      tile.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          tile.click();
+        }
+      });
+      return tile;
+    }),
+  );
+
+  const button = (name, text, actionId, extra = '') =>
+    h(
+      'button',
+      { type: 'button', class: `button ${extra}`, dataset: { act: name }, onclick: () => act_(actionId) },
+      icon(name),
+      text,
+    );
+
+  return h(
+    'article',
+    { class: 'round', dataset: { kind: 'round', roundId: r.roundId, round: String(r.round) } },
+    h(
+      'div',
+      { class: 'round-head' },
+      h('span', { class: 'round-no' }, `Round ${r.round}`),
+      r.cause ? h('span', { class: 'round-cause' }, CAUSES[r.cause] ?? r.cause) : null,
+      h('span', { class: 'round-tag state-tag', hidden: true }),
+      h('span', { class: 'spacer' }),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          onclick: () =>
+            openLightbox({
+              url: r.sheetUrl,
+              title: `Round ${r.round}: the top ${r.tiles.length} matches`,
+              caption: r.query,
+              download: r.sheetUrl,
+              downloadLabel: 'Download',
+            }),
+        },
+        'Contact sheet',
+      ),
+    ),
+    h('div', { class: 'label' }, 'Refined query'),
+    h('div', { class: 'query' }, r.query),
+    h(
+      'div',
+      { class: 'round-body' },
+      figure,
+      h(
+        'div',
+        {},
+        h(
+          'div',
+          { class: 'tiles-head' },
+          h('span', { class: 'label' }, `Top ${r.tiles.length} matches`),
+          h('span', { class: 'hint-inline' }, 'Click the one you meant'),
+        ),
+        tiles,
+      ),
+    ),
+    r.notes.length
+      ? h(
+          'ul',
+          { class: 'notes' },
+          r.notes.map((n) => h('li', {}, n)),
+        )
+      : null,
+    h(
+      'div',
+      { class: 'round-actions' },
+      button('not', 'Not these', r.actions.notThese, 'needs-active'),
+      button('regen', 'Regenerate', r.actions.regenerate),
+      button('undo', 'Undo', r.actions.undo),
+      h('span', { class: 'spacer' }),
+      button('reset', 'New search', r.actions.newSearch, 'ghost'),
+    ),
+  );
+}
+
+function foundPost(f) {
+  const open = () =>
+    openLightbox({
+      url: f.url,
+      title: f.asset.title,
+      caption: `Found in round ${f.round}`,
+      download: f.downloadUrl,
+    });
+  return h(
+    'div',
+    { class: 'found-card', dataset: { kind: 'found' } },
+    h('img', { src: f.thumbUrl, alt: f.asset.title, onclick: open }),
+    h(
+      'div',
+      {},
+      h('h3', {}, `Found it in round ${f.round}`),
+      h('p', {}, f.asset.title),
+      f.available ? null : h('p', {}, '(The original file could not be read.)'),
+      h(
+        'div',
+        { class: 'f-actions' },
+        h('button', { type: 'button', class: 'button', onclick: open }, icon('zoom'), 'Open full size'),
+        f.available
+          ? h(
+              'a',
+              { class: 'button ghost', href: f.downloadUrl, download: f.fileName },
+              icon('download'),
+              'Download original',
+            )
+          : null,
+      ),
+    ),
+  );
+}
+
+/** Marks each round card: current (controls live), past, or undone; a found search disables picking. */
+function markRounds() {
+  const s = app.summary;
+  if (!s) return;
+  const ids = new Set(s.roundIds);
+  for (const card of els.log.querySelectorAll('.round')) {
+    const id = card.dataset.roundId;
+    const current = id === s.currentRoundId;
+    const undone = !ids.has(id);
+    card.classList.toggle('current', current);
+    card.classList.toggle('past', !current && !undone);
+    card.classList.toggle('undone', undone);
+    card.classList.toggle('done', current && s.status === 'found');
+    const tag = card.querySelector('.state-tag');
+    tag.hidden = !undone;
+    tag.textContent = undone ? 'undone' : '';
+    for (const b of card.querySelectorAll('.round-actions .needs-active')) b.disabled = s.status === 'found';
+  }
+}
+
+// ---------- Sending ----------
+
+async function ensureThread() {
+  if (app.threadId) return app.threadId;
+  const id = await createThread();
+  openThread(id);
+  return id;
+}
+
+function localNotice(text) {
+  appendPost({ kind: 'notice', level: 'error', text, ephemeral: true }, true);
+  scrollDown();
+}
+
+async function sendMessage(text) {
+  const id = await ensureThread();
+  const eventId = randomId();
+  try {
+    if (app.attachment) {
+      const form = new FormData();
+      form.set('text', text);
+      form.set('eventId', eventId);
+      form.set('clientId', app.clientId);
+      form.set('userId', app.userId);
+      form.set('image', app.attachment, app.attachment.name);
+      await api(`/api/threads/${id}/messages`, { method: 'POST', body: form });
+      setAttachment(null);
+    } else {
+      await postJson(`/api/threads/${id}/messages`, {
+        text,
+        eventId,
+        clientId: app.clientId,
+        userId: app.userId,
+      });
+    }
+    return true;
+  } catch (err) {
+    localNotice(err.message);
+    return false;
+  }
+}
+
+async function act_(actionId, tile, mark) {
+  if (!app.threadId) return;
+  if (tile && mark) tile.classList.add(mark);
+  try {
+    await postJson(`/api/threads/${app.threadId}/actions`, {
+      actionId,
+      eventId: randomId(),
+      clientId: app.clientId,
+      userId: app.userId,
+    });
+  } catch (err) {
+    localNotice(err.message);
+  }
+}
+
+function pick(actionId, tile) {
+  app.awaitingFound = true;
+  return act_(actionId, tile, 'picked');
+}
+
+function setAttachment(file) {
+  app.attachment = file;
+  els.file.value = '';
+  if (!file) {
+    els.attachment.hidden = true;
+    els.attachment.replaceChildren();
+    return;
+  }
+  const url = URL.createObjectURL(file);
+  els.attachment.replaceChildren(
+    h(
+      'span',
+      { class: 'chip' },
+      h('img', { src: url, alt: '' }),
+      file.name,
+      h(
+        'button',
+        { type: 'button', 'aria-label': 'Remove picture', onclick: () => setAttachment(null) },
+        '×',
+      ),
+    ),
+  );
+  els.attachment.hidden = false;
+}
+
+function autosize() {
+  els.input.style.height = 'auto';
+  els.input.style.height = `${Math.min(els.input.scrollHeight, 180)}px`;
+}
+
+els.composer.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const text = els.input.value;
+  els.send.disabled = true;
+  const ok = await sendMessage(text);
+  els.send.disabled = false;
+  if (ok) {
+    els.input.value = '';
+    autosize();
+  }
+  els.input.focus();
+});
+els.input.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    els.composer.requestSubmit();
+  } else if (e.key === 'Escape') {
+    els.input.blur();
+  }
+});
+els.input.addEventListener('input', autosize);
+els.file.addEventListener('change', () => setAttachment(els.file.files?.[0] ?? null));
+els.input.addEventListener('paste', (e) => {
+  const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/'));
+  if (file) {
+    e.preventDefault();
+    setAttachment(file);
+  }
+});
+
+// Number keys pick a match of the current round (when not typing).
+document.addEventListener('keydown', (e) => {
+  if (!els.lightbox.hidden) {
+    if (e.key === 'Escape') closeLightbox();
+    return;
+  }
+  const typing = e.target instanceof HTMLElement && e.target.closest('input, textarea, [contenteditable]');
+  if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === '/') {
+    e.preventDefault();
+    els.input.focus();
+    return;
+  }
+  if (!/^[0-9]$/.test(e.key)) return;
+  const card = els.log.querySelector('.round.current:not(.done)');
+  const n = e.key === '0' ? 10 : Number(e.key);
+  const tile = card?.querySelector(`.tile[data-n="${n}"]`);
+  if (!tile) return;
+  e.preventDefault();
+  tile.focus();
+  tile.click();
+});
+
+// ---------- Lightbox ----------
+
+function openLightbox({ url, title, caption, download, downloadLabel = 'Download original' }) {
+  els.lightboxImg.src = url;
+  els.lightboxImg.alt = title;
+  els.lightboxTitle.textContent = title;
+  els.lightboxCaption.textContent = caption ?? '';
+  els.lightboxDownload.hidden = !download;
+  if (download) {
+    els.lightboxDownload.href = download;
+    els.lightboxDownload.textContent = downloadLabel;
+  }
+  els.lightbox.hidden = false;
+  els.lightboxClose.focus();
+}
+function closeLightbox() {
+  els.lightbox.hidden = true;
+  els.lightboxImg.removeAttribute('src');
+}
+els.lightbox.addEventListener('click', (e) => {
+  if (e.target === els.lightbox || e.target === els.lightboxClose) closeLightbox();
+});
+
+// ---------- Start ----------
+
+els.newThread.addEventListener('click', async () => {
+  // An empty current thread is reused rather than piling up empty ones.
+  if (app.summary?.status === 'new') {
+    els.input.focus();
+    return;
+  }
+  try {
+    openThread(await createThread());
+    els.input.focus();
+  } catch (err) {
+    localNotice(err.message);
+  }
+});
+
+window.addEventListener('popstate', () => {
+  const id = /^\/t\/([A-Za-z0-9_-]+)$/.exec(location.pathname)?.[1];
+  if (id && id !== app.threadId) openThread(id, { push: false });
+});
+
+async function boot(first = true) {
+  try {
+    if (first) {
+      app.info = await api('/api/info');
+      els.galleryInfo.textContent = `Gallery: ${app.info.gallerySize.toLocaleString('en')} images · top ${app.info.topK} per round`;
+    }
+    const { threads } = await api('/api/threads');
+    app.threads = new Map(threads.map((t) => [t.id, t]));
+    const wanted = /^\/t\/([A-Za-z0-9_-]+)$/.exec(location.pathname)?.[1];
+    const id = wanted && app.threads.has(wanted) ? wanted : (threads[0]?.id ?? (await createThread()));
+    if (id !== wanted) history.replaceState({}, '', `/t/${id}`);
+    openThread(id, { push: false });
+    els.input.focus();
+  } catch (err) {
+    els.log.replaceChildren(
+      h('div', { class: 'notice error' }, `Could not reach the server: ${err.message}`),
+    );
+  }
+}
+
+boot();

@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino from 'pino';
+import { OnnxImageEncoder } from '../adapters/encode/onnx/encoder.ts';
+import { SketchGenerator } from '../adapters/generate/sketch/index.ts';
+import { ExactIndex } from '../adapters/index/exact/exact-index.ts';
+import { RuleRefiner } from '../adapters/refine/rules/index.ts';
+import { FileRoundImageStore } from '../adapters/store/files.ts';
+import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
+import { ConversationEngine, type EngineOptions } from '../core/engine.ts';
+import type { IndexHeader, Logger } from '../core/ports.ts';
+import { buildDemoGallery, demoGalleryReady } from '../scripts/demo-gallery.ts';
+import { exportTranscripts } from '../scripts/export.ts';
+import { type Progress, silentProgress } from '../scripts/progress.ts';
+import type { Config } from './config.ts';
+
+export type Stores = ReturnType<typeof openSqliteStores>;
+
+export interface Runtime {
+  config: Config;
+  logger: pino.Logger;
+  engine: ConversationEngine;
+  stores: Stores;
+  encoder: OnnxImageEncoder;
+  index: ExactIndex;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Config, destination: 'stdout' | 'stderr' = 'stderr'): pino.Logger {
+  return pino(
+    {
+      level: config.LOG_LEVEL,
+      redact: { paths: ['*.token', '*.apiKey', '*.authorization', '*.secret'], censor: '[redacted]' },
+    },
+    pino.destination(destination === 'stderr' ? 2 : 1),
+  );
+}
+
+export const dbPath = (config: Config) => join(config.DATA_DIR, 'genir.db');
+export const demoDir = (config: Config) => join(config.DATA_DIR, 'demo-gallery');
+export const demoIndexPath = (config: Config) => join(config.DATA_DIR, 'index', 'demo.exact');
+
+export const roundImages = (config: Config) => new FileRoundImageStore(join(config.DATA_DIR, 'rounds'));
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** TRANSCRIPT_RETENTION_DAYS: purge older transcript records now and then daily. */
+function startRetention(config: Config, stores: Stores, logger: pino.Logger): NodeJS.Timeout | undefined {
+  const days = config.TRANSCRIPT_RETENTION_DAYS;
+  if (days <= 0) return undefined;
+  const purge = async () => {
+    const removed = await stores.transcripts.purgeBefore(Date.now() - days * DAY_MS);
+    logger.info({ removed, days }, 'transcript retention purge');
+  };
+  void purge();
+  return setInterval(() => void purge(), DAY_MS).unref();
+}
+
+export async function loadEncoder(config: Config): Promise<OnnxImageEncoder> {
+  return OnnxImageEncoder.load({
+    modelPath: config.ENCODER_MODEL,
+    ...(config.ENCODER_CONFIG ? { configPath: config.ENCODER_CONFIG } : {}),
+    ...(config.ENCODER_THREADS ? { intraOpThreads: config.ENCODER_THREADS } : {}),
+  });
+}
+
+export const headerOf = (encoder: OnnxImageEncoder): IndexHeader => ({
+  encoderId: encoder.id,
+  dim: encoder.dim,
+  preprocessing: encoder.preprocessing,
+});
+
+/** Opens the demo gallery's index, building the gallery first when it is missing or stale. */
+export async function ensureDemoGallery(
+  config: Config,
+  encoder: OnnxImageEncoder,
+  stores: Stores,
+  options: { rebuild?: boolean; progress?: Progress; log?: (line: string) => void } = {},
+): Promise<ExactIndex> {
+  const base = { dir: demoDir(config), count: config.DEMO_GALLERY_SIZE, seed: config.DEMO_GALLERY_SEED, encoder };
+  const path = demoIndexPath(config);
+  if (!options.rebuild) {
+    const index = await ExactIndex.open(path, headerOf(encoder)).catch(() => null);
+    if (index && (await demoGalleryReady({ ...base, index }))) return index;
+  }
+  options.log?.(`Building the demo gallery: ${base.count} scenes in ${base.dir} (once; later starts reuse it)…`);
+  await rm(path, { force: true });
+  const index = await ExactIndex.open(path, headerOf(encoder));
+  await buildDemoGallery({ ...base, index, gallery: stores.gallery, progress: options.progress ?? silentProgress });
+  return index;
+}
+
+export async function buildRuntime(
+  config: Config,
+  options: {
+    logger?: pino.Logger;
+    progress?: Progress;
+    log?: (line: string) => void;
+    rebuild?: boolean;
+    engineOptions?: Partial<EngineOptions>;
+  } = {},
+): Promise<Runtime> {
+  const logger = options.logger ?? createLogger(config);
+  const stores = openSqliteStores(dbPath(config));
+  const encoder = await loadEncoder(config);
+  const index = await ensureDemoGallery(config, encoder, stores, options);
+  const rules = new RuleRefiner();
+  const images = roundImages(config);
+  const admins = new Set(config.ADMIN_USER_IDS);
+  const engine = new ConversationEngine(
+    {
+      refiner: rules,
+      generator: new SketchGenerator(),
+      encoder,
+      index,
+      gallery: stores.gallery,
+      images,
+      threads: stores.threads,
+      transcripts: stores.transcripts,
+      logger: logger as Logger,
+    },
+    {
+      topK: config.TOP_K,
+      ranking: {
+        textWeight: config.TEXT_WEIGHT,
+        positiveWeight: config.FEEDBACK_POSITIVE_WEIGHT,
+        negativeWeight: config.FEEDBACK_NEGATIVE_WEIGHT,
+        seenExclusion: config.SEEN_EXCLUSION,
+      },
+      maxMessageChars: config.MAX_MESSAGE_CHARS,
+      refineTimeoutMs: config.REFINE_TIMEOUT_MS,
+      generateTimeoutMs: config.GENERATE_TIMEOUT_MS,
+      hashUser: (id) => createHash('sha256').update(`${config.USER_HASH_SALT}:${id}`).digest('hex').slice(0, 24),
+      roundsPerUserPerMinute: config.ROUNDS_PER_USER_PER_MINUTE,
+      roundsPerWorkspacePerMinute: config.ROUNDS_PER_WORKSPACE_PER_MINUTE,
+      transcripts: config.TRANSCRIPTS,
+      isAdmin: (userId) => admins.has(userId),
+      admin: {
+        status: async () =>
+          `Gallery: ${await stores.gallery.count()} assets; index: ${await index.size()} vectors (${encoder.id}, ${encoder.dim} dims); transcripts: ${config.TRANSCRIPTS}, ${(await stores.transcripts.list()).length} records.`,
+        export: async () => {
+          const out = join(config.DATA_DIR, 'exports', new Date().toISOString().replace(/[:.]/g, '-'));
+          const { dialogues, rounds } = await exportTranscripts({
+            out,
+            transcripts: stores.transcripts,
+            images,
+            salt: config.USER_HASH_SALT,
+          });
+          return `Exported ${dialogues} dialogues (${rounds} rounds) to ${out} on the server.`;
+        },
+      },
+      ...options.engineOptions,
+    },
+  );
+  const retention = startRetention(config, stores, logger);
+  return {
+    config,
+    logger,
+    engine,
+    stores,
+    encoder,
+    index,
+    async close() {
+      clearInterval(retention);
+      await engine.idle();
+      await index.flush();
+      stores.db.close();
+    },
+  };
+}

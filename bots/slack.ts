@@ -1,0 +1,140 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, type AppOptions, type Logger as BoltLogger, LogLevel, type webApi } from '@slack/bolt';
+import { SlackAdapter } from '../adapters/chat/slack/adapter.ts';
+import type { ConversationEngine } from '../core/engine.ts';
+import type { Logger } from '../core/ports.ts';
+import { type Config, ConfigError } from './config.ts';
+
+export interface SlackBot {
+  mode: 'socket' | 'http';
+  /** The HTTP receiver's port (HTTP mode). */
+  port?: number;
+  app: App;
+  adapter: SlackAdapter;
+  /** Stops taking events, lets work in progress and queued posts finish. */
+  stop(): Promise<void>;
+}
+
+/** Knobs tests turn; production uses the defaults. */
+export interface SlackBotOverrides {
+  /** Merged into the Web API client options (e.g. a faster retry policy). */
+  clientOptions?: Partial<webApi.WebClientOptions>;
+  /** Minimum ms between posts in one channel (default 1000: Slack's one message per second per channel). */
+  postIntervalMs?: number;
+  /** Interface the HTTP receiver listens on (default: all). */
+  host?: string;
+  /** Progress lines while a round runs (default on). */
+  progress?: boolean;
+}
+
+/** true when the Slack front end should start (a bot token is configured). */
+export function slackConfigured(config: Config): boolean {
+  return Boolean(config.SLACK_BOT_TOKEN);
+}
+
+/**
+ * Web API client options: bounded retries with jitter on 5xx and network errors; on a 429 the
+ * client pauses its queue for the Retry-After it was given, then retries (rejectRateLimitedCalls
+ * stays false). Every call has a timeout.
+ */
+export function slackClientOptions(
+  config: Config,
+  overrides: Partial<webApi.WebClientOptions> = {},
+): webApi.WebClientOptions {
+  return {
+    ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
+    retryConfig: { retries: 5, factor: 2, minTimeout: 1000, maxTimeout: 30_000, randomize: true },
+    rejectRateLimitedCalls: false,
+    timeout: 30_000,
+    ...overrides,
+  };
+}
+
+/** Bolt's logger interface on top of ours; debug lines are dropped unless LOG_LEVEL asks for them. */
+export function boltLogger(
+  logger: Logger & { debug?: (obj: object, msg?: string) => void },
+  config: Config,
+): BoltLogger {
+  const debug = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace';
+  let level = debug ? LogLevel.DEBUG : LogLevel.INFO;
+  const line = (msg: unknown[]) =>
+    msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : String(m))).join(' ');
+  return {
+    debug: (...msg) => {
+      if (debug) logger.debug?.({ component: 'slack' }, line(msg));
+    },
+    info: (...msg) => logger.info({ component: 'slack' }, line(msg)),
+    warn: (...msg) => logger.warn({ component: 'slack' }, line(msg)),
+    error: (...msg) => logger.error({ component: 'slack' }, line(msg)),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+/**
+ * Starts the Slack front end: Socket Mode when SLACK_APP_TOKEN is set, otherwise the HTTP
+ * receiver (signed requests, SLACK_SIGNING_SECRET) on SLACK_PORT at /slack/events.
+ */
+export async function startSlackBot(
+  engine: ConversationEngine,
+  config: Config,
+  logger: Logger,
+  overrides: SlackBotOverrides = {},
+): Promise<SlackBot> {
+  const token = config.SLACK_BOT_TOKEN;
+  if (!token) throw new ConfigError('SLACK_BOT_TOKEN is not set; see docs/slack.md.');
+  const socket = Boolean(config.SLACK_APP_TOKEN);
+  if (!socket && !config.SLACK_SIGNING_SECRET) {
+    throw new ConfigError(
+      'Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) next to SLACK_BOT_TOKEN; see docs/slack.md.',
+    );
+  }
+  const common: AppOptions = {
+    token,
+    clientOptions: slackClientOptions(config, overrides.clientOptions),
+    logger: boltLogger(logger, config),
+    deferInitialization: true,
+  };
+  const app = new App(
+    socket
+      ? { ...common, socketMode: true, appToken: config.SLACK_APP_TOKEN as string }
+      : { ...common, signingSecret: config.SLACK_SIGNING_SECRET as string, port: config.SLACK_PORT },
+  );
+  try {
+    await app.init();
+  } catch (err) {
+    throw new Error(`Slack did not accept SLACK_BOT_TOKEN (${(err as Error).message}).`);
+  }
+  const adapter = await SlackAdapter.attach(app, engine, {
+    logger,
+    ...(overrides.postIntervalMs !== undefined ? { postIntervalMs: overrides.postIntervalMs } : {}),
+    ...(overrides.progress !== undefined ? { progress: overrides.progress } : {}),
+  });
+  let port: number | undefined;
+  if (socket) {
+    await app.start();
+  } else {
+    const server = (await app.start(
+      overrides.host ? { port: config.SLACK_PORT, host: overrides.host } : config.SLACK_PORT,
+    )) as Server;
+    port = (server.address() as AddressInfo).port;
+  }
+  logger.info(
+    { mode: socket ? 'socket' : 'http', ...(port !== undefined ? { port } : {}) },
+    'slack bot started',
+  );
+  return {
+    mode: socket ? 'socket' : 'http',
+    ...(port !== undefined ? { port } : {}),
+    app,
+    adapter,
+    async stop() {
+      await app.stop();
+      await adapter.close();
+    },
+  };
+}

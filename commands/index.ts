@@ -1,0 +1,180 @@
+/**
+ * The one command set every front end uses: names, arguments, help text, and the short ids
+ * that buttons, selects and typed commands carry ("genir:<action>:<roundId>:<arg>").
+ */
+
+export type ActionName =
+  | 'pick'
+  | 'more'
+  | 'not'
+  | 'regen'
+  | 'undo'
+  | 'reset'
+  | 'help'
+  | 'keep'
+  | 'forget'
+  | 'status'
+  | 'export';
+
+export interface CommandSpec {
+  action: ActionName | 'find';
+  /** Typed name ("/pick 3"); aliases are accepted too. */
+  name: string;
+  aliases: string[];
+  arg?: { name: string; kind: 'number' | 'text' };
+  /** Short label for buttons and menus. */
+  label: string;
+  help: string;
+  /** Only for the admins of the bot (ADMIN_USER_IDS). */
+  admin?: boolean;
+}
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    action: 'find',
+    name: 'find',
+    aliases: ['search', 'new'],
+    arg: { name: 'description', kind: 'text' },
+    label: 'New search',
+    help: 'Start a new search from a description of the image you remember.',
+  },
+  {
+    action: 'pick',
+    name: 'pick',
+    aliases: ['found', 'this'],
+    arg: { name: 'n', kind: 'number' },
+    label: "That's it",
+    help: 'Match n is the image you meant: the search ends and the original is posted.',
+  },
+  {
+    action: 'more',
+    name: 'more',
+    aliases: ['more-like', 'like'],
+    arg: { name: 'n', kind: 'number' },
+    label: 'More like…',
+    help: 'Show more images like match n (no new drawing).',
+  },
+  {
+    action: 'not',
+    name: 'not',
+    aliases: ['not-these', 'none'],
+    label: 'Not these',
+    help: 'None of these: search away from all matches shown.',
+  },
+  {
+    action: 'regen',
+    name: 'regen',
+    aliases: ['regenerate', 'redraw'],
+    label: 'Regenerate',
+    help: 'Same description, a new drawing.',
+  },
+  { action: 'undo', name: 'undo', aliases: ['back'], label: 'Undo', help: 'Drop the last round.' },
+  {
+    action: 'reset',
+    name: 'reset',
+    aliases: ['restart', 'start-over'],
+    label: 'New search',
+    help: 'Forget this search and start over in this thread.',
+  },
+  { action: 'help', name: 'help', aliases: ['?'], label: 'Help', help: 'Show this help.' },
+  {
+    action: 'keep',
+    name: 'keep',
+    aliases: ['consent'],
+    label: 'Keep this search for research',
+    help: 'Agree that the rounds of this search may be kept (pseudonymized) as research transcripts.',
+  },
+  {
+    action: 'forget',
+    name: 'forget',
+    aliases: [],
+    arg: { name: 'thread | user <id>', kind: 'text' },
+    label: 'Forget me',
+    help: 'Delete every search and transcript of yours. Admins: "forget thread" (this thread) or "forget user <id>".',
+  },
+  {
+    action: 'status',
+    name: 'status',
+    aliases: [],
+    label: 'Status',
+    help: 'Gallery, index and transcript counts.',
+    admin: true,
+  },
+  {
+    action: 'export',
+    name: 'export',
+    aliases: [],
+    label: 'Export',
+    help: 'Export the consented transcripts (GenIR format) on the server.',
+    admin: true,
+  },
+];
+
+const ACTIONS = new Set<string>(COMMANDS.flatMap((c) => (c.action === 'find' ? [] : [c.action])));
+const PREFIX = 'genir';
+/** Round reference meaning "the latest round" (typed commands name no round). */
+export const LATEST = '-';
+
+export interface ActionRef {
+  action: ActionName;
+  roundId: string;
+  arg?: string;
+}
+
+export function encodeActionId(action: ActionName, roundId: string, arg?: string | number): string {
+  const id = [PREFIX, action, roundId, arg ?? ''].join(':');
+  if (id.length > 100) throw new Error(`action id too long (${id.length} > 100): ${id}`);
+  return id;
+}
+
+export function decodeActionId(id: string): ActionRef | null {
+  const parts = id.split(':');
+  if (parts.length !== 4 || parts[0] !== PREFIX) return null;
+  const [, action, roundId, arg] = parts as [string, string, string, string];
+  if (!ACTIONS.has(action) || !roundId) return null;
+  return arg ? { action: action as ActionName, roundId, arg } : { action: action as ActionName, roundId };
+}
+
+export type TypedCommand =
+  | { kind: 'find'; text: string }
+  | { kind: 'action'; ref: ActionRef }
+  | { kind: 'unknown'; name: string };
+
+function findSpec(name: string): CommandSpec | undefined {
+  const n = name.toLowerCase();
+  return COMMANDS.find((c) => c.name === n || c.aliases.includes(n));
+}
+
+/** "/pick 3", "/more 2", "/find a red fox" → a command; null when the text is not a command. */
+export function parseTypedCommand(text: string): TypedCommand | null {
+  const m = /^\s*\/([\w?-]+)\s*([\s\S]*)$/.exec(text);
+  if (!m) return null;
+  const [, name = '', rest = ''] = m;
+  const spec = findSpec(name);
+  if (!spec) return { kind: 'unknown', name };
+  if (spec.action === 'find') return { kind: 'find', text: rest.trim() };
+  const arg = spec.arg?.kind === 'text' ? rest.trim() : (rest.trim().split(/\s+/)[0] ?? '');
+  return {
+    kind: 'action',
+    ref: arg ? { action: spec.action, roundId: LATEST, arg } : { action: spec.action, roundId: LATEST },
+  };
+}
+
+export function commandSpec(action: ActionName | 'find'): CommandSpec {
+  return COMMANDS.find((c) => c.action === action) as CommandSpec;
+}
+
+/** Help text; `prefix` is how commands are typed on the platform ("/" in terminal and web). */
+export function helpText(prefix = '/', options: { admin?: boolean } = {}): string {
+  const line = (c: CommandSpec) => {
+    const usage = `${prefix}${c.name}${c.arg ? ` <${c.arg.name}>` : ''}`;
+    return `  ${usage.padEnd(24)} ${c.help}`;
+  };
+  const admin = COMMANDS.filter((c) => c.admin);
+  return [
+    'Describe the image you remember; I draw what I understood and show the closest images.',
+    'Then correct me in plain words ("the circle is red, not blue"), or use:',
+    ...COMMANDS.filter((c) => !c.admin).map(line),
+    ...(options.admin ? ['Admin:', ...admin.map(line)] : []),
+  ].join('\n');
+}

@@ -1,0 +1,135 @@
+import type { Asset, Round, ThreadKey, ThreadState } from './types.ts';
+
+export interface RefineInput {
+  previous?: string;
+  message: string;
+  history: Round[];
+}
+
+export interface RefineResult {
+  query: string;
+  /** 'restart' when the message asks to start over rather than correct. */
+  intent?: 'refine' | 'restart';
+  /** Set when a fallback refiner produced the query (shown to the person). */
+  note?: string;
+}
+
+export interface QueryRefiner {
+  readonly id: string;
+  refine(input: RefineInput, signal?: AbortSignal): Promise<RefineResult>;
+}
+
+export interface GenerateResult {
+  png: Buffer;
+  seed: number;
+  /** What the generator drew, in words (e.g. a scene caption), if it knows. */
+  interpretation?: string;
+  costUsd?: number;
+  meta?: unknown;
+}
+
+export interface ImageGenerator {
+  readonly id: string;
+  generate(query: string, options: { seed: number; signal: AbortSignal }): Promise<GenerateResult>;
+}
+
+/** How an encoder turns a picture into its input tensor; stored in index headers. */
+export interface Preprocessing {
+  size: number;
+  resize: 'shortest-crop' | 'stretch';
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+export interface ImageEncoder {
+  readonly id: string;
+  readonly dim: number;
+  readonly preprocessing: Preprocessing;
+  embedImages(images: Buffer[]): Promise<Float32Array[]>;
+  embedTexts?(texts: string[]): Promise<Float32Array[]>;
+}
+
+export interface SearchHit {
+  id: string;
+  score: number;
+}
+
+export interface IndexHeader {
+  encoderId: string;
+  dim: number;
+  preprocessing: Preprocessing;
+}
+
+export interface VectorIndex {
+  readonly header: IndexHeader;
+  upsert(items: { id: string; vector: Float32Array }[]): Promise<void>;
+  search(vector: Float32Array, k: number, options?: { exclude?: ReadonlySet<string> }): Promise<SearchHit[]>;
+  /** Stored vectors by id (missing ids are absent from the map); used for relevance feedback. */
+  fetch(ids: string[]): Promise<Map<string, Float32Array>>;
+  remove(ids: string[]): Promise<void>;
+  size(): Promise<number>;
+  /** Persist pending changes (no-op for remote indexes). */
+  flush(): Promise<void>;
+}
+
+export interface Gallery {
+  get(id: string): Promise<Asset | null>;
+  getMany(ids: string[]): Promise<Map<string, Asset>>;
+  /** The asset's bytes, or null if the file is missing/unreadable. */
+  read(asset: Asset): Promise<Buffer | null>;
+  count(): Promise<number>;
+}
+
+export interface ThreadStore {
+  load(key: ThreadKey): Promise<ThreadState | null>;
+  /** Compare-and-set on version: true when saved (state.version is then expectedVersion + 1). */
+  save(state: ThreadState, expectedVersion: number): Promise<boolean>;
+  /** true the first time a dedupe key is claimed within ttlMs. */
+  claimOnce(dedupeKey: string, ttlMs: number): Promise<boolean>;
+  delete(key: ThreadKey): Promise<void>;
+  /** Deletes every thread the person started; returns their keys. */
+  forgetOwner(userId: string): Promise<ThreadKey[]>;
+}
+
+/** Synthetic images of rounds, by relative path. */
+export interface RoundImageStore {
+  put(key: ThreadKey, roundId: string, png: Buffer): Promise<string>;
+  get(ref: string): Promise<Buffer | null>;
+  deleteThread(key: ThreadKey): Promise<void>;
+}
+
+export interface TranscriptRecord {
+  threadKey: ThreadKey;
+  roundId: string;
+  roundIndex: number;
+  userHash: string;
+  message: string;
+  query: string;
+  generatorId: string | null;
+  seed: number | null;
+  syntheticImage: string | null;
+  encoderId: string;
+  retrieved: { assetId: string; score: number }[];
+  feedback: { kind: string; assetIds: string[] }[];
+  label: 0 | 1;
+  timings: Record<string, number>;
+  createdAt: number;
+}
+
+export interface TranscriptStore {
+  /** Insert or replace the record of a round (feedback and label change after the round). */
+  put(record: TranscriptRecord): Promise<void>;
+  removeRound(threadKey: ThreadKey, roundId: string): Promise<void>;
+  /** These return how many records were removed. */
+  removeThread(threadKey: ThreadKey): Promise<number>;
+  removeUser(userHash: string): Promise<number>;
+  purgeBefore(time: number): Promise<number>;
+  list(options?: { since?: number; threadKey?: ThreadKey }): Promise<TranscriptRecord[]>;
+}
+
+/** The slice of a logger the core needs (pino satisfies it). */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

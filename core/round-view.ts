@@ -1,0 +1,93 @@
+import { type ActionName, encodeActionId } from '../commands/index.ts';
+import { CONSENT_TEXT, type TranscriptPolicy } from './consent.ts';
+import type { Gallery, RoundImageStore } from './ports.ts';
+import { renderContactSheet, renderSynthetic } from './render.ts';
+import type { FoundView, Round, RoundActions, RoundTile, RoundView, ThreadState } from './types.ts';
+
+export interface ViewDeps {
+  gallery: Gallery;
+  images: RoundImageStore;
+}
+
+export function roundActions(round: Round, offerKeep = false): RoundActions {
+  const id = (action: ActionName, arg?: number) => encodeActionId(action, round.id, arg);
+  return {
+    pick: round.matches.map((_, i) => id('pick', i + 1)),
+    moreLike: round.matches.map((_, i) => id('more', i + 1)),
+    notThese: id('not'),
+    regenerate: id('regen'),
+    undo: id('undo'),
+    newSearch: id('reset'),
+    ...(offerKeep ? { keep: id('keep') } : {}),
+  };
+}
+
+/** The research notice goes on the first round; the keep button on every round until pressed. */
+function consentFor(state: ThreadState, round: Round, policy: TranscriptPolicy) {
+  const text = round.index === 0 ? CONSENT_TEXT[policy] : null;
+  const offerKeep = policy === 'opt-in' && !state.consent;
+  return { text, offerKeep };
+}
+
+export async function buildRoundView(
+  state: ThreadState,
+  round: Round,
+  deps: ViewDeps,
+  policy: TranscriptPolicy = 'off',
+): Promise<RoundView> {
+  const consent = consentFor(state, round, policy);
+  const assets = await deps.gallery.getMany(round.matches.map((m) => m.assetId));
+  const tiles: RoundTile[] = round.matches.map((m, i) => ({
+    n: i + 1,
+    assetId: m.assetId,
+    title: assets.get(m.assetId)?.title ?? m.assetId,
+    score: m.score,
+  }));
+  const [syntheticPng, contactSheetPng] = await Promise.all([
+    syntheticFor(round, deps),
+    renderContactSheet(
+      await Promise.all(
+        tiles.map(async (t) => {
+          const asset = assets.get(t.assetId);
+          const png = asset ? await deps.gallery.read(asset) : null;
+          return png
+            ? { n: t.n, png, label: t.title }
+            : { n: t.n, png: null, label: t.title, error: asset ? 'file missing' : 'not in gallery' };
+        }),
+      ),
+      {},
+    ),
+  ]);
+  return {
+    threadKey: state.key,
+    roundId: round.id,
+    roundNumber: round.index + 1,
+    query: round.query,
+    ...(round.generated?.interpretation ? { interpretation: round.generated.interpretation } : {}),
+    syntheticPng,
+    contactSheetPng,
+    tiles,
+    notes: round.notes,
+    ...(consent.text ? { consentNotice: consent.text } : {}),
+    actions: roundActions(round, consent.offerKeep),
+  };
+}
+
+async function syntheticFor(round: Round, deps: ViewDeps): Promise<Buffer | null> {
+  if (!round.generated) return null;
+  const png = await deps.images.get(round.generated.image);
+  if (!png) return null;
+  return renderSynthetic({ png, query: round.query, roundNumber: round.index + 1 });
+}
+
+export async function buildFoundView(
+  state: ThreadState,
+  round: Round,
+  assetId: string,
+  gallery: Gallery,
+): Promise<FoundView> {
+  const asset = (await gallery.get(assetId)) ?? { id: assetId, source: '', title: assetId };
+  const file = asset.source ? await gallery.read(asset) : null;
+  const base = asset.source.split(/[\\/]/).pop() || `${asset.id}.png`;
+  return { threadKey: state.key, roundNumber: round.index + 1, asset, file, fileName: base };
+}

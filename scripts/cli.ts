@@ -1,0 +1,144 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { TerminalChat } from '../adapters/chat/terminal/adapter.ts';
+import { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
+import { encodeThreadId } from '../adapters/chat/terminal/thread-id.ts';
+import { ConfigError, loadConfig } from '../bots/config.ts';
+import { buildRuntime, ensureDemoGallery, loadEncoder } from '../bots/runtime.ts';
+import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
+import { dbPath, roundImages } from '../bots/runtime.ts';
+import { exportTranscripts } from './export.ts';
+import type { Reply } from '../core/types.ts';
+import { jsonProgress, progressBar } from './progress.ts';
+
+const int = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
+  return n;
+};
+
+const program = new Command('genir')
+  .description('Mental image retrieval with generative visual feedback: describe, see, correct, find.')
+  .showHelpAfterError();
+
+program
+  .command('chat')
+  .description('chat in the terminal: describe an image, correct the drawing, pick the match')
+  .option('--thread <id>', 'resume a thread by its id')
+  .action(async (opts: { thread?: string }) => {
+    const rt = await buildRuntime(loadConfig(), { progress: progressBar('demo gallery'), log: console.error });
+    const chat = new TerminalChat(rt.engine, {
+      input: process.stdin,
+      output: process.stdout,
+      outDir: rt.config.OUT_DIR,
+      ...(opts.thread ? { session: opts.thread } : {}),
+    });
+    await chat.run();
+    await rt.close();
+  });
+
+program
+  .command('ask')
+  .description('one round, non-interactive (continue a search with --thread)')
+  .argument('<text...>', 'the description, a correction, or a command such as "/pick 3"')
+  .option('--thread <id>', 'thread id to continue (default: a new thread)')
+  .option('--json', 'machine-readable output')
+  .action(async (words: string[], opts: { thread?: string; json?: boolean }) => {
+    const rt = await buildRuntime(loadConfig(), { log: console.error });
+    const session = opts.thread ?? `ask-${Date.now().toString(36)}`;
+    const key = encodeThreadId(session);
+    const renderer = new TerminalRenderer(rt.config.OUT_DIR);
+    const replies: unknown[] = [];
+    await rt.engine.onMessage(
+      { key, eventId: `ask:${session}:${Date.now()}:${process.pid}`, userId: 'cli', text: words.join(' ') },
+      {
+        send: async (reply) => {
+          if (opts.json) replies.push(await toJson(reply, renderer));
+          else console.log(await renderer.render(reply));
+        },
+      },
+    );
+    if (opts.json) console.log(JSON.stringify({ thread: session, replies }, null, 2));
+    await rt.close();
+  });
+
+program
+  .command('demo-gallery')
+  .description('build the offline demo gallery: sampled scenes as PNG files + manifest, indexed')
+  .option('--count <n>', 'number of scenes', int('--count'))
+  .option('--seed <n>', 'random seed', int('--seed'))
+  .option('--rebuild', 'rebuild even if a matching gallery exists')
+  .option('--json', 'progress as JSON lines')
+  .action(async (opts: { count?: number; seed?: number; rebuild?: boolean; json?: boolean }) => {
+    const config = loadConfig();
+    if (opts.count) config.DEMO_GALLERY_SIZE = opts.count;
+    if (opts.seed) config.DEMO_GALLERY_SEED = opts.seed;
+    const stores = openSqliteStores(dbPath(config));
+    const encoder = await loadEncoder(config);
+    const t0 = performance.now();
+    const index = await ensureDemoGallery(config, encoder, stores, {
+      rebuild: opts.rebuild ?? false,
+      progress: opts.json ? jsonProgress('demo-gallery') : progressBar('demo gallery'),
+      log: console.error,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const size = await index.size();
+    const summary = { scenes: size, seconds: Math.round(seconds * 100) / 100, scenesPerSecond: Math.round(size / seconds) };
+    console.log(opts.json ? JSON.stringify(summary) : `Demo gallery ready: ${size} scenes indexed (${summary.seconds} s).`);
+    stores.db.close();
+  });
+
+program
+  .command('export')
+  .description('export the consented research transcripts in the GenIR format (or JSONL), with their images')
+  .requiredOption('--out <dir>', 'output folder')
+  .option('--since <date>', 'only rounds on or after this date (YYYY-MM-DD or ISO time)')
+  .option('--format <format>', 'genir (a JSON file per dialogue) or jsonl', 'genir')
+  .action(async (opts: { out: string; since?: string; format: string }) => {
+    if (opts.format !== 'genir' && opts.format !== 'jsonl') throw new Error('--format must be genir or jsonl');
+    const since = opts.since ? Date.parse(opts.since) : undefined;
+    if (since !== undefined && Number.isNaN(since)) throw new Error(`--since: not a date: ${opts.since}`);
+    const config = loadConfig();
+    const stores = openSqliteStores(dbPath(config));
+    const result = await exportTranscripts({
+      out: opts.out,
+      transcripts: stores.transcripts,
+      images: roundImages(config),
+      salt: config.USER_HASH_SALT,
+      format: opts.format,
+      progress: progressBar('export'),
+      ...(since !== undefined ? { since } : {}),
+    });
+    console.log(`Exported ${result.dialogues} dialogues (${result.rounds} rounds) to ${opts.out}.`);
+    stores.db.close();
+  });
+
+async function toJson(reply: Reply, renderer: TerminalRenderer): Promise<unknown> {
+  switch (reply.kind) {
+    case 'notice':
+      return reply;
+    case 'round': {
+      const { view } = reply;
+      const files = await renderer.writeRoundFiles(view);
+      return {
+        kind: 'round',
+        round: view.roundNumber,
+        roundId: view.roundId,
+        query: view.query,
+        interpretation: view.interpretation ?? null,
+        syntheticImage: files.synthetic,
+        contactSheet: files.sheet,
+        matches: view.tiles,
+        notes: view.notes,
+      };
+    }
+    case 'found':
+      return { kind: 'found', round: reply.view.roundNumber, asset: reply.view.asset, copiedTo: await renderer.writeFound(reply.view) };
+  }
+}
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : `genir: ${(err as Error).message}`);
+  process.exitCode = 1;
+}

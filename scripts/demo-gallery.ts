@@ -1,0 +1,115 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ImageEncoder, VectorIndex } from '../core/ports.ts';
+import { createRng } from '../core/random.ts';
+import { type Scene, captionScene, renderScene, sampleScene } from '../core/scene/index.ts';
+import type { Asset } from '../core/types.ts';
+import type { SqliteGallery } from '../adapters/store/sqlite/index.ts';
+import type { Progress } from './progress.ts';
+
+export interface DemoManifestEntry {
+  id: string;
+  file: string;
+  caption: string;
+  scene: Scene;
+}
+
+export interface DemoManifest {
+  seed: number;
+  count: number;
+  encoderId: string;
+  scenes: DemoManifestEntry[];
+}
+
+export interface DemoGalleryOptions {
+  dir: string;
+  count: number;
+  seed: number;
+  encoder: ImageEncoder;
+  index: VectorIndex;
+  gallery: SqliteGallery;
+  progress?: Progress;
+  /** Scenes rendered and encoded per batch. */
+  batch?: number;
+}
+
+export const demoAssetId = (i: number): string => `demo-${String(i).padStart(6, '0')}`;
+
+export async function readDemoManifest(dir: string): Promise<DemoManifest | null> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as DemoManifest;
+  } catch {
+    return null;
+  }
+}
+
+/** True when the demo gallery on disk matches what is asked and is fully indexed. */
+export async function demoGalleryReady(options: Pick<DemoGalleryOptions, 'dir' | 'count' | 'seed' | 'encoder' | 'index'>) {
+  const manifest = await readDemoManifest(options.dir);
+  return (
+    manifest !== null &&
+    manifest.count === options.count &&
+    manifest.seed === options.seed &&
+    manifest.encoderId === options.encoder.id &&
+    (await options.index.size()) === options.count
+  );
+}
+
+/**
+ * Samples `count` scenes from the scene grammar (seeded), renders each with visual jitter to a
+ * PNG, and indexes them. Rendering of the next batch overlaps encoding of the current one.
+ */
+export async function buildDemoGallery(options: DemoGalleryOptions): Promise<DemoManifest> {
+  const { dir, count, seed, encoder, index, gallery } = options;
+  const batch = options.batch ?? 64;
+  const imagesDir = resolve(dir, 'images');
+  await rm(imagesDir, { recursive: true, force: true });
+  await mkdir(imagesDir, { recursive: true });
+  const existing = await index.size();
+  if (existing > 0) {
+    throw new Error(`the demo index already holds ${existing} vectors; open it fresh to rebuild`);
+  }
+
+  const rng = createRng(seed);
+  const entries: DemoManifestEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const scene = sampleScene(rng);
+    entries.push({ id: demoAssetId(i), file: `images/${demoAssetId(i)}.png`, caption: captionScene(scene), scene });
+  }
+
+  const render = async (from: number) => {
+    const slice = entries.slice(from, from + batch);
+    return Promise.all(
+      slice.map(async (e, j) => {
+        const png = await renderScene(e.scene, { size: 256, jitter: createRng(seed * 1_000_003 + from + j) });
+        await writeFile(join(dir, e.file), png);
+        return png;
+      }),
+    );
+  };
+
+  options.progress?.start(count);
+  let next = render(0);
+  for (let from = 0; from < count; from += batch) {
+    const pngs = await next;
+    if (from + batch < count) next = render(from + batch);
+    const vectors = await encoder.embedImages(pngs);
+    const slice = entries.slice(from, from + batch);
+    await index.upsert(slice.map((e, j) => ({ id: e.id, vector: vectors[j] as Float32Array })));
+    const assets: Asset[] = slice.map((e) => ({
+      id: e.id,
+      source: resolve(dir, e.file),
+      title: e.caption,
+      width: 256,
+      height: 256,
+      caption: e.caption,
+    }));
+    await gallery.upsertAssets(assets);
+    options.progress?.update(Math.min(count, from + batch));
+  }
+  await index.flush();
+  const manifest: DemoManifest = { seed, count, encoderId: encoder.id, scenes: entries };
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  options.progress?.stop();
+  return manifest;
+}

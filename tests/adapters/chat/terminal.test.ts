@@ -1,0 +1,100 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { TerminalChat } from '../../../adapters/chat/terminal/adapter.ts';
+import { decodeThreadId, encodeThreadId } from '../../../adapters/chat/terminal/thread-id.ts';
+import type { ActionName } from '../../../commands/index.ts';
+import { type ChatHarness, chatAdapterContract, type HarnessPost } from '../../contracts/chat-adapter.ts';
+import { engineWorld } from '../../support/engine-world.ts';
+
+/** Each reply is one write to the terminal; progress lines start with "… ". */
+function toPost(chunk: string): HarnessPost | null {
+  if (chunk.startsWith('… ')) return null;
+  const round = /^── Round (\d+) ──/.exec(chunk);
+  if (round) {
+    const images = (chunk.match(/^(Synthetic image|Top \d+ matches): /gm) ?? []).length;
+    return { kind: 'round', text: chunk, images, round: Number(round[1]) };
+  }
+  if (chunk.startsWith('Found it'))
+    return { kind: 'found', text: chunk, images: chunk.includes('Copied to:') ? 1 : 0 };
+  return { kind: 'notice', text: chunk, images: 0 };
+}
+
+async function terminalHarness(): Promise<ChatHarness> {
+  const w = await engineWorld();
+  const outDir = await mkdtemp(join(tmpdir(), 'genir-term-'));
+  const chats = new Map<string, { chat: TerminalChat; chunks: string[] }>();
+  let n = 0;
+  const open = (): string => {
+    const chunks: string[] = [];
+    const output = new PassThrough();
+    output.on('data', (d: Buffer) => chunks.push(d.toString().replace(/\n$/, '')));
+    const chat = new TerminalChat(w.engine, { input: new PassThrough(), output, outDir, session: `s${n++}` });
+    chats.set(chat.session, { chat, chunks });
+    return chat.session;
+  };
+  const line = (thread: string, text: string) => chats.get(thread)?.chat.handleLine(text).done;
+  const commands: Record<ActionName, string> = {
+    pick: '/pick',
+    more: '/more',
+    not: '/not',
+    regen: '/regen',
+    undo: '/undo',
+    reset: '/reset',
+    help: '/help',
+    keep: '/keep',
+    forget: '/forget',
+    status: '/status',
+    export: '/export',
+  };
+  return {
+    async start(text) {
+      const t = open();
+      await line(t, text);
+      return t;
+    },
+    async say(thread, text) {
+      await line(thread, text);
+    },
+    async act(thread, action, n) {
+      await line(thread, `${commands[action]}${n ? ` ${n}` : ''}`);
+    },
+    async posts(thread) {
+      await w.engine.idle();
+      return (chats.get(thread)?.chunks ?? []).flatMap((c) => toPost(c) ?? []);
+    },
+    async close() {},
+  };
+}
+
+chatAdapterContract('terminal', terminalHarness, { staleControls: false });
+
+describe('terminal chat', () => {
+  it('encodes and decodes its thread ids in one place', () => {
+    expect(decodeThreadId(encodeThreadId('2026-11-26-a:b'))).toEqual({ session: '2026-11-26-a:b' });
+    expect(() => decodeThreadId('discord:1:2:3')).toThrow(/not a terminal thread/);
+  });
+
+  it('writes the round pictures under out/<thread>/ and prints their paths', async () => {
+    const w = await engineWorld();
+    const outDir = await mkdtemp(join(tmpdir(), 'genir-term-'));
+    const output = new PassThrough();
+    const text: string[] = [];
+    output.on('data', (d: Buffer) => text.push(d.toString()));
+    const input = new PassThrough();
+    const chat = new TerminalChat(w.engine, { input, output, outDir, session: 'files' });
+    const running = chat.run();
+    input.end('a red circle\n/pick 1\n/quit\nnever read\n');
+    await running;
+    const all = text.join('');
+    const sheet = /Top 10 matches: (\S+)/.exec(all)?.[1] as string;
+    const synthetic = /Synthetic image: (\S+)/.exec(all)?.[1] as string;
+    expect(sheet).toBe(join(outDir, 'files', 'round-01-matches.png'));
+    expect((await readFile(sheet)).subarray(1, 4).toString()).toBe('PNG');
+    expect((await readFile(synthetic)).subarray(1, 4).toString()).toBe('PNG');
+    expect(all).toContain('Found it in round 1');
+    expect(all).not.toContain('never read');
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { COMMANDS, LATEST, decodeActionId, encodeActionId, helpText, parseTypedCommand } from '../../commands/index.ts';
+
+describe('command set', () => {
+  it('round-trips action ids and keeps them within 100 characters', () => {
+    const id = encodeActionId('more', 'AbC123xyz', 7);
+    expect(id).toBe('genir:more:AbC123xyz:7');
+    expect(decodeActionId(id)).toEqual({ action: 'more', roundId: 'AbC123xyz', arg: '7' });
+    expect(decodeActionId(encodeActionId('undo', 'r1'))).toEqual({ action: 'undo', roundId: 'r1' });
+    expect(() => encodeActionId('pick', 'x'.repeat(100), 1)).toThrow(/too long/);
+  });
+
+  it('rejects ids that are not ours', () => {
+    for (const id of ['', 'genir:pick', 'other:pick:r:1', 'genir:explode:r:1', 'genir:pick::1', 'genir:a:b:c:d']) {
+      expect(decodeActionId(id)).toBeNull();
+    }
+  });
+
+  it('parses typed commands and their aliases, acting on the latest round', () => {
+    expect(parseTypedCommand('/pick 3')).toEqual({ kind: 'action', ref: { action: 'pick', roundId: LATEST, arg: '3' } });
+    expect(parseTypedCommand('  /More-Like 2')).toEqual({
+      kind: 'action',
+      ref: { action: 'more', roundId: LATEST, arg: '2' },
+    });
+    expect(parseTypedCommand('/not')).toEqual({ kind: 'action', ref: { action: 'not', roundId: LATEST } });
+    expect(parseTypedCommand('/find a red fox\non teal')).toEqual({ kind: 'find', text: 'a red fox\non teal' });
+    expect(parseTypedCommand('/nope')).toEqual({ kind: 'unknown', name: 'nope' });
+    expect(parseTypedCommand('a red circle / blue')).toBeNull();
+  });
+
+  it('lists every command in the help text with the platform prefix', () => {
+    const text = helpText('!');
+    for (const c of COMMANDS) expect(text).toContain(`!${c.name}`);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * One behaviour suite for every chat front end (terminal, Discord, Slack, web). Each adapter's
+ * test file provides a harness that drives the real adapter the way a person would on that
+ * platform (through the platform's fake server), and reads back what the bot posted.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ActionName } from '../../commands/index.ts';
+
+export interface HarnessPost {
+  kind: 'round' | 'found' | 'notice';
+  /** All visible text of the post, as the platform shows it (escaped where the platform escapes). */
+  text: string;
+  /** Number of images attached/uploaded with the post. */
+  images: number;
+  /** Round number, for round posts. */
+  round?: number;
+  /** Only the person who acted sees it (Discord ephemeral reply, Slack chat.postEphemeral). */
+  ephemeral?: boolean;
+}
+
+export interface ChatHarness {
+  /** Start a search the platform's main way (slash command / first message); returns a thread handle. */
+  start(text: string): Promise<string>;
+  /** A person's message in the thread. */
+  say(thread: string, text: string): Promise<void>;
+  /** Press the control of `action` (with match number n) on round `round` (default: the latest). */
+  act(thread: string, action: ActionName, n?: number, round?: number): Promise<void>;
+  /** Everything the bot posted in the thread so far, in order; waits until the bot is idle. */
+  posts(thread: string): Promise<HarnessPost[]>;
+  close(): Promise<void>;
+}
+
+export interface HarnessCapabilities {
+  /** false where controls always act on the latest round (typed commands): no stale controls exist. */
+  staleControls: boolean;
+}
+
+const rounds = (posts: HarnessPost[]) => posts.filter((p) => p.kind === 'round');
+
+export function chatAdapterContract(
+  name: string,
+  makeHarness: () => Promise<ChatHarness>,
+  capabilities: HarnessCapabilities = { staleControls: true },
+): void {
+  describe(`chat adapter contract: ${name}`, () => {
+    const withHarness = (fn: (h: ChatHarness) => Promise<void>) => async () => {
+      const h = await makeHarness();
+      try {
+        await fn(h);
+      } finally {
+        await h.close();
+      }
+    };
+
+    it(
+      'starts a search: round 1 with the synthetic image, the contact sheet and the query',
+      withHarness(async (h) => {
+        const t = await h.start('a red circle at the top left');
+        const [r1] = rounds(await h.posts(t));
+        expect(r1?.round).toBe(1);
+        expect(r1?.images).toBe(2);
+        expect(r1?.text).toContain('a red circle at the top left');
+      }),
+    );
+
+    it(
+      'treats a later message in the thread as a refinement (round 2)',
+      withHarness(async (h) => {
+        const t = await h.start('a red circle');
+        await h.say(t, 'it is blue');
+        const rs = rounds(await h.posts(t));
+        expect(rs.map((r) => r.round)).toEqual([1, 2]);
+        expect(rs[1]?.text).toContain('it is blue');
+      }),
+    );
+
+    it(
+      'picks a match: the thread is marked found and the original is posted',
+      withHarness(async (h) => {
+        const t = await h.start('a red circle');
+        await h.act(t, 'pick', 2);
+        const found = (await h.posts(t)).find((p) => p.kind === 'found');
+        expect(found).toBeDefined();
+        expect(found?.text.length).toBeGreaterThan(0);
+      }),
+    );
+
+    it(
+      'runs more-like, not-these, regenerate and undo as rounds',
+      withHarness(async (h) => {
+        const t = await h.start('a red circle');
+        await h.act(t, 'more', 3);
+        await h.act(t, 'not');
+        await h.act(t, 'regen');
+        await h.act(t, 'undo');
+        const rs = rounds(await h.posts(t));
+        expect(rs.map((r) => r.round)).toEqual([1, 2, 3, 4, 3]);
+      }),
+    );
+
+    it.skipIf(!capabilities.staleControls)(
+      'answers a control of an older round as stale, only to the person who pressed it',
+      withHarness(async (h) => {
+        const t = await h.start('a red circle');
+        await h.say(t, 'it is blue');
+        await h.act(t, 'pick', 1, 1);
+        const posts = await h.posts(t);
+        const stale = posts.at(-1);
+        expect(stale?.text).toContain('no longer current');
+        expect(stale?.ephemeral).toBe(true);
+        expect(posts.some((p) => p.kind === 'found')).toBe(false);
+      }),
+    );
+
+    it(
+      'answers an empty or unknown command with help, not silence',
+      withHarness(async (h) => {
+        const t = await h.start('a red circle');
+        await h.say(t, '/frobnicate');
+        expect((await h.posts(t)).at(-1)?.text).toContain('Unknown command');
+      }),
+    );
+  });
+}

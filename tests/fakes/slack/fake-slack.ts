@@ -1,0 +1,509 @@
+/**
+ * A fake Slack on 127.0.0.1: the Web API methods the bot and Bolt call, the external upload URL,
+ * private file downloads, response_url, and Socket Mode (apps.connections.open + a WebSocket).
+ * It keeps every message per channel/thread and checks the Block Kit limits Slack enforces, so
+ * tests see what a person would see.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
+
+export interface FakeSlackIdentity {
+  botToken: string;
+  appToken: string;
+  teamId: string;
+  botUserId: string;
+  botId: string;
+  appId: string;
+}
+
+export const DEFAULT_IDENTITY: FakeSlackIdentity = {
+  botToken: 'xoxb-fake-bot-token',
+  appToken: 'xapp-fake-app-token',
+  teamId: 'T0FAKE',
+  botUserId: 'UBOT',
+  botId: 'BBOT',
+  appId: 'AFAKE',
+};
+
+export interface FakeFile {
+  id: string;
+  name: string;
+  title?: string;
+  bytes: number;
+  /** The uploaded bytes start with the PNG signature. */
+  png: boolean;
+}
+
+export interface FakeMessage {
+  channel: string;
+  ts: string;
+  threadTs?: string;
+  /** Who posted: the bot user, or a person (messages tests add). */
+  user: string;
+  text: string;
+  blocks?: Block[];
+  /** The blocks as first posted (a client that has not refreshed still shows these controls). */
+  firstBlocks?: Block[];
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
+  files: FakeFile[];
+  /** Set for chat.postEphemeral / response_url ephemeral answers: only this user sees it. */
+  ephemeralTo?: string;
+  via: 'chat.postMessage' | 'files.completeUploadExternal' | 'chat.postEphemeral' | 'response_url' | 'person';
+  deleted: boolean;
+  edits: number;
+}
+
+export interface FakeCall {
+  method: string;
+  status: number;
+  params: Record<string, unknown>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON as the client sent it
+type Block = Record<string, any>;
+
+type Failure = { status: number; retryAfter?: number } | { error: string };
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseParams(req: IncomingMessage, body: Buffer): Record<string, unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (type.includes('application/json'))
+    return body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+  return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+}
+
+/** Params the client JSON-encoded (blocks, metadata, files…). */
+function json<T>(value: unknown): T | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/** The Block Kit limits of the elements the bot uses; returns the first violation. */
+export function blockKitProblem(blocks: Block[]): string | null {
+  if (blocks.length > 50) return 'more than 50 blocks';
+  const textLen = (t: Block | undefined) => (t?.text as string | undefined)?.length ?? 0;
+  for (const b of blocks) {
+    if (b.block_id && String(b.block_id).length > 255) return 'block_id longer than 255';
+    if (b.type === 'section' && textLen(b.text) > 3000) return `section text ${textLen(b.text)} > 3000`;
+    if (b.type === 'context') {
+      if ((b.elements ?? []).length > 10) return 'context with more than 10 elements';
+      for (const e of b.elements ?? []) if (textLen(e) > 3000) return 'context text > 3000';
+    }
+    if (b.type === 'actions') {
+      if ((b.elements ?? []).length > 25) return 'actions with more than 25 elements';
+      const ids = new Set<string>();
+      for (const e of b.elements ?? []) {
+        if (!e.action_id || e.action_id.length > 255) return 'action_id missing or longer than 255';
+        if (ids.has(e.action_id)) return `duplicate action_id ${e.action_id}`;
+        ids.add(e.action_id);
+        if (e.type === 'button') {
+          if (textLen(e.text) > 75) return `button text ${textLen(e.text)} > 75`;
+          if (e.value && e.value.length > 2000) return 'button value > 2000';
+        }
+        if (e.type === 'static_select') {
+          if (textLen(e.placeholder) > 150) return 'placeholder > 150';
+          const options = (e.options ?? []) as Block[];
+          if (options.length === 0 || options.length > 100)
+            return `static_select with ${options.length} options`;
+          for (const o of options) {
+            if (textLen(o.text) > 75) return `option text ${textLen(o.text)} > 75`;
+            if (!o.value || o.value.length > 150) return 'option value missing or > 150';
+          }
+        }
+      }
+    }
+  }
+  return null;
+}
+
+export interface SocketEnvelope {
+  type: 'events_api' | 'slash_commands' | 'interactive';
+  payload: unknown;
+  retryAttempt?: number;
+  retryReason?: string;
+}
+
+export class FakeSlack {
+  readonly identity: FakeSlackIdentity;
+  readonly messages: FakeMessage[] = [];
+  readonly calls: FakeCall[] = [];
+  /** Authorization headers the file download endpoint received. */
+  readonly downloadAuth: (string | undefined)[] = [];
+  private readonly failures = new Map<string, Failure[]>();
+  private readonly pendingUploads = new Map<string, FakeFile>();
+  private readonly hostedFiles = new Map<string, { data: Buffer; mimetype: string }>();
+  private readonly acks = new Map<string, (payload: unknown) => void>();
+  private readonly sockets = new Set<WebSocket>();
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private seq = 0;
+  private connectedResolve: (() => void) | null = null;
+  /** Resolves when a Socket Mode client has connected and been sent `hello`. */
+  readonly socketConnected: Promise<void>;
+
+  private constructor(
+    private readonly server: Server,
+    identity: FakeSlackIdentity,
+  ) {
+    this.identity = identity;
+    this.socketConnected = new Promise((resolve) => {
+      this.connectedResolve = resolve;
+    });
+  }
+
+  static async start(identity: Partial<FakeSlackIdentity> = {}): Promise<FakeSlack> {
+    const server = createServer();
+    const fake = new FakeSlack(server, { ...DEFAULT_IDENTITY, ...identity });
+    server.on('request', (req, res) => {
+      fake.handle(req, res).catch((err: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(err));
+      });
+    });
+    server.on('upgrade', (req, socket, head) => {
+      if (!req.url?.startsWith('/socket')) {
+        socket.destroy();
+        return;
+      }
+      fake.wss.handleUpgrade(req, socket, head, (ws) => fake.onSocket(ws));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return fake;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** What SLACK_API_URL / clientOptions.slackApiUrl should be. */
+  get apiUrl(): string {
+    return `${this.baseUrl}/api/`;
+  }
+
+  /** A new message ts, later than every ts before it. */
+  nextTs(): string {
+    this.seq++;
+    return `${1_700_000_000 + this.seq}.${String(this.seq).padStart(6, '0')}`;
+  }
+
+  /** The next call of `method` fails: an HTTP status (429 with Retry-After seconds), or a Slack error. */
+  failNext(method: string, status = 429, retryAfter = 1): void {
+    this.queueFailure(method, { status, retryAfter });
+  }
+
+  /** The next call of `method` answers { ok: false, error }. */
+  errorNext(method: string, error: string): void {
+    this.queueFailure(method, { error });
+  }
+
+  private queueFailure(method: string, f: Failure): void {
+    const list = this.failures.get(method) ?? [];
+    list.push(f);
+    this.failures.set(method, list);
+  }
+
+  callsOf(method: string): FakeCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** A person's message, as Slack would store it (tests send the matching event themselves). */
+  addPersonMessage(channel: string, user: string, text: string, threadTs?: string): FakeMessage {
+    const m: FakeMessage = {
+      channel,
+      ts: this.nextTs(),
+      ...(threadTs ? { threadTs } : {}),
+      user,
+      text,
+      files: [],
+      via: 'person',
+      deleted: false,
+      edits: 0,
+    };
+    this.messages.push(m);
+    return m;
+  }
+
+  /** A file a person shared, downloadable with the bot token; returns the event's file object. */
+  hostFile(name: string, mimetype: string, data: Buffer) {
+    const id = `F${randomBytes(4).toString('hex').toUpperCase()}`;
+    this.hostedFiles.set(id, { data, mimetype });
+    const url = `${this.baseUrl}/files-pri/${id}/${encodeURIComponent(name)}`;
+    return {
+      id,
+      name,
+      title: name,
+      mimetype,
+      size: data.length,
+      url_private: url,
+      url_private_download: `${url}?download=1`,
+    };
+  }
+
+  /** A response_url for a slash command or an interaction. */
+  responseUrl(channel: string, user: string): string {
+    return `${this.baseUrl}/respond/${encodeURIComponent(channel)}/${encodeURIComponent(user)}`;
+  }
+
+  /** Visible (not deleted) messages of a thread after its root, ephemeral ones included, in order. */
+  thread(channel: string, threadTs: string): FakeMessage[] {
+    return this.messages.filter(
+      (m) => m.channel === channel && m.threadTs === threadTs && m.ts !== threadTs && !m.deleted,
+    );
+  }
+
+  /** Visible top-level messages of a channel, in order. */
+  topLevel(channel: string): FakeMessage[] {
+    return this.messages.filter((m) => m.channel === channel && !m.threadTs && !m.deleted);
+  }
+
+  find(channel: string, ts: string): FakeMessage | undefined {
+    return this.messages.find((m) => m.channel === channel && m.ts === ts);
+  }
+
+  /** Sends a Socket Mode envelope; resolves with the client's ack payload. */
+  sendSocket(envelope: SocketEnvelope): Promise<unknown> {
+    const id = randomBytes(8).toString('hex');
+    const acked = new Promise<unknown>((resolve) => this.acks.set(id, resolve));
+    const frame = JSON.stringify({
+      envelope_id: id,
+      type: envelope.type,
+      payload: envelope.payload,
+      accepts_response_payload: envelope.type !== 'events_api',
+      ...(envelope.retryAttempt !== undefined
+        ? { retry_attempt: envelope.retryAttempt }
+        : { retry_attempt: 0 }),
+      ...(envelope.retryReason ? { retry_reason: envelope.retryReason } : { retry_reason: '' }),
+    });
+    for (const ws of this.sockets) ws.send(frame);
+    return acked;
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    this.wss.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private onSocket(ws: WebSocket): void {
+    this.sockets.add(ws);
+    ws.on('close', () => this.sockets.delete(ws));
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as { envelope_id?: string; payload?: unknown };
+      if (msg.envelope_id) {
+        this.acks.get(msg.envelope_id)?.(msg.payload ?? {});
+        this.acks.delete(msg.envelope_id);
+      }
+    });
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: 1,
+        debug_info: { host: 'fake-slack', approximate_connection_time: 18060 },
+        connection_info: { app_id: this.identity.appId },
+      }),
+    );
+    this.connectedResolve?.();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.baseUrl);
+    const body = await readBody(req);
+    const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      res.end(JSON.stringify(payload));
+    };
+    if (url.pathname.startsWith('/api/')) {
+      const method = url.pathname.slice('/api/'.length);
+      const params = parseParams(req, body);
+      const failure = this.failures.get(method)?.shift();
+      if (failure && 'status' in failure) {
+        this.calls.push({ method, status: failure.status, params });
+        send(
+          failure.status,
+          { ok: false, error: failure.status === 429 ? 'ratelimited' : 'fatal_error' },
+          failure.retryAfter !== undefined ? { 'retry-after': String(failure.retryAfter) } : {},
+        );
+        return;
+      }
+      this.calls.push({ method, status: 200, params });
+      if (failure) {
+        send(200, { ok: false, error: failure.error });
+        return;
+      }
+      send(200, this.api(method, params, req.headers.authorization));
+      return;
+    }
+    if (url.pathname.startsWith('/upload/')) {
+      const file = this.pendingUploads.get(url.pathname.slice('/upload/'.length));
+      if (!file) {
+        res.writeHead(404).end();
+        return;
+      }
+      file.bytes = body.length;
+      file.png = body.includes(PNG_SIGNATURE);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${body.length}`);
+      return;
+    }
+    if (url.pathname.startsWith('/files-pri/')) {
+      this.downloadAuth.push(req.headers.authorization);
+      const file = this.hostedFiles.get(url.pathname.split('/')[2] ?? '');
+      if (!file || req.headers.authorization !== `Bearer ${this.identity.botToken}`) {
+        // Slack answers an unauthenticated download with its login page, not the file.
+        res.writeHead(file ? 302 : 404, { location: 'https://slack.com/signin' }).end();
+        return;
+      }
+      res
+        .writeHead(200, { 'content-type': file.mimetype, 'content-length': String(file.data.length) })
+        .end(file.data);
+      return;
+    }
+    if (url.pathname.startsWith('/respond/')) {
+      const [, , channel = '', user = ''] = url.pathname.split('/').map(decodeURIComponent);
+      const payload = parseParams(req, body);
+      this.calls.push({ method: 'response_url', status: 200, params: payload });
+      this.messages.push({
+        channel,
+        ts: this.nextTs(),
+        user: this.identity.botUserId,
+        text: String(payload.text ?? ''),
+        files: [],
+        ...(payload.response_type === 'in_channel' ? {} : { ephemeralTo: user }),
+        via: 'response_url',
+        deleted: false,
+        edits: 0,
+      });
+      send(200, { ok: true });
+      return;
+    }
+    res.writeHead(404).end();
+  }
+
+  private api(
+    method: string,
+    p: Record<string, unknown>,
+    authorization: string | undefined,
+  ): Record<string, unknown> {
+    const token = authorization?.replace(/^Bearer /, '') || (p.token as string | undefined);
+    if (method === 'apps.connections.open') {
+      if (token !== this.identity.appToken) return { ok: false, error: 'invalid_auth' };
+      return {
+        ok: true,
+        url: `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}/socket?ticket=fake`,
+      };
+    }
+    if (token !== this.identity.botToken) return { ok: false, error: 'invalid_auth' };
+    const id = this.identity;
+    switch (method) {
+      case 'auth.test':
+        return {
+          ok: true,
+          url: 'https://fake.slack.com/',
+          team: 'Fake Team',
+          user: 'genir',
+          team_id: id.teamId,
+          user_id: id.botUserId,
+          bot_id: id.botId,
+        };
+      case 'chat.postMessage':
+      case 'chat.postEphemeral': {
+        const channel = p.channel as string | undefined;
+        if (!channel) return { ok: false, error: 'channel_not_found' };
+        const blocks = json<Block[]>(p.blocks);
+        const text = (p.text as string | undefined) ?? '';
+        if (!text && !blocks) return { ok: false, error: 'no_text' };
+        if (text.length > 40_000) return { ok: false, error: 'msg_too_long' };
+        const problem = blocks ? blockKitProblem(blocks) : null;
+        if (problem) return { ok: false, error: 'invalid_blocks', errors: [problem] };
+        const ephemeral = method === 'chat.postEphemeral';
+        if (ephemeral && !p.user) return { ok: false, error: 'user_not_in_channel' };
+        const metadata = json<FakeMessage['metadata']>(p.metadata);
+        const m: FakeMessage = {
+          channel,
+          ts: this.nextTs(),
+          ...(p.thread_ts ? { threadTs: String(p.thread_ts) } : {}),
+          user: id.botUserId,
+          text,
+          ...(blocks ? { blocks, firstBlocks: blocks } : {}),
+          ...(metadata ? { metadata } : {}),
+          files: [],
+          ...(ephemeral ? { ephemeralTo: String(p.user) } : {}),
+          via: method,
+          deleted: false,
+          edits: 0,
+        };
+        this.messages.push(m);
+        return ephemeral
+          ? { ok: true, message_ts: m.ts }
+          : {
+              ok: true,
+              channel,
+              ts: m.ts,
+              message: { type: 'message', text, user: id.botUserId, bot_id: id.botId, ts: m.ts },
+            };
+      }
+      case 'chat.update': {
+        const m = this.find(String(p.channel), String(p.ts));
+        if (!m || m.deleted) return { ok: false, error: 'message_not_found' };
+        if (m.user !== id.botUserId) return { ok: false, error: 'cant_update_message' };
+        const blocks = json<Block[]>(p.blocks);
+        const problem = blocks ? blockKitProblem(blocks) : null;
+        if (problem) return { ok: false, error: 'invalid_blocks', errors: [problem] };
+        if (p.text !== undefined) m.text = String(p.text);
+        if (blocks) m.blocks = blocks;
+        else delete m.blocks;
+        m.edits++;
+        return { ok: true, channel: m.channel, ts: m.ts, text: m.text };
+      }
+      case 'chat.delete': {
+        const m = this.find(String(p.channel), String(p.ts));
+        if (!m || m.deleted) return { ok: false, error: 'message_not_found' };
+        m.deleted = true;
+        return { ok: true, channel: m.channel, ts: m.ts };
+      }
+      case 'files.getUploadURLExternal': {
+        if (!p.filename || !p.length) return { ok: false, error: 'invalid_arguments' };
+        const fileId = `F${randomBytes(4).toString('hex').toUpperCase()}`;
+        this.pendingUploads.set(fileId, { id: fileId, name: String(p.filename), bytes: 0, png: false });
+        return { ok: true, upload_url: `${this.baseUrl}/upload/${fileId}`, file_id: fileId };
+      }
+      case 'files.completeUploadExternal': {
+        const files = json<{ id: string; title?: string }[]>(p.files) ?? [];
+        const done: FakeFile[] = [];
+        for (const f of files) {
+          const pending = this.pendingUploads.get(f.id);
+          if (!pending || pending.bytes === 0) return { ok: false, error: 'file_not_found' };
+          this.pendingUploads.delete(f.id);
+          done.push({ ...pending, ...(f.title ? { title: f.title } : {}) });
+        }
+        if (p.channel_id) {
+          this.messages.push({
+            channel: String(p.channel_id),
+            ts: this.nextTs(),
+            ...(p.thread_ts ? { threadTs: String(p.thread_ts) } : {}),
+            user: id.botUserId,
+            text: (p.initial_comment as string | undefined) ?? '',
+            files: done,
+            via: 'files.completeUploadExternal',
+            deleted: false,
+            edits: 0,
+          });
+        }
+        return { ok: true, files: done.map((f) => ({ id: f.id, name: f.name, title: f.title ?? f.name })) };
+      }
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * A Slack world for tests: the fake Slack, a fast engine on fakes, and the real bot
+ * (bots/slack.ts → Bolt App → SlackAdapter) with its Web API client pointed at the fake, driven
+ * by signed HTTP requests (or Socket Mode envelopes), plus a ChatHarness for the contract suite.
+ */
+import { randomBytes } from 'node:crypto';
+import { FOUND_EVENT, MORE_SELECT, PICK_SELECT, ROUND_EVENT } from '../../../adapters/chat/slack/renderer.ts';
+import { loadConfig } from '../../../bots/config.ts';
+import { type SlackBot, startSlackBot } from '../../../bots/slack.ts';
+import { type ActionName, decodeActionId } from '../../../commands/index.ts';
+import type { EngineOptions } from '../../../core/engine.ts';
+import type { ChatHarness, HarnessPost } from '../../contracts/chat-adapter.ts';
+import { engineWorld } from '../../support/engine-world.ts';
+import { type FakeMessage, FakeSlack } from './fake-slack.ts';
+import { SlackRequestSender, slackEscape } from './signer.ts';
+
+export const SIGNING_SECRET = 'fake-signing-secret-0123456789';
+export const PERSON = 'UPERSON';
+
+export interface SlackWorldOptions {
+  socket?: boolean;
+  progress?: boolean;
+  engine?: Partial<EngineOptions>;
+}
+
+export interface PersonMessage {
+  channel: string;
+  text: string;
+  user?: string;
+  threadTs?: string;
+  channelType?: 'channel' | 'group' | 'im' | 'mpim';
+  files?: Record<string, unknown>[];
+  /** Extra event fields (subtype, bot_id…). */
+  extra?: Record<string, unknown>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON
+type Block = Record<string, any>;
+
+export type SlackWorld = Awaited<ReturnType<typeof slackWorld>>;
+
+export async function slackWorld(options: SlackWorldOptions = {}) {
+  const fake = await FakeSlack.start();
+  const world = await engineWorld(options.engine ?? {});
+  const config = loadConfig(
+    {
+      SLACK_BOT_TOKEN: fake.identity.botToken,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_PORT: '0',
+      SLACK_API_URL: fake.apiUrl,
+      LOG_LEVEL: 'silent',
+      ...(options.socket ? { SLACK_APP_TOKEN: fake.identity.appToken } : {}),
+    },
+    { dotenv: false },
+  );
+  const logs: { level: string; obj: object; msg?: string }[] = [];
+  const logger = {
+    info: (obj: object, msg?: string) => logs.push({ level: 'info', obj, ...(msg ? { msg } : {}) }),
+    warn: (obj: object, msg?: string) => logs.push({ level: 'warn', obj, ...(msg ? { msg } : {}) }),
+    error: (obj: object, msg?: string) => logs.push({ level: 'error', obj, ...(msg ? { msg } : {}) }),
+  };
+  const bot: SlackBot = await startSlackBot(world.engine, config, logger, {
+    // Retry-After is still honoured; only the extra backoff between attempts is short.
+    clientOptions: { retryConfig: { retries: 3, minTimeout: 5, maxTimeout: 20 } },
+    postIntervalMs: 0,
+    host: '127.0.0.1',
+    ...(options.progress !== undefined ? { progress: options.progress } : {}),
+  });
+
+  // Every request Bolt takes in is tracked until its listeners have run, so `idle()` cannot miss
+  // an event whose HTTP response (the ack) arrived before its listener was called.
+  const inflight = new Set<Promise<unknown>>();
+  const processEvent = bot.app.processEvent.bind(bot.app);
+  bot.app.processEvent = (event) => {
+    const p = processEvent(event);
+    inflight.add(p);
+    void p.catch(() => {}).finally(() => inflight.delete(p));
+    return p;
+  };
+  const sender = new SlackRequestSender(
+    `http://127.0.0.1:${bot.port ?? 0}/slack/events`,
+    SIGNING_SECRET,
+    fake.identity,
+  );
+
+  const idle = async () => {
+    do {
+      await Promise.allSettled([...inflight]);
+      await bot.adapter.idle();
+    } while (inflight.size > 0);
+  };
+
+  const personEvent = (m: PersonMessage, ts: string, type: 'message' | 'app_mention') => ({
+    type,
+    user: m.user ?? PERSON,
+    text: slackEscape(m.text),
+    ts,
+    channel: m.channel,
+    ...(type === 'message'
+      ? { channel_type: m.channelType ?? (m.channel.startsWith('D') ? 'im' : 'channel') }
+      : {}),
+    ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+    ...(m.files ? { files: m.files, ...(type === 'message' ? { subtype: 'file_share' } : {}) } : {}),
+    ...m.extra,
+  });
+
+  /** A person's message: stored in the fake and delivered as a `message` event; returns its ts. */
+  const say = async (m: PersonMessage): Promise<string> => {
+    const ts = fake.addPersonMessage(m.channel, m.user ?? PERSON, m.text, m.threadTs).ts;
+    const res = await sender.event(personEvent(m, ts, 'message'));
+    if (res.status !== 200) throw new Error(`event refused: ${res.status}`);
+    return ts;
+  };
+
+  /** A message that mentions the bot: Slack sends both `app_mention` and `message`; returns its ts. */
+  const mention = async (m: PersonMessage): Promise<string> => {
+    const text = `<@${fake.identity.botUserId}> ${m.text}`;
+    const ts = fake.addPersonMessage(m.channel, m.user ?? PERSON, text, m.threadTs).ts;
+    // The raw mention markup must not be escaped: build the events by hand.
+    const events = (['app_mention', 'message'] as const).map((type) => ({
+      ...personEvent(m, ts, type),
+      text: `<@${fake.identity.botUserId}> ${slackEscape(m.text)}`,
+    }));
+    await Promise.all(events.map((e) => sender.event(e)));
+    return ts;
+  };
+
+  /** `/genir <text>` in a channel; returns the ts of the root message the bot posted (after it is idle). */
+  const command = async (channel: string, text: string, user = PERSON): Promise<string | undefined> => {
+    const res = await sender.command({
+      text: slackEscape(text),
+      channel,
+      user,
+      responseUrl: fake.responseUrl(channel, user),
+    });
+    if (res.status !== 200) throw new Error(`command refused: ${res.status}`);
+    await idle();
+    return fake
+      .topLevel(channel)
+      .filter((m) => m.user === fake.identity.botUserId && !m.ephemeralTo)
+      .at(-1)?.ts;
+  };
+
+  /** The bot's posts in a thread (or at the top level of a DM when threadTs is undefined). */
+  const botMessages = (channel: string, threadTs?: string): FakeMessage[] =>
+    (threadTs ? fake.thread(channel, threadTs) : fake.topLevel(channel)).filter((m) => m.via !== 'person');
+
+  const roundMessages = (channel: string, threadTs?: string) =>
+    botMessages(channel, threadTs).filter((m) => m.metadata?.event_type === ROUND_EVENT);
+
+  /** Presses a control the way a person's Slack client would, from the blocks it was first shown. */
+  const press = async (
+    channel: string,
+    threadTs: string | undefined,
+    action: ActionName,
+    n?: number,
+    round?: number,
+    user = PERSON,
+  ): Promise<void> => {
+    await idle();
+    const rounds = roundMessages(channel, threadTs);
+    const m =
+      round === undefined
+        ? rounds.at(-1)
+        : rounds.filter((r) => r.metadata?.event_payload.round === round).at(-1);
+    if (!m) throw new Error(`no round ${round ?? '(latest)'} message in ${channel}/${threadTs}`);
+    const controls = (m.firstBlocks ?? []).find((b: Block) => b.type === 'actions') as Block;
+    let act: Record<string, unknown>;
+    if (action === 'pick' || action === 'more') {
+      const select = (controls.elements as Block[]).find(
+        (e) => e.action_id === (action === 'pick' ? PICK_SELECT : MORE_SELECT),
+      );
+      const option = ((select?.options ?? []) as Block[])[(n ?? 1) - 1];
+      if (!select || !option) throw new Error(`no option ${n} for ${action}`);
+      act = {
+        type: 'static_select',
+        action_id: select.action_id,
+        block_id: controls.block_id,
+        selected_option: option,
+        placeholder: select.placeholder,
+      };
+    } else {
+      const button = (controls.elements as Block[]).find(
+        (e) => e.type === 'button' && decodeActionId(e.value)?.action === action,
+      );
+      if (!button) throw new Error(`no ${action} button`);
+      act = {
+        type: 'button',
+        action_id: button.action_id,
+        block_id: controls.block_id,
+        value: button.value,
+        text: button.text,
+      };
+    }
+    const res = await sender.interaction(
+      blockActions(channel, m, user, { ...act, action_ts: `${Date.now() / 1000}` }),
+    );
+    if (res.status !== 200) throw new Error(`interaction refused: ${res.status}`);
+  };
+
+  const blockActions = (channel: string, m: FakeMessage, user: string, action: Record<string, unknown>) => ({
+    type: 'block_actions',
+    user: { id: user, username: 'person', name: 'person', team_id: fake.identity.teamId },
+    api_app_id: fake.identity.appId,
+    token: 'legacy-verification-token',
+    container: {
+      type: 'message',
+      message_ts: m.ts,
+      channel_id: channel,
+      is_ephemeral: false,
+      ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+    },
+    trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
+    team: { id: fake.identity.teamId, domain: 'fake' },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: channel, name: 'general' },
+    message: {
+      type: 'message',
+      user: fake.identity.botUserId,
+      bot_id: fake.identity.botId,
+      ts: m.ts,
+      ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+      text: m.text,
+      blocks: m.firstBlocks,
+    },
+    state: { values: {} },
+    response_url: fake.responseUrl(channel, user),
+    actions: [action],
+  });
+
+  /** The bot's posts as the contract sees them: files are counted into the round/found message after them. */
+  const posts = async (channel: string, threadTs?: string): Promise<HarnessPost[]> => {
+    await idle();
+    const out: HarnessPost[] = [];
+    let images = 0;
+    for (const m of botMessages(channel, threadTs)) {
+      if (m.files.length > 0 && !m.text) {
+        images += m.files.length;
+        continue;
+      }
+      const kind =
+        m.metadata?.event_type === ROUND_EVENT
+          ? 'round'
+          : m.metadata?.event_type === FOUND_EVENT
+            ? 'found'
+            : 'notice';
+      out.push({
+        kind,
+        text: visibleText(m),
+        images: kind === 'notice' ? m.files.length : images,
+        ...(kind === 'round' ? { round: Number(m.metadata?.event_payload.round) } : {}),
+        ...(m.ephemeralTo ? { ephemeral: true } : {}),
+      });
+      if (kind !== 'notice') images = 0;
+    }
+    return out;
+  };
+
+  return {
+    fake,
+    world,
+    bot,
+    sender,
+    logs,
+    idle,
+    say,
+    mention,
+    command,
+    press,
+    posts,
+    botMessages,
+    roundMessages,
+    async close() {
+      await idle();
+      await bot.stop();
+      await fake.close();
+    },
+  };
+}
+
+/** What a person sees of a message: its blocks' text, or its text. */
+export function visibleText(m: FakeMessage): string {
+  if (!m.blocks) return m.text;
+  const texts: string[] = [];
+  for (const b of m.blocks as Block[]) {
+    if (b.text?.text) texts.push(b.text.text);
+    for (const e of (b.type === 'context' ? b.elements : []) as Block[]) if (e.text) texts.push(e.text);
+  }
+  return texts.join('\n');
+}
+
+/** The contract harness: searches start with /genir in a fresh channel; threads are "<channel> <root ts>". */
+export async function slackHarness(): Promise<ChatHarness> {
+  const w = await slackWorld();
+  let channels = 0;
+  const split = (thread: string) => thread.split(' ') as [string, string];
+  return {
+    async start(text) {
+      const channel = `C${String(++channels).padStart(4, '0')}`;
+      const root = await w.command(channel, text);
+      if (!root) throw new Error('the bot posted no root message');
+      return `${channel} ${root}`;
+    },
+    async say(thread, text) {
+      const [channel, threadTs] = split(thread);
+      await w.say({ channel, threadTs, text });
+    },
+    async act(thread, action, n, round) {
+      const [channel, threadTs] = split(thread);
+      await w.press(channel, threadTs, action, n, round);
+    },
+    async posts(thread) {
+      const [channel, threadTs] = split(thread);
+      return w.posts(channel, threadTs);
+    },
+    close: () => w.close(),
+  };
+}
