@@ -24,6 +24,7 @@ export interface Runtime {
   stores: Stores;
   encoder: OnnxImageEncoder;
   index: ExactIndex;
+  images: FileRoundImageStore;
   close(): Promise<void>;
 }
 
@@ -161,6 +162,7 @@ export async function buildRuntime(
     stores,
     encoder,
     index,
+    images,
     async close() {
       clearInterval(retention);
       await engine.idle();

@@ -116,7 +116,13 @@ export async function startSlackBot(
   });
   let port: number | undefined;
   if (socket) {
-    await app.start();
+    try {
+      await app.start();
+    } catch (err) {
+      throw new Error(
+        `Slack did not open a Socket Mode connection with SLACK_APP_TOKEN (${(err as Error).message}).`,
+      );
+    }
   } else {
     const server = (await app.start(
       overrides.host ? { port: config.SLACK_PORT, host: overrides.host } : config.SLACK_PORT,

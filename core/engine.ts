@@ -261,6 +261,11 @@ export class ConversationEngine {
     const refineMs = ms(performance.now() - t0);
     if (refined.note) notes.push(refined.note);
     if (refined.intent === 'restart') restart = true;
+    if (!refined.query.trim() && !uploadPng) {
+      if (restart) this.clearSearch(state);
+      const text = restart ? 'Started over. Describe the image you have in mind.' : helpText();
+      return { state: restart ? state : null, after: () => sink.send({ kind: 'notice', level: 'info', text }) };
+    }
     if (restart) this.clearSearch(state);
     else if (state.status === 'found') {
       state.status = 'active';

@@ -89,6 +89,8 @@ export interface ThreadStore {
   delete(key: ThreadKey): Promise<void>;
   /** Deletes every thread the person started; returns their keys. */
   forgetOwner(userId: string): Promise<ThreadKey[]>;
+  /** Keys starting with `prefix` (e.g. "web:"), most recently updated first. */
+  listKeys(prefix: string, limit: number): Promise<ThreadKey[]>;
 }
 
 /** Synthetic images of rounds, by relative path. */

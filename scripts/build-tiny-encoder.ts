@@ -16,8 +16,8 @@
  *            small shapes visible next to large ones
  *   grad   = Abs(Conv3x3_group3(Pad_edge(opp)))                 [N,24,S,S] |cos θ·Sobel_x + sin θ·Sobel_y|
  *            per opponent channel, θ = 0°, 22.5°, … 157.5° (edge padding: no border edges)
- *   energy = Conv1x1(Relu(Conv1x1(grad)))                       [N,8,S,S] orientation tuning
- *            |g|(|cos Δ| − cot(22.5°)|sin Δ|)₊, summed over the opponent channels
+ *   energy = Relu(Conv1x1(grad))                                [N,8,S,S] orientation tuning
+ *            (Σ_c |g_c|)(|cos Δ| − cot(22.5°)|sin Δ|)₊, summed over the opponent channels
  *   corner = 2·√(E_θ · E_θ+90°), E = AvgPool5x5(energy)         [N,4,S,S] orthogonal orientations
  *            meeting in a 5×5 window: corners of squares, stars, crosses, triangles, not of circles
  *   orient = Concat(energy, corner)                             [N,12,S,S]
@@ -49,8 +49,9 @@ export interface TinyEncoderParams {
   corners: number;
   /** Window (pixels, odd) over which orientation energies are pooled for the corner channels. */
   cornerWindow: number;
+  /** Weight of luminance against the two chroma axes in the opponent transform. */
   lumaGain: number;
-  /** Exponents of the signed powers applied to the blocks (1 = none). */
+  /** Exponents of the (signed) powers applied to the blocks (1 = none). */
   powers: { hist: number; layout: number; edges: number };
   weights: { hist: number; layout: number; edges: number; orient: number };
 }
@@ -119,24 +120,22 @@ export function buildTinyEncoder(p: TinyEncoderParams = TINY_ENCODER_PARAMS): {
   for (let c = 0; c < 3; c++) {
     for (let o = 0; o < B; o++) {
       const t = (o * Math.PI) / B;
-      for (let i = 0; i < 9; i++) gradW.push((Math.cos(t) * sobelX[i]! + Math.sin(t) * sobelY[i]!) / 4);
+      // dense [3B, 3, 3, 3] conv, block-diagonal over the input channels (faster than group = 3)
+      for (let ci = 0; ci < 3; ci++) {
+        for (let i = 0; i < 9; i++)
+          gradW.push(ci === c ? (Math.cos(t) * sobelX[i]! + Math.sin(t) * sobelY[i]!) / 4 : 0);
+      }
     }
   }
-  // Orientation tuning: |g·u_θ| − k·|g·u_θ+90°| = |g|(|cos Δ| − k|sin Δ|), zero one bin away.
+  // Orientation tuning, summed over the opponent channels in the same 1×1 conv:
+  // Σ_c |g_c·u_θ| − k·|g_c·u_θ+90°| = Σ_c |g_c|(|cos Δ| − k|sin Δ|), zero one bin (π/B) away.
   const k = 1 / Math.tan(Math.PI / B);
   const tuneW: number[] = [];
-  for (let c = 0; c < 3; c++) {
-    for (let o = 0; o < B; o++) {
-      const row = new Array<number>(3 * B).fill(0);
-      row[c * B + o] = 1;
-      row[c * B + ((o + B / 2) % B)] = -k;
-      tuneW.push(...row);
+  for (let o = 0; o < B; o++) {
+    for (let c = 0; c < 3; c++) {
+      for (let o2 = 0; o2 < B; o2++) tuneW.push(o2 === o ? 1 : o2 === (o + B / 2) % B ? -k : 0);
     }
   }
-  // Sum each orientation over the three opponent channels.
-  const sumW: number[] = [];
-  for (let o = 0; o < B; o++)
-    for (let c = 0; c < 3; c++) for (let o2 = 0; o2 < B; o2++) sumW.push(o === o2 ? 1 : 0);
 
   // Select channels [from, from + B/2) of the B orientation energies.
   function selectW(from: number): number[] {
@@ -154,9 +153,8 @@ export function buildTinyEncoder(p: TinyEncoderParams = TINY_ENCODER_PARAMS): {
     { name: 'hist_w', dims: [PROTOTYPES.length, 3, 1, 1], data: histW },
     { name: 'hist_b', dims: [PROTOTYPES.length], data: histB },
     { name: 'edge_pads', dims: [8], data: [0, 0, 1, 1, 0, 0, 1, 1], type: 'int64' },
-    { name: 'gradient_w', dims: [3 * B, 1, 3, 3], data: gradW },
-    { name: 'tune_w', dims: [3 * B, 3 * B, 1, 1], data: tuneW },
-    { name: 'orient_sum_w', dims: [B, 3 * B, 1, 1], data: sumW },
+    { name: 'gradient_w', dims: [3 * B, 3, 3, 3], data: gradW },
+    { name: 'tune_w', dims: [B, 3 * B, 1, 1], data: tuneW },
     { name: 'corner_a_w', dims: [B / 2, B, 1, 1], data: selectW(0) },
     { name: 'corner_b_w', dims: [B / 2, B, 1, 1], data: selectW(B / 2) },
     { name: 'corner_gain', dims: [], data: [p.corners] },
@@ -176,10 +174,17 @@ export function buildTinyEncoder(p: TinyEncoderParams = TINY_ENCODER_PARAMS): {
     { op: 'Mul', inputs: [`${out}_sign`, `${out}_mag`], outputs: [out] },
   ];
   const nodes: GraphNode[] = [
-    // colour histogram (position-free): soft assignment to 27 RGB prototypes, averaged
+    // colour histogram (position-free), at half resolution (enough for colour statistics)
+    {
+      op: 'AveragePool',
+      inputs: ['pixel_values'],
+      outputs: ['pixels_half'],
+      attrs: { kernel_shape: [2, 2], strides: [2, 2] },
+    },
+    // soft assignment to 27 RGB prototypes, averaged
     {
       op: 'Conv',
-      inputs: ['pixel_values', 'hist_w', 'hist_b'],
+      inputs: ['pixels_half', 'hist_w', 'hist_b'],
       outputs: ['hist_logits'],
       attrs: { kernel_shape: [1, 1] },
     },
@@ -203,17 +208,16 @@ export function buildTinyEncoder(p: TinyEncoderParams = TINY_ENCODER_PARAMS): {
       op: 'Conv',
       inputs: ['opp_padded', 'gradient_w'],
       outputs: ['grad'],
-      attrs: { kernel_shape: [3, 3], group: 3 },
+      attrs: { kernel_shape: [3, 3] },
     },
     { op: 'Abs', inputs: ['grad'], outputs: ['grad_abs'] },
-    { op: 'Conv', inputs: ['grad_abs', 'tune_w'], outputs: ['grad_tuned'], attrs: { kernel_shape: [1, 1] } },
-    { op: 'Relu', inputs: ['grad_tuned'], outputs: ['grad_bins'] },
     {
       op: 'Conv',
-      inputs: ['grad_bins', 'orient_sum_w'],
-      outputs: ['orient_energy'],
+      inputs: ['grad_abs', 'tune_w'],
+      outputs: ['energy_tuned'],
       attrs: { kernel_shape: [1, 1] },
     },
+    { op: 'Relu', inputs: ['energy_tuned'], outputs: ['orient_energy'] },
     // corners: where orthogonal orientations meet within a small window, √(E_θ·E_θ+90°)
     {
       op: 'AveragePool',

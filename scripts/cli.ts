@@ -6,6 +6,8 @@ import { ConfigError, loadConfig } from '../bots/config.ts';
 import { buildRuntime, ensureDemoGallery, loadEncoder } from '../bots/runtime.ts';
 import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
 import { dbPath, roundImages } from '../bots/runtime.ts';
+import { startWeb } from '../bots/web.ts';
+import { discordRegister } from './discord-register.ts';
 import { exportTranscripts } from './export.ts';
 import type { Reply } from '../core/types.ts';
 import { jsonProgress, progressBar } from './progress.ts';
@@ -85,6 +87,34 @@ program
     const summary = { scenes: size, seconds: Math.round(seconds * 100) / 100, scenesPerSecond: Math.round(size / seconds) };
     console.log(opts.json ? JSON.stringify(summary) : `Demo gallery ready: ${size} scenes indexed (${summary.seconds} s).`);
     stores.db.close();
+  });
+
+program
+  .command('web')
+  .description('open the web playground: a local page with the same engine and actions')
+  .option('--port <n>', 'port (default WEB_PORT)', int('--port'))
+  .option('--host <addr>', 'address (default WEB_HOST)')
+  .action(async (opts: { port?: number; host?: string }) => {
+    const config = loadConfig();
+    if (opts.port) config.WEB_PORT = opts.port;
+    if (opts.host) config.WEB_HOST = opts.host;
+    const rt = await buildRuntime(config, { progress: progressBar('demo gallery'), log: console.error });
+    const web = await startWeb(rt, config, rt.logger);
+    console.log(`GenIR web playground: ${web.url}  (Ctrl+C to stop)`);
+    await new Promise((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await web.stop();
+    await rt.close();
+  });
+
+program
+  .command('discord:register')
+  .description('register the slash commands with Discord (a guild for development: instant; global: up to an hour)')
+  .option('--guild <id>', 'register in this guild only')
+  .action(async (opts: { guild?: string }) => {
+    console.log(await discordRegister(loadConfig(), opts.guild ? { guild: opts.guild } : {}));
   });
 
 program

@@ -28,8 +28,13 @@ describe('command set', () => {
     expect(parseTypedCommand('a red circle / blue')).toBeNull();
   });
 
-  it('lists every command in the help text with the platform prefix', () => {
+  it('lists every command in the help text with the platform prefix, admin ones only to admins', () => {
     const text = helpText('!');
-    for (const c of COMMANDS) expect(text).toContain(`!${c.name}`);
+    const adminText = helpText('!', { admin: true });
+    for (const c of COMMANDS) {
+      expect(adminText).toContain(`!${c.name}`);
+      if (c.admin) expect(text).not.toContain(`!${c.name}`);
+      else expect(text).toContain(`!${c.name}`);
+    }
   });
 });

@@ -191,6 +191,9 @@ describe('ConversationEngine', () => {
     expect(sink.rounds().at(-1)).toMatchObject({ query: 'a green square', roundNumber: 1 });
     await w.say(KEY, 'start over a pink heart', sink);
     expect(sink.rounds().at(-1)).toMatchObject({ query: 'a pink heart', roundNumber: 1 });
+    await w.say(KEY, 'start over', sink);
+    expect(sink.notices().at(-1)).toBe('Started over. Describe the image you have in mind.');
+    expect((await w.engine.state(KEY))?.rounds).toEqual([]);
   });
 
   it('answers help, empty messages and unknown commands with the command list', async () => {

@@ -131,7 +131,16 @@ export class DiscordAdapter {
   /** Logs in and resolves once the gateway session is ready. */
   async start(): Promise<void> {
     const ready = once(this.client, Events.ClientReady);
-    await this.client.login(this.options.token);
+    try {
+      await this.client.login(this.options.token);
+    } catch (err) {
+      if (/disallowed intent/i.test(errorMessage(err))) {
+        throw new Error(
+          'Discord refused the Message Content intent: turn on "Message Content Intent" on the Bot page of the Developer Portal (see docs/discord.md).',
+        );
+      }
+      throw err;
+    }
     await ready;
     const invite = inviteUrl(this.options.applicationId);
     this.log.info(
@@ -140,9 +149,15 @@ export class DiscordAdapter {
     );
   }
 
-  /** Waits for events being handled, then closes the gateway connection. */
-  async stop(): Promise<void> {
-    await this.idle();
+  /** Waits (at most `graceMs`) for events being handled, then closes the gateway connection. */
+  async stop(graceMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    const outcome = await Promise.race([this.idle().then(() => 'idle' as const), grace]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.log.warn({ graceMs }, 'stopping with rounds still running');
     await this.client.destroy();
   }
 

@@ -224,7 +224,10 @@ export interface SlackDestination {
   channel: string;
   threadTs?: string;
   userId: string;
-  /** Answers only the person, through the slash command's response_url (works where the bot is not a member). */
+  /**
+   * Set for a slash command outside any thread: every notice goes only to the person, through the
+   * command's response_url (which works where the bot is not a member).
+   */
   respond?: (text: string) => Promise<void>;
 }
 
@@ -263,7 +266,8 @@ export class SlackRenderer {
   async render(reply: Reply, dest: SlackDestination): Promise<void> {
     switch (reply.kind) {
       case 'notice':
-        if (reply.ephemeral) await this.postEphemeral(dest, noticeMrkdwn(reply.text, reply.level));
+        if (reply.ephemeral || dest.respond)
+          await this.postEphemeral(dest, noticeMrkdwn(reply.text, reply.level));
         else await this.postText(dest, noticeMrkdwn(reply.text, reply.level));
         return;
       case 'round':

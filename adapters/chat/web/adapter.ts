@@ -30,18 +30,11 @@ import { MAX_UPLOAD_BYTES } from '../shared/uploads.ts';
 import { EventHub } from './events.ts';
 import { type ImageResponse, WebImages } from './images.ts';
 import { actionLabel, type WebPost, WebRenderer } from './renderer.ts';
-import { encodeThreadId, isThreadId, newThreadId, webThreadIdOf } from './thread-id.ts';
-
-/** Lists the stored web threads; the thread store port has no listing, so the composition root provides it. */
-export interface WebThreadDirectory {
-  /** Keys of web threads ("web:<id>"), most recently updated first. */
-  list(limit: number): Promise<ThreadKey[]>;
-}
+import { PLATFORM, encodeThreadId, isThreadId, newThreadId, webThreadIdOf } from './thread-id.ts';
 
 export interface WebChatDeps {
   engine: ConversationEngine;
   threads: ThreadStore;
-  directory: WebThreadDirectory;
   gallery: Gallery;
   images: RoundImageStore;
   logger: Logger;
@@ -259,7 +252,7 @@ export class WebChat {
       }),
     );
     app.get('/api/threads', async (c) => {
-      const keys = await this.deps.directory.list(this.options.maxThreads);
+      const keys = await this.deps.threads.listKeys(`${PLATFORM}:`, this.options.maxThreads);
       const states = await Promise.all(keys.map((k) => this.deps.threads.load(k)));
       const threads = states
         .filter((s): s is ThreadState => s !== null && webThreadIdOf(s.key) !== null)

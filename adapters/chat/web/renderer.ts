@@ -3,7 +3,7 @@
  * rounds) into the JSON the web page renders. Pictures are never inlined: they are URLs the
  * server answers by id (round pictures by thread + round id, gallery pictures by asset id).
  */
-import { type ActionName, commandSpec } from '../../../commands/index.ts';
+import { type ActionName, type CommandSpec, commandSpec } from '../../../commands/index.ts';
 import type { Gallery } from '../../../core/ports.ts';
 import { roundActions } from '../../../core/round-view.ts';
 import type {
@@ -125,7 +125,7 @@ export function actionLabel(action: ActionName, n?: number | string): string {
     case 'more':
       return n ? `More like #${n}` : 'More like…';
     default:
-      return commandSpec(action).label;
+      return (commandSpec(action) as CommandSpec | undefined)?.label ?? action;
   }
 }
 

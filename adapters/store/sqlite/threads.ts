@@ -32,6 +32,10 @@ export class SqliteThreadStore implements ThreadStore {
       ),
       delete: c.prepare<[string]>('DELETE FROM threads WHERE key = ?'),
       deleteOwned: c.prepare<[string], { key: string }>('DELETE FROM threads WHERE owner = ? RETURNING key'),
+      // A key range instead of LIKE: no escaping of the prefix, and the primary key index serves it.
+      listKeys: c.prepare<[string, string, number], { key: string }>(
+        'SELECT key FROM threads WHERE key >= ? AND key < ? ORDER BY updated_at DESC LIMIT ?',
+      ),
       claim: c.prepare<[string, number, number]>(
         `INSERT INTO processed_events (key, expires_at) VALUES (?, ?)
          ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE processed_events.expires_at <= ?`,
@@ -76,6 +80,11 @@ export class SqliteThreadStore implements ThreadStore {
 
   async delete(key: ThreadKey): Promise<void> {
     this.statements.delete.run(key);
+  }
+
+  async listKeys(prefix: string, limit: number): Promise<ThreadKey[]> {
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    return this.statements.listKeys.all(prefix, end, limit).map((r) => r.key);
   }
 
   async forgetOwner(userId: string): Promise<ThreadKey[]> {

@@ -129,9 +129,15 @@ describe('discord adapter', () => {
     expect(thread?.id).toBe(msgId);
     expect(thread?.name).toBe('a blue square');
     expect(w.roundPosts(msgId)[0]?.embeds[0]?.description).toBe('a blue square');
+    // Other people's mentions become their names in the query.
+    const second = await w.say(
+      fake.channels.general,
+      `${fake.botMention} the one <@${fake.people.bob.id}> posted`,
+    );
+    expect(w.roundPosts(second)[0]?.embeds[0]?.description).toBe('the one @bob posted');
     // A bare mention gets help in the channel, not a thread.
     await w.say(fake.channels.general, fake.botMention);
-    expect(fake.threadsOf(fake.channels.general)).toHaveLength(1);
+    expect(fake.threadsOf(fake.channels.general)).toHaveLength(2);
     expect(fake.botPostsIn(fake.channels.general).at(-1)?.content).toContain('/pick');
   });
 
@@ -606,6 +612,22 @@ describe('startDiscordBot', () => {
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toMatch(/Discord bot could not start: .*token/i);
       expect((err as Error).message).not.toContain(token);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('says how to fix it when the Message Content intent is not enabled for the app', async () => {
+    const fake = await FakeDiscord.start({ privilegedIntents: false });
+    const w = await engineWorld();
+    const config = loadConfig(
+      { DISCORD_TOKEN: fake.token, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl },
+      { dotenv: false },
+    );
+    try {
+      await expect(startDiscordBot(w.engine, config, { info() {}, warn() {}, error() {} })).rejects.toThrow(
+        /Message Content Intent/,
+      );
     } finally {
       await fake.close();
     }

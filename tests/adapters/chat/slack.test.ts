@@ -3,6 +3,7 @@
  * client talks to tests/fakes/slack on 127.0.0.1, driven by signed HTTP requests, and once
  * through Socket Mode.
  */
+import { readFile } from 'node:fs/promises';
 import { webApi } from '@slack/bolt';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +20,7 @@ import { decodeThreadId, encodeThreadId } from '../../../adapters/chat/slack/thr
 import { ConfigError, loadConfig } from '../../../bots/config.ts';
 import { startSlackBot } from '../../../bots/slack.ts';
 import type { RoundView } from '../../../core/types.ts';
-import { blockKitProblem, type FakeCall, type FakeMessage } from '../../fakes/slack/fake-slack.ts';
+import { blockKitProblem, type FakeCall, type FakeMessage, FakeSlack } from '../../fakes/slack/fake-slack.ts';
 import {
   PERSON,
   type SlackWorld,
@@ -584,6 +585,52 @@ describe('slack: configuration', () => {
     await expect(startSlackBot(engine, config, logger)).rejects.toThrow(
       /SLACK_APP_TOKEN.*SLACK_SIGNING_SECRET/,
     );
+  });
+
+  it('says which token Slack refused', async () => {
+    const fake = await FakeSlack.start();
+    try {
+      const { engine } = await engineWorld();
+      const logger = { info() {}, warn() {}, error() {} };
+      const base = { SLACK_API_URL: fake.apiUrl, SLACK_PORT: '0' };
+      const badBot = loadConfig(
+        { ...base, SLACK_BOT_TOKEN: 'xoxb-wrong', SLACK_SIGNING_SECRET: 'secret-123' },
+        { dotenv: false },
+      );
+      await expect(startSlackBot(engine, badBot, logger)).rejects.toThrow(/SLACK_BOT_TOKEN.*invalid_auth/);
+      const badApp = loadConfig(
+        { ...base, SLACK_BOT_TOKEN: fake.identity.botToken, SLACK_APP_TOKEN: 'xapp-wrong' },
+        { dotenv: false },
+      );
+      await expect(startSlackBot(engine, badApp, logger)).rejects.toThrow(/SLACK_APP_TOKEN.*invalid_auth/);
+      // Neither error shows a token.
+      await startSlackBot(engine, badBot, logger).catch((err: Error) =>
+        expect(err.message).not.toContain('xoxb-wrong'),
+      );
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('the app manifest declares the command, events, scopes and interactivity the adapter relies on', async () => {
+    const manifest = await readFile(new URL('../../../slack-manifest.yaml', import.meta.url), 'utf8');
+    expect(manifest).toMatch(/- command: \/genir\n/);
+    for (const event of ['app_mention', 'message.channels', 'message.groups', 'message.im', 'message.mpim']) {
+      expect(manifest).toMatch(new RegExp(`\\n\\s+- ${event.replace('.', '\\.')}\\n`));
+    }
+    for (const scope of [
+      'app_mentions:read',
+      'channels:history',
+      'im:history',
+      'chat:write',
+      'commands',
+      'files:write',
+      'files:read',
+    ]) {
+      expect(manifest).toMatch(new RegExp(`\\n\\s+- ${scope}\\n`));
+    }
+    expect(manifest).toMatch(/interactivity:\n\s+is_enabled: true/);
+    expect(manifest).toMatch(/socket_mode_enabled: true/);
   });
 
   it('names the variable when a token has the wrong kind', () => {

@@ -14,11 +14,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../bots/config.ts';
 import { buildRuntime, type Runtime } from '../../../bots/runtime.ts';
 import { startWeb, type WebServer } from '../../../bots/web.ts';
-import { buildTinyEncoder } from '../../../scripts/build-tiny-encoder.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SKIP = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (install it: apt-get install -y chromium)`;
 if (SKIP) console.warn(`web-browser.test.ts skipped: ${SKIP}`);
+
+/** The page's `document`, as far as these checks use it (the tests compile without the DOM library). */
+declare const document: {
+  querySelectorAll(selector: string): ArrayLike<{ complete: boolean; naturalWidth: number }>;
+};
+
+/** Runs in the page: every image matching the selector has loaded and decoded. */
+const imagesDecoded = (selector: string) => {
+  const imgs = Array.from(document.querySelectorAll(selector));
+  return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+};
 
 const SHOTS = resolve('out', 'screenshots');
 const BUNDLED_ENCODER = resolve('models', 'tiny-encoder.onnx');
@@ -36,6 +46,7 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     let encoder = BUNDLED_ENCODER;
     if (!existsSync(encoder)) {
       // A fresh checkout without the built model: build the same fixed-weight encoder here.
+      const { buildTinyEncoder } = await import('../../../scripts/build-tiny-encoder.ts');
       const { model, config } = buildTinyEncoder();
       encoder = join(dir, 'tiny-encoder.onnx');
       await writeFile(encoder, model);
@@ -100,11 +111,7 @@ describe('web playground in Chromium, on the real offline runtime', () => {
   async function waitForRound(page: Page, n: number) {
     const card = page.locator(`.round[data-round="${n}"]`);
     await card.waitFor();
-    await page.waitForFunction((round) => {
-      const el = document.querySelector(`.round[data-round="${round}"]`);
-      const imgs = el ? [...el.querySelectorAll('img')] : [];
-      return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
-    }, n);
+    await page.waitForFunction(imagesDecoded, `.round[data-round="${n}"] img`);
     await page.locator('.typing').waitFor({ state: 'detached' });
     return card;
   }
@@ -160,10 +167,7 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     await picked.locator('img').click();
     await page.locator('.found-card').waitFor();
     await page.locator('#lightbox:not([hidden])').waitFor();
-    await page.waitForFunction(() => {
-      const img = document.querySelector<HTMLImageElement>('#lightbox-img');
-      return !!img && img.complete && img.naturalWidth > 0;
-    });
+    await page.waitForFunction(imagesDecoded, '#lightbox-img');
     expect(await page.locator('#lightbox-img').getAttribute('src')).toBe(`/img/assets/${pickedAsset}`);
     await shot(page, '04-picked-full-size');
     await page.keyboard.press('Escape');

@@ -7,7 +7,6 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebChat, type WebChatOptions } from '../../../adapters/chat/web/adapter.ts';
 import type { WebPost, WebRound, WebThread, WebThreadSummary } from '../../../adapters/chat/web/renderer.ts';
-import { sqliteWebThreads } from '../../../bots/web.ts';
 import type { ActionName } from '../../../commands/index.ts';
 import type { Logger } from '../../../core/ports.ts';
 import { type ChatHarness, chatAdapterContract, type HarnessPost } from '../../contracts/chat-adapter.ts';
@@ -28,9 +27,8 @@ interface Server {
 async function startServer(options: WebChatOptions = {}, world?: World): Promise<Server> {
   const w = world ?? (await engineWorld());
   const threads = w.deps.threads;
-  const directory = sqliteWebThreads(w.stores.db);
   const chat = new WebChat(
-    { engine: w.engine, threads, directory, gallery: w.deps.gallery, images: w.deps.images, logger: silent },
+    { engine: w.engine, threads, gallery: w.deps.gallery, images: w.deps.images, logger: silent },
     options,
   );
   const { port } = await chat.listen(0, '127.0.0.1');

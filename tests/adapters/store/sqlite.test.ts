@@ -138,6 +138,17 @@ describe('SqliteThreadStore', () => {
     expect((await threads.load(KEY))?.version).toBe(2);
   });
 
+  it('forgets every thread a person started and no other', async () => {
+    const { threads } = stores;
+    await threads.save({ ...newState('web:a'), ownerId: 'u1' }, 0);
+    await threads.save({ ...newState('web:b'), ownerId: 'u2' }, 0);
+    await threads.save({ ...newState('web:c'), ownerId: 'u1' }, 0);
+    expect((await threads.forgetOwner('u1')).sort()).toEqual(['web:a', 'web:c']);
+    expect(await threads.load('web:a')).toBeNull();
+    expect(await threads.load('web:b')).not.toBeNull();
+    expect(await threads.forgetOwner('u1')).toEqual([]);
+  });
+
   it('deletes a thread', async () => {
     const { threads } = stores;
     await threads.save(newState(), 0);
@@ -211,6 +222,17 @@ describe('SqliteTranscriptStore', () => {
     stores = openSqliteStores(':memory:');
   });
   afterEach(() => stores.db.close());
+
+  it('removes the records of one pseudonymous user or one thread', async () => {
+    const { transcripts } = stores;
+    await transcripts.put({ ...record('web:a', 0, 1), userHash: 'h1' });
+    await transcripts.put({ ...record('web:a', 1, 2), userHash: 'h2' });
+    await transcripts.put({ ...record('web:b', 0, 3), userHash: 'h1' });
+    expect(await transcripts.removeUser('h1')).toBe(2);
+    expect((await transcripts.list()).map((r) => r.userHash)).toEqual(['h2']);
+    expect(await transcripts.removeThread('web:a')).toBe(1);
+    expect(await transcripts.list()).toEqual([]);
+  });
 
   it('upserts, lists by thread and round index, filters by since and thread, removes a round', async () => {
     const { transcripts } = stores;

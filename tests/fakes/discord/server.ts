@@ -190,6 +190,7 @@ export class FakeDiscord {
   private readonly sockets = new Set<WebSocket>();
   private session: { id: string; seq: number; sent: { s: number; frame: string }[] } | null = null;
   private readyWaiters: (() => void)[] = [];
+  private privilegedIntents = true;
 
   private constructor() {
     this.applicationId = this.snowflake();
@@ -208,8 +209,13 @@ export class FakeDiscord {
     this.defineRoutes();
   }
 
-  static async start(): Promise<FakeDiscord> {
+  /**
+   * `privilegedIntents: false` acts like an app whose Message Content (and other privileged) intents
+   * are not enabled in the Developer Portal: IDENTIFY with them is closed with 4014.
+   */
+  static async start(o: { privilegedIntents?: boolean } = {}): Promise<FakeDiscord> {
     const fake = new FakeDiscord();
+    fake.privilegedIntents = o.privilegedIntents ?? true;
     await fake.listen();
     return fake;
   }
@@ -403,7 +409,7 @@ export class FakeDiscord {
   }
 
   private makeUser(username: string, bot = false, id = this.snowflake()): FakeUser {
-    return {
+    const user: FakeUser = {
       id,
       username,
       global_name: username,
@@ -411,6 +417,8 @@ export class FakeDiscord {
       avatar: null,
       ...(bot ? { bot: true } : {}),
     };
+    this.users.set(id, user);
+    return user;
   }
 
   private addChannel(name: string, type: number): string {
@@ -688,6 +696,11 @@ export class FakeDiscord {
       return;
     }
     this.identifies.push({ intents: d.intents, properties: d.properties, shard: d.shard });
+    const PRIVILEGED = (1 << 1) | (1 << 8) | (1 << 15); // GuildMembers, GuildPresences, MessageContent
+    if (!this.privilegedIntents && (Number(d.intents) & PRIVILEGED) !== 0) {
+      ws.close(4014, 'Disallowed intent(s).');
+      return;
+    }
     this.session = { id: randomBytes(8).toString('hex'), seq: 0, sent: [] };
     this.socket = ws;
     void this.dispatch('READY', {

@@ -61,6 +61,7 @@ const ICONS = {
   reset: 'M12 5v14M5 12h14',
   more: 'M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM21 21l-4.3-4.3M11 8v6M8 11h6',
   zoom: 'M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM21 21l-4.3-4.3',
+  expand: 'M14 4h6v6M10 20H4v-6M20 4l-7 7M4 20l7-7',
   check: 'M5 12.5 10 17l9-10',
   download: 'M12 4v11M7 10l5 5 5-5M5 20h14',
   sheet: 'M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z',
@@ -468,17 +469,17 @@ function roundPost(r) {
             { class: 'tile-actions' },
             h('button', { type: 'button', class: 'primary pick-btn', dataset: { act: 'pick' } }, "That's it"),
             h('button', { type: 'button', class: 'more-btn', dataset: { act: 'more' } }, 'More like'),
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'zoom',
-                dataset: { act: 'zoom' },
-                title: 'View full size',
-                'aria-label': 'View full size',
-              },
-              '⤢',
-            ),
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'tile-zoom',
+              dataset: { act: 'zoom' },
+              title: 'View full size',
+              'aria-label': 'View full size',
+            },
+            icon('expand'),
           ),
         ),
         h('span', { class: 'num' }, String(t.n)),
@@ -494,7 +495,7 @@ function roundPost(r) {
         const card = tile.closest('.round');
         const live = card.classList.contains('current') && !card.classList.contains('done');
         if (act === 'zoom' || !live) return zoom();
-        if (act === 'more') return act_(t.moreLike, tile, 'liked');
+        if (act === 'more') return sendAction(t.moreLike, tile, 'liked');
         return pick(t.pick, tile);
       });
       tile.addEventListener('keydown', (e) => {
@@ -510,7 +511,12 @@ function roundPost(r) {
   const button = (name, text, actionId, extra = '') =>
     h(
       'button',
-      { type: 'button', class: `button ${extra}`, dataset: { act: name }, onclick: () => act_(actionId) },
+      {
+        type: 'button',
+        class: `button ${extra}`,
+        dataset: { act: name },
+        onclick: () => sendAction(actionId),
+      },
       icon(name),
       text,
     );
@@ -676,7 +682,7 @@ async function sendMessage(text) {
   }
 }
 
-async function act_(actionId, tile, mark) {
+async function sendAction(actionId, tile, mark) {
   if (!app.threadId) return;
   if (tile && mark) tile.classList.add(mark);
   try {
@@ -693,7 +699,7 @@ async function act_(actionId, tile, mark) {
 
 function pick(actionId, tile) {
   app.awaitingFound = true;
-  return act_(actionId, tile, 'picked');
+  return sendAction(actionId, tile, 'picked');
 }
 
 function setAttachment(file) {

@@ -1,8 +1,0 @@
-const dim = 352, n = 50_000;
-const a = new Float32Array(n * dim).map(() => Math.random());
-const q = new Float32Array(dim).map(() => Math.random());
-const out = new Float64Array(n);
-function d4(x: Float32Array, q: Float32Array) { for (let r = 0, b = 0; r < n; r++, b += dim) { let s0 = 0, s1 = 0, s2 = 0, s3 = 0; for (let j = 0; j < dim; j += 4) { s0 += x[b + j]! * q[j]!; s1 += x[b + j + 1]! * q[j + 1]!; s2 += x[b + j + 2]! * q[j + 2]!; s3 += x[b + j + 3]! * q[j + 3]!; } out[r] = s0 + s1 + s2 + s3; } }
-function d8(x: Float32Array, q: Float32Array) { for (let r = 0, b = 0; r < n; r++, b += dim) { let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0; for (let j = 0; j < dim; j += 8) { const o = b + j; s0 += x[o]! * q[j]!; s1 += x[o + 1]! * q[j + 1]!; s2 += x[o + 2]! * q[j + 2]!; s3 += x[o + 3]! * q[j + 3]!; s4 += x[o + 4]! * q[j + 4]!; s5 += x[o + 5]! * q[j + 5]!; s6 += x[o + 6]! * q[j + 6]!; s7 += x[o + 7]! * q[j + 7]!; } out[r] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7; } }
-function dq(x: Float32Array, q: Float32Array) { const qq = Float64Array.from(q); for (let r = 0, b = 0; r < n; r++, b += dim) { let s0 = 0, s1 = 0, s2 = 0, s3 = 0; for (let j = 0; j < dim; j += 4) { const o = b + j; s0 += x[o]! * qq[j]!; s1 += x[o + 1]! * qq[j + 1]!; s2 += x[o + 2]! * qq[j + 2]!; s3 += x[o + 3]! * qq[j + 3]!; } out[r] = s0 + s1 + s2 + s3; } }
-for (const [name, f] of [['d4', d4], ['d8', d8], ['dq', dq]] as const) { for (let i = 0; i < 10; i++) f(a, q); const t = performance.now(); for (let i = 0; i < 30; i++) f(a, q); console.log(name, ((performance.now() - t) / 30).toFixed(2)); }

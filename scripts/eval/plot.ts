@@ -1,0 +1,117 @@
+/** A small line chart (SVG, rendered to PNG with sharp): one line per condition over the rounds. */
+import sharp from 'sharp';
+import { FONT_FAMILY } from '../../core/render.ts';
+import { escapeXml } from '../../core/svg-text.ts';
+
+export interface Series {
+  label: string;
+  /** One value per round (x = 0, 1, 2, …), in the units of the y axis. */
+  values: number[];
+}
+
+export interface LinePlot {
+  title: string;
+  subtitle?: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  yMin?: number;
+  yMax?: number;
+  width?: number;
+  height?: number;
+}
+
+/** Colour-blind-safe line colours (Okabe–Ito), then dash patterns when there are more lines. */
+const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#999999'];
+const DASHES = ['', '6 4', '2 3', '8 3 2 3'];
+const MARKERS = ['circle', 'square', 'diamond', 'triangle'] as const;
+
+const f = (n: number) => (Math.round(n * 10) / 10).toString();
+
+function marker(kind: (typeof MARKERS)[number], x: number, y: number, colour: string): string {
+  const r = 4;
+  switch (kind) {
+    case 'circle':
+      return `<circle cx="${f(x)}" cy="${f(y)}" r="${r}" fill="${colour}"/>`;
+    case 'square':
+      return `<rect x="${f(x - r)}" y="${f(y - r)}" width="${2 * r}" height="${2 * r}" fill="${colour}"/>`;
+    case 'diamond':
+      return `<polygon points="${f(x)},${f(y - r - 1)} ${f(x + r + 1)},${f(y)} ${f(x)},${f(y + r + 1)} ${f(x - r - 1)},${f(y)}" fill="${colour}"/>`;
+    case 'triangle':
+      return `<polygon points="${f(x)},${f(y - r - 1)} ${f(x + r + 1)},${f(y + r)} ${f(x - r - 1)},${f(y + r)}" fill="${colour}"/>`;
+  }
+}
+
+/** "Nice" tick step for a range, aiming at about `count` ticks. */
+export function tickStep(range: number, count: number): number {
+  const raw = range / Math.max(1, count);
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const n = raw / magnitude;
+  return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * magnitude;
+}
+
+export function linePlotSvg(plot: LinePlot): string {
+  const width = plot.width ?? 900;
+  const height = plot.height ?? 560;
+  const legendWidth = 250;
+  const margin = { left: 72, right: legendWidth + 24, top: plot.subtitle ? 70 : 52, bottom: 64 };
+  const w = width - margin.left - margin.right;
+  const h = height - margin.top - margin.bottom;
+  const rounds = Math.max(1, ...plot.series.map((s) => s.values.length)) - 1;
+  const yMin = plot.yMin ?? 0;
+  const yMax = plot.yMax ?? Math.max(1, ...plot.series.flatMap((s) => s.values));
+  const x = (t: number) => margin.left + (rounds === 0 ? w / 2 : (t / rounds) * w);
+  const y = (v: number) => margin.top + h - ((v - yMin) / (yMax - yMin || 1)) * h;
+  const text = (tx: number, ty: number, s: string, attrs = '') =>
+    `<text x="${f(tx)}" y="${f(ty)}" font-family="${FONT_FAMILY}" ${attrs}>${escapeXml(s)}</text>`;
+
+  const parts: string[] = [`<rect width="${width}" height="${height}" fill="#ffffff"/>`];
+  parts.push(text(margin.left, 30, plot.title, 'font-size="19" font-weight="bold" fill="#111"'));
+  if (plot.subtitle) parts.push(text(margin.left, 52, plot.subtitle, 'font-size="13" fill="#555"'));
+
+  // Grid and y ticks.
+  const yStep = tickStep(yMax - yMin, 5);
+  for (let v = Math.ceil(yMin / yStep) * yStep; v <= yMax + 1e-9; v += yStep) {
+    parts.push(`<line x1="${margin.left}" x2="${margin.left + w}" y1="${f(y(v))}" y2="${f(y(v))}" stroke="#e3e3e3"/>`);
+    parts.push(text(margin.left - 8, y(v) + 4, String(Math.round(v * 100) / 100), 'font-size="12" fill="#333" text-anchor="end"'));
+  }
+  // x ticks: every round when few, else a nice step.
+  const xStep = rounds <= 12 ? 1 : tickStep(rounds, 10);
+  for (let t = 0; t <= rounds; t += xStep) {
+    parts.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${margin.top + h}" y2="${margin.top + h + 5}" stroke="#333"/>`);
+    parts.push(text(x(t), margin.top + h + 20, String(t), 'font-size="12" fill="#333" text-anchor="middle"'));
+  }
+  // Axes.
+  parts.push(
+    `<path d="M${margin.left} ${margin.top}V${margin.top + h}H${margin.left + w}" fill="none" stroke="#333" stroke-width="1.2"/>`,
+  );
+  parts.push(text(margin.left + w / 2, height - 18, plot.xLabel, 'font-size="14" fill="#111" text-anchor="middle"'));
+  const yl = { x: 22, y: margin.top + h / 2 };
+  parts.push(
+    text(yl.x, yl.y, plot.yLabel, `font-size="14" fill="#111" text-anchor="middle" transform="rotate(-90 ${yl.x} ${f(yl.y)})"`),
+  );
+
+  // Lines, markers and the legend.
+  plot.series.forEach((s, i) => {
+    const colour = COLOURS[i % COLOURS.length] as string;
+    const dash = DASHES[Math.floor(i / COLOURS.length) % DASHES.length] as string;
+    const mark = MARKERS[i % MARKERS.length] as (typeof MARKERS)[number];
+    const points = s.values.map((v, t) => `${f(x(t))},${f(y(v))}`).join(' ');
+    parts.push(
+      `<polyline points="${points}" fill="none" stroke="${colour}" stroke-width="2.4" stroke-linejoin="round"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
+    );
+    for (const [t, v] of s.values.entries()) parts.push(marker(mark, x(t), y(v), colour));
+    const ly = margin.top + 10 + i * 26;
+    const lx = margin.left + w + 28;
+    parts.push(
+      `<line x1="${lx}" x2="${lx + 30}" y1="${ly}" y2="${ly}" stroke="${colour}" stroke-width="2.4"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`,
+    );
+    parts.push(marker(mark, lx + 15, ly, colour));
+    parts.push(text(lx + 38, ly + 4, s.label, 'font-size="13" fill="#111"'));
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
+}
+
+export async function renderLinePlot(plot: LinePlot): Promise<Buffer> {
+  return sharp(Buffer.from(linePlotSvg(plot))).png().toBuffer();
+}

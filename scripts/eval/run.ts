@@ -1,0 +1,513 @@
+/**
+ * `genir eval`: simulated users talk to the real ConversationEngine, round after round, for every
+ * target of a query set and every condition; the target's rank in the whole gallery is measured
+ * with the very vector each round searched with.
+ *
+ * Output folder:
+ *   run.json            what was run (a re-run with other settings is refused)
+ *   results.jsonl       one dialogue per line, appended as each finishes (a re-run skips them)
+ *   results.json/.csv/.md, plot.png   the metrics (written at the end)
+ *   conditions/<name>/  the engine's state of each condition (SQLite, round images)
+ *   transcripts/<name>/ every dialogue in the project's transcript format (scripts/export.ts)
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FileRoundImageStore } from '../../adapters/store/files.ts';
+import { openSqliteStores, type SqliteStores } from '../../adapters/store/sqlite/index.ts';
+import { ConversationEngine } from '../../core/engine.ts';
+import type {
+  Gallery,
+  ImageEncoder,
+  ImageGenerator,
+  Logger,
+  QueryRefiner,
+  RoundImageStore,
+  SearchHit,
+  VectorIndex,
+} from '../../core/ports.ts';
+import { DEFAULT_RANKING } from '../../core/ranking.ts';
+import { encodeThreadKey } from '../../core/thread-key.ts';
+import type { Reply, Round, ThreadSink } from '../../core/types.ts';
+import { type ExportFormat, exportTranscripts, pseudonym } from '../export.ts';
+import { type Progress, silentProgress } from '../progress.ts';
+import { rankOf } from './metrics.ts';
+import { conditionResult, type DialogueRecord, type EvalResults, type TurnRecord, writeReports } from './report.ts';
+import { type BotTurn, type SimulatedUser, userSeed } from './users.ts';
+
+export interface Condition {
+  label: string;
+  /** 'visual': the user sees what the bot drew; 'blind': never looks. */
+  user: 'visual' | 'blind';
+  seenExclusion: boolean;
+  /** The user says "/more n" when a shown match is closer to the target than the drawing. */
+  relevanceFeedback: boolean;
+  /** false: round 0 only. */
+  refine: boolean;
+}
+
+export const CONDITIONS = {
+  visual: {
+    label: 'visual feedback (GenIR): corrects what the bot drew; seen-exclusion on',
+    user: 'visual',
+    seenExclusion: true,
+    relevanceFeedback: false,
+    refine: true,
+  },
+  blind: {
+    label: 'blind refinement (text only): adds one unsaid attribute per round; seen-exclusion on',
+    user: 'blind',
+    seenExclusion: true,
+    relevanceFeedback: false,
+    refine: true,
+  },
+  round0: {
+    label: 'round 0 only: the first description, no refinement',
+    user: 'visual',
+    seenExclusion: true,
+    relevanceFeedback: false,
+    refine: false,
+  },
+  'visual-no-exclusion': {
+    label: 'visual feedback with seen-exclusion off',
+    user: 'visual',
+    seenExclusion: false,
+    relevanceFeedback: false,
+    refine: true,
+  },
+  'visual-rf': {
+    label: 'visual feedback + relevance feedback ("/more n" when a match is closer than the drawing)',
+    user: 'visual',
+    seenExclusion: true,
+    relevanceFeedback: true,
+    refine: true,
+  },
+} as const satisfies Record<string, Condition>;
+
+export type ConditionName = keyof typeof CONDITIONS;
+export const CONDITION_NAMES = Object.keys(CONDITIONS) as ConditionName[];
+
+/** Where an eval runs: a gallery, its index, the bot's providers, the targets and their users. */
+export interface EvalWorld {
+  /** Identifies the world in run.json (e.g. { world: 'scenes', size, gallerySeed }). */
+  description: Record<string, unknown> & { world: string };
+  index: VectorIndex;
+  gallery: Gallery;
+  refiner: QueryRefiner;
+  fallbackRefiner?: QueryRefiner;
+  generator: ImageGenerator;
+  encoder: ImageEncoder;
+  /** Gallery asset ids of the targets. */
+  targets: string[];
+  makeUser(targetId: string, kind: Condition['user'], seed: number): Promise<SimulatedUser>;
+}
+
+export interface EvalOptions {
+  out: string;
+  /** Refinement rounds after round 0. */
+  rounds: number;
+  seed: number;
+  conditions: ConditionName[];
+  /** Dialogues run at once (different threads of the engine). */
+  concurrency?: number;
+  topK?: number;
+  /** Transcript export format; 'off' skips the export. */
+  transcripts?: ExportFormat | 'off';
+  /**
+   * 'headless' (default) skips decoding gallery files and the captioned synthetic picture when
+   * the engine builds each round's chat view (nobody looks at it); 'full' renders everything.
+   */
+  views?: 'headless' | 'full';
+  /** Start over: delete this run's earlier output in `out`. */
+  fresh?: boolean;
+  progress?: Progress;
+  log?: (line: string) => void;
+  /** Salt of the transcript dialogue ids. */
+  salt?: string;
+}
+
+export interface EvalSummary {
+  results: EvalResults;
+  files: Record<string, string>;
+  /** Dialogues run now (the rest came from an earlier, interrupted run). */
+  ran: number;
+  skipped: number;
+  seconds: number;
+}
+
+const USER_ID = 'simulated-user';
+const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/** The search each round of a dialogue made, told apart by async context (dialogues run concurrently). */
+interface SearchLog {
+  searches: { vector: Float32Array; exclude: ReadonlySet<string> }[];
+}
+const searchLog = new AsyncLocalStorage<SearchLog>();
+
+/** The engine's index: the real one, remembering each search's vector and exclusions. */
+class RecordingIndex implements VectorIndex {
+  constructor(private readonly inner: VectorIndex) {}
+  get header() {
+    return this.inner.header;
+  }
+  async search(vector: Float32Array, k: number, options?: { exclude?: ReadonlySet<string> }): Promise<SearchHit[]> {
+    searchLog.getStore()?.searches.push({ vector: Float32Array.from(vector), exclude: new Set(options?.exclude ?? []) });
+    return this.inner.search(vector, k, options);
+  }
+  upsert(items: { id: string; vector: Float32Array }[]) {
+    return this.inner.upsert(items);
+  }
+  fetch(ids: string[]) {
+    return this.inner.fetch(ids);
+  }
+  remove(ids: string[]) {
+    return this.inner.remove(ids);
+  }
+  size() {
+    return this.inner.size();
+  }
+  flush() {
+    return this.inner.flush();
+  }
+}
+
+/** Gallery for the engine's chat views without reading files (contact sheets get placeholders). */
+function headlessGallery(gallery: Gallery): Gallery {
+  return {
+    get: (id) => gallery.get(id),
+    getMany: (ids) => gallery.getMany(ids),
+    read: async () => null,
+    count: () => gallery.count(),
+  };
+}
+
+/** Round images stored for real, but not read back for the chat view. */
+function headlessImages(images: RoundImageStore): RoundImageStore {
+  return {
+    put: (key, roundId, png) => images.put(key, roundId, png),
+    get: async () => null,
+    deleteThread: (key) => images.deleteThread(key),
+  };
+}
+
+class CaptureSink implements ThreadSink {
+  readonly replies: Reply[] = [];
+  async send(reply: Reply) {
+    this.replies.push(reply);
+  }
+}
+
+interface ConditionRuntime {
+  name: ConditionName;
+  condition: Condition;
+  engine: ConversationEngine;
+  stores: SqliteStores;
+  images: FileRoundImageStore;
+}
+
+/** The rank of `target` for a query vector: raw over the gallery, and among the unshown. */
+export async function targetRank(
+  index: VectorIndex,
+  vector: Float32Array,
+  target: string,
+  shown: ReadonlySet<string>,
+  gallerySize: number,
+): Promise<{ raw: number; unshown: number }> {
+  // Most targets sit near the top: a short list first, the whole gallery only when needed.
+  for (const k of [Math.min(gallerySize, 1024), gallerySize]) {
+    const found = rankOf(await index.search(vector, k), target, shown);
+    if (found.raw >= 0) return found;
+    if (k === gallerySize) break;
+  }
+  throw new Error(`target ${target} is not in the index`);
+}
+
+/** Reads the finished dialogues of an earlier run, dropping a torn last line. */
+async function readFinished(path: string): Promise<Map<string, DialogueRecord>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return new Map();
+  }
+  const done = new Map<string, DialogueRecord>();
+  const lines = text.split('\n');
+  const complete = text.endsWith('\n') ? lines : lines.slice(0, -1);
+  for (const line of complete) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as DialogueRecord;
+      done.set(`${r.condition}|${r.target}`, r);
+    } catch {
+      // A line torn by a kill: run that dialogue again.
+    }
+  }
+  if (!text.endsWith('\n')) await writeFile(path, complete.filter(Boolean).map((l) => `${l}\n`).join(''));
+  return done;
+}
+
+/** Runs (or resumes) an evaluation; see the file comment for what it writes. */
+export async function runEval(world: EvalWorld, options: EvalOptions): Promise<EvalSummary> {
+  const t0 = performance.now();
+  const out = options.out;
+  const topK = options.topK ?? 10;
+  const salt = options.salt ?? 'genir-eval';
+  const log = options.log ?? (() => {});
+  const progress = options.progress ?? silentProgress;
+  const unknown = options.conditions.filter((c) => !(c in CONDITIONS));
+  if (unknown.length > 0) throw new Error(`unknown condition(s): ${unknown.join(', ')}; known: ${CONDITION_NAMES.join(', ')}`);
+  if (world.targets.length === 0) throw new Error('no targets to evaluate');
+
+  if (options.fresh) {
+    for (const entry of ['run.json', 'results.jsonl', 'results.json', 'results.csv', 'results.md', 'plot.png', 'conditions', 'transcripts']) {
+      await rm(join(out, entry), { recursive: true, force: true });
+    }
+  }
+  await mkdir(out, { recursive: true });
+  const run = {
+    ...world.description,
+    encoderId: world.encoder.id,
+    generatorId: world.generator.id,
+    refinerId: world.refiner.id,
+    rounds: options.rounds,
+    seed: options.seed,
+    topK,
+    targets: world.targets,
+  };
+  await checkSameRun(join(out, 'run.json'), run);
+
+  const resultsPath = join(out, 'results.jsonl');
+  const finished = await readFinished(resultsPath);
+  const gallerySize = await world.index.size();
+  const index = new RecordingIndex(world.index);
+
+  const runtimes = new Map<ConditionName, ConditionRuntime>();
+  const runtimeOf = async (name: ConditionName): Promise<ConditionRuntime> => {
+    const existing = runtimes.get(name);
+    if (existing) return existing;
+    const condition: Condition = CONDITIONS[name];
+    const dir = join(out, 'conditions', name);
+    await mkdir(dir, { recursive: true });
+    const stores = openSqliteStores(join(dir, 'state.db'));
+    const images = new FileRoundImageStore(join(dir, 'rounds'));
+    const headless = (options.views ?? 'headless') === 'headless';
+    const engine = new ConversationEngine(
+      {
+        refiner: world.refiner,
+        ...(world.fallbackRefiner ? { fallbackRefiner: world.fallbackRefiner } : {}),
+        generator: world.generator,
+        encoder: world.encoder,
+        index,
+        gallery: headless ? headlessGallery(world.gallery) : world.gallery,
+        images: headless ? headlessImages(images) : images,
+        threads: stores.threads,
+        transcripts: stores.transcripts,
+        logger: silentLogger,
+      },
+      {
+        topK,
+        ranking: { ...DEFAULT_RANKING, seenExclusion: condition.seenExclusion },
+        transcripts: 'on',
+        roundsPerUserPerMinute: 0,
+        roundsPerWorkspacePerMinute: 0,
+        hashUser: () => 'simulated',
+      },
+    );
+    const runtime = { name, condition, engine, stores, images };
+    runtimes.set(name, runtime);
+    return runtime;
+  };
+
+  // Target-major order: an interrupted run has every condition for the targets it finished.
+  const jobs: { name: ConditionName; target: string }[] = [];
+  for (const target of world.targets) {
+    for (const name of options.conditions) if (!finished.has(`${name}|${target}`)) jobs.push({ name, target });
+  }
+  const total = world.targets.length * options.conditions.length;
+  const skipped = total - jobs.length;
+  if (skipped > 0) log(`Resuming: ${skipped} of ${total} dialogues already done in ${resultsPath}.`);
+
+  const nonce = `${Date.now().toString(36)}-${process.pid}`;
+  let appending = Promise.resolve();
+  const append = (record: DialogueRecord) => {
+    appending = appending.then(() => appendFile(resultsPath, `${JSON.stringify(record)}\n`));
+    return appending;
+  };
+
+  progress.start(total);
+  let done = skipped;
+  progress.update(done);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++] as { name: ConditionName; target: string };
+      const rt = await runtimeOf(job.name);
+      const record = await runDialogue(world, rt, job.target, {
+        rounds: options.rounds,
+        seed: options.seed,
+        gallerySize,
+        nonce,
+        salt,
+      });
+      finished.set(`${job.name}|${job.target}`, record);
+      await append(record);
+      progress.update(++done);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
+  } finally {
+    progress.stop();
+  }
+
+  const results: EvalResults = { run, gallerySize, rounds: options.rounds, conditions: {} };
+  for (const name of options.conditions) {
+    const condition: Condition = CONDITIONS[name];
+    const records = world.targets.map((t) => finished.get(`${name}|${t}`) as DialogueRecord);
+    results.conditions[name] = conditionResult(condition.label, { ...condition }, records);
+  }
+  const files = await writeReports(out, results);
+
+  if ((options.transcripts ?? 'genir') !== 'off') {
+    for (const name of options.conditions) {
+      const rt = await runtimeOf(name);
+      const dir = join(out, 'transcripts', name);
+      await rm(dir, { recursive: true, force: true });
+      await exportTranscripts({
+        out: dir,
+        transcripts: rt.stores.transcripts,
+        images: rt.images,
+        salt,
+        format: options.transcripts === 'jsonl' ? 'jsonl' : 'genir',
+      });
+    }
+    files.transcripts = join(out, 'transcripts');
+  }
+  for (const rt of runtimes.values()) {
+    await rt.engine.idle();
+    rt.stores.db.close();
+  }
+  return { results, files, ran: jobs.length, skipped, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function checkSameRun(path: string, run: Record<string, unknown>): Promise<void> {
+  let before: Record<string, unknown> | null = null;
+  try {
+    before = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    before = null;
+  }
+  if (before) {
+    const changed = Object.keys({ ...before, ...run }).filter(
+      (k) => JSON.stringify(before?.[k]) !== JSON.stringify(run[k]),
+    );
+    if (changed.length > 0) {
+      throw new Error(
+        `${path} belongs to a different run (${changed.join(', ')} changed); use --fresh to start over or another --out`,
+      );
+    }
+  }
+  await writeFile(path, `${JSON.stringify(run, null, 2)}\n`);
+}
+
+interface DialogueContext {
+  rounds: number;
+  seed: number;
+  gallerySize: number;
+  nonce: string;
+  salt: string;
+}
+
+/** One target, one condition: the user talks until the target is shown (then picks it) or rounds run out. */
+async function runDialogue(
+  world: EvalWorld,
+  rt: ConditionRuntime,
+  target: string,
+  ctx: DialogueContext,
+): Promise<DialogueRecord> {
+  const key = encodeThreadKey('eval', [target]);
+  // Leftovers of an interrupted earlier attempt.
+  await rt.engine.forgetThread(key);
+  const user = await world.makeUser(target, rt.condition.user, userSeed(ctx.seed, target));
+  const turns: TurnRecord[] = [];
+  const errors: string[] = [];
+  let foundAt: number | null = null;
+  let seq = 0;
+
+  const say = async (text: string): Promise<{ round: Round | null; log: SearchLog; replies: Reply[] }> => {
+    const sink = new CaptureSink();
+    const store: SearchLog = { searches: [] };
+    const before = (await rt.engine.state(key))?.rounds.length ?? 0;
+    await searchLog.run(store, () =>
+      rt.engine.onMessage({ key, eventId: `${ctx.nonce}:${rt.name}:${target}:${seq++}`, userId: USER_ID, text }, sink),
+    );
+    const state = await rt.engine.state(key);
+    const round = state && state.rounds.length > before ? (state.rounds.at(-1) as Round) : null;
+    return { round, log: store, replies: sink.replies };
+  };
+
+  const lastRound = rt.condition.refine ? ctx.rounds : 0;
+  let message: string | null = null;
+  try {
+    message = await user.describe();
+  } catch (err) {
+    errors.push(`round 0: the user could not describe the target: ${(err as Error).message}`);
+  }
+  for (let t = 0; message !== null && t <= lastRound; t++) {
+    const { round, log, replies } = await say(message);
+    const search = log.searches.at(-1);
+    if (!round || !search) {
+      const notice = replies.find((r) => r.kind === 'notice');
+      errors.push(`round ${t}: no round for "${message}"${notice?.kind === 'notice' ? `: ${notice.text}` : ''}`);
+      break;
+    }
+    const rank = await targetRank(world.index, search.vector, target, search.exclude, ctx.gallerySize);
+    const n = round.matches.findIndex((m) => m.assetId === target);
+    turns.push({
+      round: t,
+      message,
+      query: round.query,
+      interpretation: round.generated?.interpretation ?? null,
+      raw: rank.raw,
+      unshown: rank.unshown,
+      shown: n >= 0,
+    });
+    if (n >= 0) {
+      foundAt = t;
+      await say(`/pick ${n + 1}`);
+      break;
+    }
+    if (t === lastRound) break;
+    const turn: BotTurn = {
+      round: t,
+      query: round.query,
+      ...(round.generated?.interpretation ? { interpretation: round.generated.interpretation } : {}),
+      syntheticPng: round.generated ? await rt.images.get(round.generated.image) : null,
+      tiles: round.matches.map((m, i) => ({ n: i + 1, assetId: m.assetId })),
+    };
+    try {
+      const closer = rt.condition.relevanceFeedback && user.closerMatch ? await user.closerMatch(turn) : null;
+      message = closer ? `/more ${closer}` : await user.respond(turn);
+    } catch (err) {
+      errors.push(`round ${t + 1}: the user could not answer: ${(err as Error).message}`);
+      message = null;
+    }
+  }
+  // After the pick (or an error) the best rank stays: carry the last ranks on to the last round.
+  const last = turns.at(-1);
+  const pad = (pick: (x: TurnRecord) => number) =>
+    Array.from({ length: ctx.rounds + 1 }, (_, t) => {
+      const turn = turns[Math.min(t, turns.length - 1)];
+      return turn ? pick(turn) : ctx.gallerySize;
+    });
+  return {
+    condition: rt.name,
+    target,
+    dialogueId: pseudonym(ctx.salt, key),
+    foundAt,
+    raw: last ? pad((x) => x.raw) : pad(() => ctx.gallerySize),
+    unshown: last ? pad((x) => x.unshown) : pad(() => ctx.gallerySize),
+    turns,
+    errors,
+  };
+}
