@@ -12,6 +12,16 @@ const commaList = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** A JSON object in a variable (REPLICATE_INPUT, MODEL_PRICES). */
+const jsonObject = z.string().transform((text, ctx) => {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {}
+  ctx.addIssue({ code: 'custom', message: 'must be a JSON object, e.g. {"key": "value"}' });
+  return z.NEVER;
+});
+
 /** Every variable the bot reads; `.env.example` documents each one. */
 const schema = z.object({
   DATA_DIR: z.string().min(1).default('data'),
@@ -21,12 +31,28 @@ const schema = z.object({
   DEMO_GALLERY_SIZE: z.coerce.number().int().min(10).max(1_000_000).default(2000),
   DEMO_GALLERY_SEED: z.coerce.number().int().default(1),
 
-  REFINER: z.enum(['rules']).default('rules'),
-  GENERATOR: z.enum(['sketch']).default('sketch'),
+  REFINER: z.enum(['rules', 'openai']).default('rules'),
+  GENERATOR: z.enum(['sketch', 'replicate', 'openai-images']).default('sketch'),
   ENCODER_MODEL: z.string().min(1).default('models/tiny-encoder.onnx'),
   ENCODER_CONFIG: z.string().optional(),
   ENCODER_THREADS: z.coerce.number().int().min(0).max(64).default(0),
-  VECTOR_INDEX: z.enum(['exact']).default('exact'),
+  VECTOR_INDEX: z.enum(['exact', 'usearch', 'pinecone']).default('exact'),
+  // Gallery and indexes (docs/indexing.md).
+  GALLERY: z.string().min(1).default('demo'),
+  USEARCH_DTYPE: z.enum(['f16', 'i8', 'f32']).default('f16'),
+  USEARCH_EXPANSION_SEARCH: z.coerce.number().int().min(1).max(4096).default(64),
+  EXACT_BELOW: z.coerce.number().int().min(0).default(20_000),
+  PINECONE_API_KEY: z.string().min(1).optional(),
+  PINECONE_INDEX: z
+    .string()
+    .regex(/^[a-z0-9-]{1,45}$/, 'lowercase letters, digits and hyphens, at most 45 characters')
+    .optional(),
+  PINECONE_NAMESPACE: z.string().min(1).max(512).optional(),
+  PINECONE_HOST: z.string().min(1).optional(),
+  PINECONE_CONTROLLER_URL: z.url().optional(),
+  PINECONE_CREATE_INDEX: bool.default(false),
+  PINECONE_CLOUD: z.string().min(1).default('aws'),
+  PINECONE_REGION: z.string().min(1).default('us-east-1'),
 
   TOP_K: z.coerce.number().int().min(1).max(25).default(10),
   SEEN_EXCLUSION: bool.default(true),
@@ -74,6 +100,41 @@ const schema = z.object({
     .pipe(z.array(z.string().regex(/^\d{17,20}$/, 'must be numeric channel ids, comma-separated')))
     .default([]),
   DISCORD_API_URL: z.url().optional(),
+  // Real providers (adapters/refine/openai, adapters/generate/{replicate,openai}, docs/providers.md).
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  REFINER_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  REFINER_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
+  REFINER_TOP_P: z.coerce.number().min(0).max(1).default(0.9),
+  REFINER_MAX_TOKENS: z.coerce.number().int().min(16).max(8192).default(500),
+  REFINER_JSON_MODE: z.enum(['auto', 'json-schema', 'json-object', 'prompt']).default('auto'),
+  REPLICATE_API_TOKEN: z.string().min(1).optional(),
+  REPLICATE_MODEL: z
+    .string()
+    .regex(/^[\w.-]+\/[\w.-]+(?::[0-9a-f]{8,})?$/i, 'must be owner/name or owner/name:version')
+    .default('black-forest-labs/flux-schnell'),
+  REPLICATE_INPUT: jsonObject.default({}),
+  REPLICATE_BASE_URL: z.url().optional(),
+  REPLICATE_WAIT_SECONDS: z.coerce.number().int().min(1).max(60).default(30),
+  IMAGE_MODEL: z.string().min(1).default('gpt-image-1'),
+  IMAGE_BASE_URL: z.url().optional(),
+  IMAGE_SIZE: z
+    .string()
+    .regex(/^(?:\d{2,5}x\d{2,5}|auto)$/, 'must be WIDTHxHEIGHT, e.g. 1024x1024')
+    .default('1024x1024'),
+  IMAGE_QUALITY: z.string().min(1).optional(),
+  IMAGE_STEPS: z.coerce.number().int().min(1).max(500).optional(),
+  IMAGE_GUIDANCE: z.coerce.number().min(0).max(50).optional(),
+  IMAGE_MAX_BYTES: z.coerce.number().int().min(10_000).default(20_000_000),
+  ENCODER_TEXT_MODEL: z.string().min(1).optional(),
+  ENCODER_TOKENIZER: z.string().min(1).optional(),
+  PROVIDER_MAX_CONCURRENT: z.coerce.number().int().min(1).max(64).default(4),
+  PROVIDER_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
+  PROVIDER_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  MODEL_PRICES: jsonObject.default({}),
+  MODELS_DIR: z.string().min(1).default('models'),
+  HF_ENDPOINT: z.url().default('https://huggingface.co'),
 });
 
 export type Config = z.infer<typeof schema>;

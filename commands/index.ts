@@ -27,6 +27,8 @@ export interface CommandSpec {
   help: string;
   /** Only for the admins of the bot (ADMIN_USER_IDS). */
   admin?: boolean;
+  /** About the person or the server, not a thread's search: works anywhere, needs no search. */
+  threadless?: boolean;
 }
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -90,6 +92,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     aliases: [],
     arg: { name: 'thread | user <id>', kind: 'text' },
     label: 'Forget me',
+    threadless: true,
     help: 'Delete every search and transcript of yours. Admins: "forget thread" (this thread) or "forget user <id>".',
   },
   {
@@ -99,6 +102,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     label: 'Status',
     help: 'Gallery, index and transcript counts.',
     admin: true,
+    threadless: true,
   },
   {
     action: 'export',
@@ -107,6 +111,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     label: 'Export',
     help: 'Export the consented transcripts (GenIR format) on the server.',
     admin: true,
+    threadless: true,
   },
 ];
 
@@ -158,6 +163,11 @@ export function parseTypedCommand(text: string): TypedCommand | null {
     kind: 'action',
     ref: arg ? { action: spec.action, roundId: LATEST, arg } : { action: spec.action, roundId: LATEST },
   };
+}
+
+/** forget / status / export: they act on the person or the server, so they work outside threads too. */
+export function isThreadless(action: ActionName): boolean {
+  return COMMANDS.some((c) => c.action === action && c.threadless);
 }
 
 export function commandSpec(action: ActionName | 'find'): CommandSpec {

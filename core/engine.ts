@@ -4,6 +4,7 @@ import {
   LATEST,
   decodeActionId,
   helpText,
+  isThreadless,
   parseTypedCommand,
 } from '../commands/index.ts';
 import { CONSENT_TEXT, type TranscriptPolicy } from './consent.ts';
@@ -67,8 +68,6 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   isAdmin: () => false,
 };
 
-/** Commands that act on the person or the server rather than on the thread's search. */
-const OUTSIDE_THREAD = new Set(['forget', 'status', 'export']);
 
 
 const ROUND_ACTIONS = new Set(['more', 'not', 'regen']);
@@ -160,7 +159,7 @@ export class ConversationEngine {
 
   private async process(key: ThreadKey, item: WorkItem): Promise<void> {
     try {
-      if (item.kind === 'action' && OUTSIDE_THREAD.has(item.ref.action)) {
+      if (item.kind === 'action' && isThreadless(item.ref.action)) {
         await this.handleOutsideThread(key, item);
         return;
       }
@@ -393,15 +392,17 @@ export class ConversationEngine {
       if (scope && !admin) return reply('Only admins can forget other people or threads. /forget alone deletes your own data.', 'warn');
       if (scope === 'thread') {
         const records = await this.forgetThread(key);
-        return reply(`Deleted this thread's search and its ${records} transcript records.`);
+        return reply(`Deleted this thread's search and its ${plural(records, 'transcript record')}.`);
       }
       if (scope === 'user' && rest[0]) {
         const { threads, records } = await this.forgetUser(rest[0]);
-        return reply(`Deleted ${threads} searches and ${records} transcript records of user ${rest[0]}.`);
+        return reply(`Deleted ${plural(threads, 'search', 'searches')} and ${plural(records, 'transcript record')} of user ${rest[0]}.`);
       }
       if (scope) return reply('Use /forget, /forget thread, or /forget user <id>.', 'warn');
       const { threads, records } = await this.forgetUser(action.userId);
-      return reply(`Deleted ${threads} searches and ${records} transcript records of yours. Nothing of yours is kept.`);
+      return reply(
+        `Deleted ${plural(threads, 'search', 'searches')} and ${plural(records, 'transcript record')} of yours. Nothing of yours is kept.`,
+      );
     }
     const task = this.options.admin?.[ref.action as 'status' | 'export'];
     if (!admin) return reply(`/${ref.action} is for admins of this bot only.`, 'warn');
@@ -522,6 +523,8 @@ export class ConversationEngine {
 }
 
 const ms = (x: number) => Math.round(x * 100) / 100;
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function newRoundId(): string {
   return randomBytes(6).toString('base64url');

@@ -120,5 +120,25 @@ export function chatAdapterContract(
         expect((await h.posts(t)).at(-1)?.text).toContain('Unknown command');
       }),
     );
+
+    it(
+      'shows the research notice on round 1 and keeps the search when the person presses Keep',
+      withHarness(async (h) => {
+        const t = await h.start('a red circle');
+        const [r1] = rounds(await h.posts(t));
+        expect(r1?.text).toContain('Research:');
+        await h.act(t, 'keep');
+        expect((await h.posts(t)).at(-1)?.text).toContain('kept for research');
+      }),
+    );
+
+    it(
+      'forgets the person: their search and transcripts are deleted and they are told so',
+      withHarness(async (h) => {
+        const t = await h.start('a red circle');
+        await h.act(t, 'forget');
+        expect((await h.posts(t)).at(-1)?.text).toContain('Deleted 1 search and');
+      }),
+    );
   });
 }

@@ -404,7 +404,7 @@ describe('ConversationEngine', () => {
       await w.say('test:mine', 'a red circle', sink);
       await w.engine.onMessage({ key: 'test:theirs', eventId: 'o1', userId: 'u2', text: 'a blue star' }, sink);
       await w.say('test:mine', '/forget', sink);
-      expect(sink.notices().at(-1)).toBe('Deleted 1 searches and 1 transcript records of yours. Nothing of yours is kept.');
+      expect(sink.notices().at(-1)).toBe('Deleted 1 search and 1 transcript record of yours. Nothing of yours is kept.');
       expect(await w.engine.state('test:mine')).toBeNull();
       expect(await w.engine.state('test:theirs')).not.toBeNull();
       expect((await w.deps.transcripts.list()).map((r) => r.threadKey)).toEqual(['test:theirs']);
@@ -430,7 +430,7 @@ describe('ConversationEngine', () => {
       expect(sink.notices().slice(3)).toEqual([
         'status ok',
         'exported',
-        'Deleted 1 searches and 1 transcript records of user u1.',
+        'Deleted 1 search and 1 transcript record of user u1.',
       ]);
       expect(await w.engine.state(KEY)).toBeNull();
     });

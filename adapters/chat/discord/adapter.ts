@@ -19,7 +19,7 @@ import {
   type TextBasedChannel,
   ThreadAutoArchiveDuration,
 } from 'discord.js';
-import { encodeActionId, helpText, LATEST } from '../../../commands/index.ts';
+import { encodeActionId, helpText, isThreadless, LATEST } from '../../../commands/index.ts';
 import type { ConversationEngine } from '../../../core/engine.ts';
 import { errorMessage } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/ports.ts';
@@ -458,7 +458,7 @@ export class DiscordAdapter {
     await i.deferReply({ flags: MessageFlags.Ephemeral });
     const channel = await this.channelOf(i);
     const inThread = channel?.isThread() ? channel : null;
-    if (!i.inGuild() || !channel || (!inThread && !ANYWHERE.has(a.action))) {
+    if (!i.inGuild() || !channel || (!inThread && !isThreadless(a.action) && a.action !== 'help')) {
       await i.editReply(renderText('Use this inside a search thread (start one with /find).'));
       return;
     }
@@ -531,12 +531,6 @@ export class DiscordAdapter {
 }
 
 const FIND_ARG = 'description';
-
-/**
- * Commands about the person or the server rather than a thread's search; they work in any channel.
- * (Mirrors the engine's list of commands handled outside a thread.)
- */
-const ANYWHERE = new Set<string>(['forget', 'status', 'export', 'help']);
 
 function apiReason(err: unknown): string {
   if (err instanceof DiscordAPIError) return `Discord said: ${err.message} (${err.code})`;

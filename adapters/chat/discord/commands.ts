@@ -10,8 +10,10 @@ import { truncate } from '../shared/text.ts';
 /**
  * Discord's slash commands, built from the one command set in commands/index.ts:
  *   /find description:<text>      starts a search (a thread is created for it)
- *   /genir <command> [n]          every other command (pick, more, not, regen, undo, reset, help),
- *                                 acting on the latest round of the thread it is used in.
+ *   /genir <command> [n]          every other command (pick, more, not, regen, undo, reset, keep,
+ *                                 help), acting on the latest round of the thread it is used in;
+ *                                 forget, status and export are about the person or the server and
+ *                                 work in any channel.
  */
 export const FIND_COMMAND = commandSpec('find').name;
 export const GROUP_COMMAND = 'genir';

@@ -12,6 +12,7 @@ import {
 import { commandSpec, decodeActionId, encodeActionId } from '../../../commands/index.ts';
 import type { FoundView, Reply, RoundView } from '../../../core/types.ts';
 import { truncate } from '../shared/text.ts';
+import { GROUP_COMMAND } from './commands.ts';
 
 /** Discord's documented limits; text longer than these is cut, never rejected. */
 export const LIMITS = {
@@ -101,9 +102,17 @@ export function renderRound(view: RoundView): DiscordPayload {
   const budget = new Budget(LIMITS.embedsTotal);
   const files: AttachmentBuilder[] = [];
 
+  const title = budget.take(`Round ${view.roundNumber}`, LIMITS.embedTitle);
+  // The footer is the post's last text, right above the buttons: the research notice (round 1) and
+  // how to go on. Taken before the long texts, so the notice is never what the budget cuts away.
+  const hint = 'Correct me in words in this thread, or use the menus and buttons.';
+  const footer = budget.take(
+    view.consentNotice ? `${discordCommands(view.consentNotice)}\n${hint}` : hint,
+    800,
+  );
   const main = new EmbedBuilder()
     .setColor(COLOR.round)
-    .setTitle(budget.take(`Round ${view.roundNumber}`, LIMITS.embedTitle))
+    .setTitle(title)
     // The query gets the lion's share of the budget; the match list and notes get the rest.
     .setDescription(budget.take(view.query || '(no description)', 2600));
   const fields: { name: string; value: string }[] = [];
@@ -143,12 +152,7 @@ export function renderRound(view: RoundView): DiscordPayload {
     .map((t) => `**${t.n}.** ${truncate(t.title, 60)} · ${t.score.toFixed(3)}`)
     .join('\n');
   if (list) sheet.setDescription(budget.take(list, 1200));
-  sheet.setFooter({
-    text: budget.take(
-      'Correct me in words in this thread, or use the menus and buttons.',
-      LIMITS.embedFooter,
-    ),
-  });
+  sheet.setFooter({ text: footer });
 
   return {
     embeds: [main, sheet],
@@ -156,6 +160,11 @@ export function renderRound(view: RoundView): DiscordPayload {
     components: roundComponents(view),
     allowedMentions: NO_MENTIONS,
   };
+}
+
+/** The engine's texts name commands as typed in a terminal ("/forget"); on Discord they are `/genir <command>`. */
+function discordCommands(text: string): string {
+  return text.replace(/(^|\s)\/(forget|keep|status|export|help)\b/g, `$1/${GROUP_COMMAND} $2`);
 }
 
 /** The select's own id: the round's action id without a match number (the chosen option carries it). */
@@ -201,19 +210,20 @@ export function roundComponents(view: RoundView): ActionRowBuilder<MessageAction
       ),
     );
   }
-  const button = (id: string, action: 'not' | 'regen' | 'undo' | 'reset', style: ButtonStyle) =>
+  const button = (id: string, action: 'not' | 'regen' | 'undo' | 'reset' | 'keep', style: ButtonStyle) =>
     new ButtonBuilder()
       .setCustomId(id)
       .setLabel(truncate(commandSpec(action).label, LIMITS.buttonLabel))
       .setStyle(style);
-  rows.push(
-    new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
-      button(view.actions.notThese, 'not', ButtonStyle.Danger),
-      button(view.actions.regenerate, 'regen', ButtonStyle.Secondary),
-      button(view.actions.undo, 'undo', ButtonStyle.Secondary),
-      button(view.actions.newSearch, 'reset', ButtonStyle.Primary),
-    ),
-  );
+  // Two select rows and one button row: well within 5 rows × 5 buttons, with Keep as the fifth button.
+  const buttons = [
+    button(view.actions.notThese, 'not', ButtonStyle.Danger),
+    button(view.actions.regenerate, 'regen', ButtonStyle.Secondary),
+    button(view.actions.undo, 'undo', ButtonStyle.Secondary),
+    button(view.actions.newSearch, 'reset', ButtonStyle.Primary),
+  ];
+  if (view.actions.keep) buttons.push(button(view.actions.keep, 'keep', ButtonStyle.Success));
+  rows.push(new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(...buttons));
   return rows;
 }
 

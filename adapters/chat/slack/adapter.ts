@@ -1,4 +1,5 @@
 import type { App, RespondFn } from '@slack/bolt';
+import { type ActionName, isThreadless } from '../../../commands/index.ts';
 import type { ConversationEngine } from '../../../core/engine.ts';
 import type { Logger } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
@@ -77,9 +78,6 @@ interface SlackActionPayload {
   selected_option?: { value: string };
 }
 
-/** `/genir <word> …` commands about the person or the server rather than a search. */
-const OUTSIDE_THREAD = new Set(['forget', 'status', 'export']);
-
 /** Message subtypes that are a person speaking; every other subtype (edits, joins, bots…) is ignored. */
 const PERSON_SUBTYPES = new Set(['file_share', 'thread_broadcast']);
 
@@ -132,6 +130,7 @@ export class SlackAdapter {
     this.botToken = app.client.token ?? '';
     this.renderer = new SlackRenderer({
       client: app.client,
+      command: this.command,
       ...(options.postIntervalMs !== undefined ? { postIntervalMs: options.postIntervalMs } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
@@ -215,7 +214,7 @@ export class SlackAdapter {
       return;
     }
     const channel = command.channel_id;
-    if (OUTSIDE_THREAD.has(word)) {
+    if (isThreadless(word as ActionName)) {
       // About the person or the server, not a search: answered only to them, through response_url.
       await this.run(
         {

@@ -105,9 +105,21 @@ export const FOUND_EVENT = 'genir_found';
 export const PICK_SELECT = 'genir-select-pick';
 export const MORE_SELECT = 'genir-select-more';
 const CONTROLS_BLOCK = 'genir-controls';
+const CONSENT_BLOCK = 'genir-research';
 
-/** The Block Kit message of a round: number, refined query, what was drawn, notes, and the controls. */
-export function roundBlocks(view: RoundView): KnownBlock[] {
+/**
+ * The engine's texts name commands as typed in a terminal ("/forget"). In Slack those are
+ * `/genir forget` (typed in the channel: Slack does not run an app's slash commands in threads).
+ */
+export function slackCommands(mrkdwnText: string, command = '/genir'): string {
+  return mrkdwnText.replace(/(^|\s)\/(forget|keep|status|export|help)\b/g, `$1\`${command} $2\``);
+}
+
+/**
+ * The Block Kit message of a round: number, refined query, what was drawn, notes, the research
+ * notice (round 1, as small print right above the Keep button it refers to) and the controls.
+ */
+export function roundBlocks(view: RoundView, command = '/genir'): KnownBlock[] {
   const blocks: KnownBlock[] = [
     {
       type: 'section',
@@ -139,6 +151,21 @@ export function roundBlocks(view: RoundView): KnownBlock[] {
       type: 'section',
       block_id: 'genir-notes',
       text: { type: 'mrkdwn', text: mrkdwn(view.notes.map((n) => `• ${n}`).join('\n'), LIMITS.sectionText) },
+    });
+  }
+  if (view.consentNotice) {
+    blocks.push({
+      type: 'context',
+      block_id: CONSENT_BLOCK,
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: clip(
+            `:microscope: ${slackCommands(escapeMrkdwn(view.consentNotice), command)}`,
+            LIMITS.sectionText,
+          ),
+        },
+      ],
     });
   }
   const elements: types.ActionsBlockElement[] = [];
@@ -236,6 +263,8 @@ export interface SlackRendererOptions {
   /** Minimum ms between posts in one channel (Slack allows about one message per second per channel). */
   postIntervalMs?: number;
   logger?: Logger;
+  /** The app's slash command (as in the manifest), for texts that name commands. */
+  command?: string;
 }
 
 const thread = (dest: { threadTs?: string }) => (dest.threadTs ? { thread_ts: dest.threadTs } : {});
@@ -249,12 +278,14 @@ export class SlackRenderer {
   private readonly client: webApi.WebClient;
   private readonly limiters: Bottleneck.Group;
   private readonly logger: Logger | undefined;
+  private readonly command: string;
   /** Latest round message per thread, so its controls can be retired when a newer round is posted. */
   private readonly lastRound = new Map<string, { ts: string; blocks: KnownBlock[] }>();
 
   constructor(options: SlackRendererOptions) {
     this.client = options.client;
     this.logger = options.logger;
+    this.command = options.command ?? '/genir';
     this.limiters = new Bottleneck.Group({ maxConcurrent: 1, minTime: options.postIntervalMs ?? 1000 });
   }
 
@@ -347,7 +378,7 @@ export class SlackRenderer {
       alt: `Numbered matches: ${view.tiles.map((t) => `${t.n}. ${t.title}`).join('; ')}`,
     });
     await this.upload(dest, files);
-    const blocks = roundBlocks(view);
+    const blocks = roundBlocks(view, this.command);
     const res = await this.queued(dest.channel, () =>
       this.client.chat.postMessage({
         channel: dest.channel,

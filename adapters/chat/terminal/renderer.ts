@@ -59,7 +59,9 @@ export class TerminalRenderer {
       lines.push(`  ${String(t.n).padStart(2)}. ${t.title.slice(0, 70).padEnd(70)} ${t.score.toFixed(3)}`);
     }
     for (const note of view.notes) lines.push(`Note: ${note}`);
-    lines.push('Correct me in words, or /pick n, /more n, /not, /regen, /undo, /reset, /help, /quit');
+    if (view.consentNotice) lines.push(view.consentNotice);
+    const keep = view.actions.keep ? ', /keep' : '';
+    lines.push(`Correct me in words, or /pick n, /more n, /not, /regen, /undo, /reset${keep}, /help, /quit`);
     return lines.join('\n');
   }
 

@@ -4,8 +4,8 @@
  * Discord and Slack bots; several threads, each stored in the thread store like any other.
  *
  *   GET  /, /t/:id                          the page
- *   GET  /api/info                          limits, commands, example descriptions
- *   GET  /api/threads                       thread list (newest first)
+ *   GET  /api/info                          limits, commands, the forget action id, example descriptions
+ *   GET  /api/threads[?also=:id]            thread list (newest first; `also`: that one too, if it exists)
  *   POST /api/threads                       new thread
  *   GET  /api/threads/:id                   a thread with every stored round
  *   GET  /api/threads/:id/events?client=…   SSE: snapshot, then post / progress / busy / done / thread
@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { COMMANDS, decodeActionId } from '../../../commands/index.ts';
+import { COMMANDS, decodeActionId, encodeActionId, LATEST } from '../../../commands/index.ts';
 import type { ConversationEngine } from '../../../core/engine.ts';
 import { errorMessage } from '../../../core/errors.ts';
 import type { Gallery, Logger, RoundImageStore, ThreadStore } from '../../../core/ports.ts';
@@ -30,7 +30,7 @@ import { MAX_UPLOAD_BYTES } from '../shared/uploads.ts';
 import { EventHub } from './events.ts';
 import { type ImageResponse, WebImages } from './images.ts';
 import { actionLabel, type WebPost, WebRenderer } from './renderer.ts';
-import { PLATFORM, encodeThreadId, isThreadId, newThreadId, webThreadIdOf } from './thread-id.ts';
+import { encodeThreadId, isThreadId, newThreadId, PLATFORM, webThreadIdOf } from './thread-id.ts';
 
 export interface WebChatDeps {
   engine: ConversationEngine;
@@ -136,7 +136,7 @@ export class WebChat {
       now: Date.now,
       ...options,
     };
-    this.renderer = new WebRenderer(deps.gallery);
+    this.renderer = new WebRenderer(deps.gallery, deps.engine.options.transcripts);
     this.pictures = new WebImages(deps);
     this.page = new Map(
       Object.entries(PAGE_FILES).map(([route, file]) => [
@@ -248,11 +248,18 @@ export class WebChat {
         maxUploadBytes: this.options.maxUploadBytes,
         topK: this.deps.engine.options.topK,
         commands: COMMANDS.map((cmd) => ({ name: cmd.name, label: cmd.label, help: cmd.help })),
+        // Controls that are not on a round: "Forget me" (sent to the open thread's actions).
+        actions: { forget: encodeActionId('forget', LATEST) },
+        transcripts: this.deps.engine.options.transcripts,
         examples: this.options.examples,
       }),
     );
     app.get('/api/threads', async (c) => {
-      const keys = await this.deps.threads.listKeys(`${PLATFORM}:`, this.options.maxThreads);
+      const keys = [...(await this.deps.threads.listKeys(`${PLATFORM}:`, this.options.maxThreads))];
+      // ?also=<id>: the tab's open thread, listed too if it still exists (it may be older than the
+      // newest ones listed); its absence tells the tab the thread was deleted.
+      const also = c.req.query('also') ?? '';
+      if (isThreadId(also) && !keys.includes(encodeThreadId(also))) keys.push(encodeThreadId(also));
       const states = await Promise.all(keys.map((k) => this.deps.threads.load(k)));
       const threads = states
         .filter((s): s is ThreadState => s !== null && webThreadIdOf(s.key) !== null)

@@ -4,6 +4,7 @@
  * server answers by id (round pictures by thread + round id, gallery pictures by asset id).
  */
 import { type ActionName, type CommandSpec, commandSpec } from '../../../commands/index.ts';
+import { CONSENT_TEXT, type TranscriptPolicy } from '../../../core/consent.ts';
 import type { Gallery } from '../../../core/ports.ts';
 import { roundActions } from '../../../core/round-view.ts';
 import type {
@@ -55,8 +56,11 @@ export interface WebRound {
   sheetUrl: string;
   tiles: WebTile[];
   notes: string[];
+  /** On the first round: whether and how rounds are kept for research. */
+  consentNotice: string | null;
   feedback: { picked: number | null; moreLike: number[]; notThese: boolean };
-  actions: Pick<RoundActions, 'notThese' | 'regenerate' | 'undo' | 'newSearch'>;
+  /** `keep` ("Keep this search for research") while the search is not kept yet (TRANSCRIPTS=opt-in). */
+  actions: Pick<RoundActions, 'notThese' | 'regenerate' | 'undo' | 'newSearch' | 'keep'>;
 }
 
 export interface WebFound {
@@ -96,6 +100,8 @@ export interface WebThreadSummary {
   rounds: number;
   currentRoundId: string | null;
   roundIds: string[];
+  /** The person pressed "Keep this search for research". */
+  kept: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -143,6 +149,7 @@ interface RoundFields {
   interpretation: string | null;
   tiles: RoundTile[];
   notes: string[];
+  consentNotice: string | null;
   actions: RoundActions;
   cause: RoundCause | null;
   synthetic: WebSynthetic | null;
@@ -170,12 +177,14 @@ function roundJson(f: RoundFields): WebRound {
       moreLike: f.actions.moreLike[i] as string,
     })),
     notes: f.notes,
+    consentNotice: f.consentNotice,
     feedback: f.feedback,
     actions: {
       notThese: f.actions.notThese,
       regenerate: f.actions.regenerate,
       undo: f.actions.undo,
       newSearch: f.actions.newSearch,
+      ...(f.actions.keep ? { keep: f.actions.keep } : {}),
     },
   };
 }
@@ -221,7 +230,11 @@ function feedbackOf(round: Round): WebRound['feedback'] {
 }
 
 export class WebRenderer {
-  constructor(private readonly gallery: Gallery) {}
+  /** `transcripts`: the engine's policy, to show stored rounds with the research notice and Keep as they were. */
+  constructor(
+    private readonly gallery: Gallery,
+    private readonly transcripts: TranscriptPolicy = 'off',
+  ) {}
 
   /** A reply from the engine; `state` is the thread as stored right after it (null if unknown). */
   async reply(reply: Reply, state: ThreadState | null): Promise<WebPost> {
@@ -256,6 +269,7 @@ export class WebRenderer {
       interpretation: view.interpretation ?? null,
       tiles: view.tiles,
       notes: view.notes,
+      consentNotice: view.consentNotice ?? null,
       actions: view.actions,
       cause: round?.cause ?? null,
       synthetic,
@@ -277,6 +291,7 @@ export class WebRenderer {
       rounds: state.rounds.length,
       currentRoundId: state.rounds.at(-1)?.id ?? null,
       roundIds: state.rounds.map((r) => r.id),
+      kept: state.consent !== undefined,
       createdAt: state.createdAt,
       updatedAt: state.updatedAt,
     };
@@ -330,7 +345,10 @@ export class WebRenderer {
         score: m.score,
       })),
       notes: round.notes,
-      actions: roundActions(round),
+      // As the engine's round view has them (core/round-view.ts): the notice on the first round,
+      // Keep on every round until the person pressed it.
+      consentNotice: round.index === 0 ? CONSENT_TEXT[this.transcripts] : null,
+      actions: roundActions(round, this.transcripts === 'opt-in' && !state.consent),
       cause: round.cause,
       synthetic: syntheticOf(threadId, state, round),
       feedback: feedbackOf(round),

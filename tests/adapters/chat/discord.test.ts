@@ -96,13 +96,26 @@ describe('discord adapter', () => {
     expect(((more2?.options ?? []) as Json[]).map((o) => decodeActionId(String(o.value))?.action)).toEqual(
       Array(10).fill('more'),
     );
-    expect(buttons.map((b) => b.label)).toEqual(['Not these', 'Regenerate', 'Undo', 'New search']);
+    // TRANSCRIPTS=opt-in: Keep is the fifth button of the one button row.
+    expect(buttons.map((b) => b.label)).toEqual([
+      'Not these',
+      'Regenerate',
+      'Undo',
+      'New search',
+      'Keep this search for research',
+    ]);
     expect(buttons.map((b) => decodeActionId(String(b.custom_id))?.action)).toEqual([
       'not',
       'regen',
       'undo',
       'reset',
+      'keep',
     ]);
+    expect(post?.components).toHaveLength(3);
+    // The research notice is the last line of round 1, above the buttons, naming the Discord command.
+    expect(String((sheet?.footer as Json | undefined)?.text)).toMatch(
+      /^Research: .*"Keep this search for research"\. \/genir forget deletes your data\.\nCorrect me in words/,
+    );
     for (const c of components) {
       expect(len(c.custom_id)).toBeLessThanOrEqual(100);
       expect(decodeActionId(String(c.custom_id))?.roundId).toBe(roundId);
@@ -413,6 +426,42 @@ describe('discord adapter', () => {
     expect(fake.postsIn(thread).at(-1)?.content).toContain('`/pick <n>`');
   });
 
+  it('research: notice on round 1, Keep until pressed, /genir forget in the thread or anywhere', async () => {
+    const w = await world();
+    const { fake } = w;
+    const thread = await w.find('a red circle');
+    await w.say(thread, 'it is blue');
+    const [r1, r2] = w.roundPosts(thread);
+    const keepOf = (p: typeof r1) =>
+      componentsOf(p as NonNullable<typeof p>).filter(
+        (c) => decodeActionId(String(c.custom_id))?.action === 'keep',
+      );
+    expect(visibleText(r1 as NonNullable<typeof r1>)).toContain('Research:');
+    expect(visibleText(r2 as NonNullable<typeof r2>)).not.toContain('Research:');
+    expect(keepOf(r2)).toHaveLength(1);
+
+    await w.press(r2 as NonNullable<typeof r2>, 'keep');
+    const thanks = fake.botPostsIn(thread).at(-1);
+    expect(thanks?.content).toContain('kept for research');
+    expect(thanks?.ephemeral).toBe(false);
+    await w.say(thread, 'on a yellow background');
+    expect(keepOf(w.roundPosts(thread).at(-1))).toHaveLength(0);
+
+    // Outside any thread: answered only to the person, in the channel.
+    const other = await w.find('a green star');
+    const forget = await fake.runSlash({
+      channelId: fake.channels.general,
+      name: 'genir',
+      subcommand: 'forget',
+    });
+    await w.settle(forget);
+    const answer = fake.postsIn(fake.channels.general).at(-1);
+    expect(answer?.ephemeral).toBe(true);
+    expect(answer?.content).toContain('Deleted 2 searches');
+    const key = encodeThreadId({ guild: fake.guildId, channel: fake.channels.general, thread: other });
+    expect(await w.world.engine.state(key)).toBeNull();
+  });
+
   it('survives a dropped gateway connection: discord.js resumes and missed events are handled', async () => {
     const w = await world();
     const { fake } = w;
@@ -457,7 +506,9 @@ describe('discord renderer', () => {
         regenerate: encodeActionId('regen', 'r1'),
         undo: encodeActionId('undo', 'r1'),
         newSearch: encodeActionId('reset', 'r1'),
+        keep: encodeActionId('keep', 'r1'),
       },
+      consentNotice: 'Research: r '.repeat(500),
       ...o,
     };
   };
@@ -475,6 +526,8 @@ describe('discord renderer', () => {
       total += ((e.fields as Json[] | undefined) ?? []).reduce((n, f) => n + len(f.name) + len(f.value), 0);
     }
     expect(total).toBeLessThanOrEqual(LIMITS.embedsTotal);
+    // The research notice is never what the budget cuts away entirely.
+    expect(String((embeds[1]?.footer as Json | undefined)?.text)).toContain('Research: r');
     const rows = (payload.components ?? []).map((r) => ('toJSON' in r ? r.toJSON() : r)) as unknown as Json[];
     expect(rows.length).toBeLessThanOrEqual(5);
     for (const c of rows.flatMap((r) => r.components as Json[])) {

@@ -14,6 +14,7 @@ import {
   noticeMrkdwn,
   PICK_SELECT,
   roundBlocks,
+  slackCommands,
   unescapeSlack,
 } from '../../../adapters/chat/slack/renderer.ts';
 import { decodeThreadId, encodeThreadId } from '../../../adapters/chat/slack/thread-id.ts';
@@ -179,7 +180,7 @@ describe('slack: starting a search', () => {
       await w.command('C5', 'forget');
       const answers = w.fake.messages.filter((m) => m.via === 'response_url');
       expect(answers.map((m) => m.ephemeralTo)).toEqual([PERSON]);
-      expect(answers[0]?.text).toMatch(/Deleted 1 searches/);
+      expect(answers[0]?.text).toMatch(/Deleted 1 search and/);
       expect(await stateOf(w, 'C5', root)).toBeNull();
       // Only the root message of the search: nothing about the forgetting is posted for others to see.
       expect(
@@ -208,6 +209,26 @@ describe('slack: rounds in a thread', () => {
       expect(controlsOf(first)).toBeUndefined();
       expect(visibleText(first)).toContain('Round 2 below is the current one');
       expect(controlsOf(second)).toBeDefined();
+    }),
+  );
+
+  it(
+    'research: the notice on round 1 stays when its controls retire; Keep stores consent and leaves later rounds',
+    withWorld(async (w) => {
+      const root = (await w.command('C1', 'a red circle')) as string;
+      await w.press('C1', root, 'keep');
+      await w.idle();
+      expect((await stateOf(w, 'C1', root))?.consent?.userId).toBe(PERSON);
+      const thanks = w.botMessages('C1', root).at(-1);
+      expect(thanks?.text).toContain('kept for research');
+      expect(thanks?.ephemeralTo).toBeUndefined();
+      await w.say({ channel: 'C1', threadTs: root, text: 'it is blue' });
+      await w.idle();
+      const [first, second] = w.roundMessages('C1', root) as [FakeMessage, FakeMessage];
+      expect(visibleText(first)).toContain('`/genir forget` deletes your data.');
+      expect(visibleText(second)).not.toContain('Research:');
+      const labels = ((controlsOf(second)?.elements ?? []) as Block[]).map((e) => e.text?.text);
+      expect(labels).not.toContain('Keep this search for research');
     }),
   );
 
@@ -686,6 +707,23 @@ describe('slack: text and ids', () => {
     const blocks = roundBlocks({ ...v, actions: { ...v.actions, keep: 'genir:keep:r1:' } }) as Block[];
     const labels = blocks.find((b) => b.type === 'actions')?.elements.map((e: Block) => e.text?.text);
     expect(labels).toContain('Keep this search for research');
+  });
+
+  it('puts the research notice in a context block right above the controls, naming the slash command', () => {
+    const v = view({
+      consentNotice: 'Research: kept only if you press "Keep". <!here> & /forget deletes your data.',
+      actions: { ...view().actions, keep: 'genir:keep:r1:' },
+    });
+    const blocks = roundBlocks(v, '/findpic') as Block[];
+    expect(blockKitProblem(blocks)).toBeNull();
+    const i = blocks.findIndex((b) => b.block_id === 'genir-research');
+    expect(blocks[i]?.type).toBe('context');
+    expect(blocks[i + 1]?.type).toBe('actions');
+    expect(blocks[i]?.elements[0].text).toBe(
+      ':microscope: Research: kept only if you press "Keep". &lt;!here&gt; &amp; `/findpic forget` deletes your data.',
+    );
+    expect(roundBlocks(view()).some((b) => b.block_id === 'genir-research')).toBe(false);
+    expect(slackCommands('/forget, or /genir/forget', '/genir')).toBe('`/genir forget`, or /genir/forget');
   });
 
   it('escapes, unescapes and cuts without breaking entities or surrogate pairs', () => {

@@ -131,6 +131,9 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     const r1 = await waitForRound(page, 1);
     expect(await r1.locator('.tile').count()).toBe(10);
     expect(await r1.locator('.synthetic-img').count()).toBe(1);
+    // TRANSCRIPTS=opt-in (the default): the research notice on round 1 and the Keep button.
+    expect(await r1.locator('.research').textContent()).toContain('Research:');
+    expect(await r1.locator('.round-actions .keep').isVisible()).toBe(true);
     expect(await r1.locator('.query').textContent()).toContain('red circle');
     expect(await r1.locator('.tile .num').allTextContents()).toEqual([
       '1',
@@ -216,6 +219,13 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     const r1 = await waitForRound(page, 1);
     await shot(page, '07-second-search');
 
+    // Keep this search for research: thanked in the thread, and the button goes away.
+    await r1.locator('.round-actions .keep').click();
+    await page.locator('.notice', { hasText: 'kept for research' }).waitFor();
+    await r1.locator('.round-actions .keep').waitFor({ state: 'hidden' });
+    const secondId = new URL(page.url()).pathname.split('/').pop() as string;
+    expect((await rt.engine.state(`web:${secondId}`))?.consent).toBeDefined();
+
     // Esc leaves the text box; "4" picks match 4.
     const fourth = await r1.locator('.tile[data-n="4"]').getAttribute('data-asset-id');
     await page.locator('#input').focus();
@@ -225,6 +235,18 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     await page.keyboard.press('Escape');
     const threadId = new URL(page.url()).pathname.split('/').pop() as string;
     expect((await rt.engine.state(`web:${threadId}`))?.found?.assetId).toBe(fourth);
+
+    // "Forget me" (sidebar footer), confirmed: this browser's search is deleted, the list follows,
+    // the page moves to a thread that is left and still shows what it was told.
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('#forget-me').click();
+    await page.locator('.notice', { hasText: 'Deleted 1 search and' }).waitFor();
+    await page.locator(`.thread-item[data-thread="${threadId}"]`).waitFor({ state: 'detached' });
+    await expect.poll(() => new URL(page.url()).pathname).not.toBe(`/t/${threadId}`);
+    expect(await rt.engine.state(`web:${threadId}`)).toBeNull();
+    await page.locator('.notice', { hasText: 'Deleted 1 search and' }).waitFor();
+    await page.waitForFunction(imagesDecoded, '.round img');
+    await shot(page, '08-forgot-me');
     expect(errors).toEqual([]);
     await page.close();
   });

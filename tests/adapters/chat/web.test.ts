@@ -174,6 +174,14 @@ async function press(base: string, tab: Tab, actionId: string): Promise<string> 
 
 const rounds = (posts: WebPost[]) => posts.filter((p): p is WebRound => p.kind === 'round');
 
+interface Info {
+  actions: { forget: string };
+  transcripts: string;
+}
+async function info(base: string): Promise<Info> {
+  return (await (await fetch(`${base}/api/info`)).json()) as Info;
+}
+
 /** A raw GET whose path is sent exactly as written (fetch would normalize "..", this does not). */
 function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -240,6 +248,9 @@ async function webHarness(): Promise<ChatHarness> {
         regen: r.actions.regenerate,
         undo: r.actions.undo,
         reset: r.actions.newSearch,
+        keep: r.actions.keep,
+        // "Forget me" in the sidebar: the id comes from /api/info, as the page gets it.
+        forget: action === 'forget' ? (await info(server.base)).actions.forget : undefined,
       };
       const actionId = ids[action];
       if (!actionId) throw new Error(`the page has no control for ${action}`);
@@ -256,6 +267,7 @@ async function webHarness(): Promise<ChatHarness> {
             p.interpretation ?? '',
             ...p.tiles.map((t) => t.title),
             ...p.notes,
+            p.consentNotice ?? '',
           ];
           out.push({ kind: 'round', round: p.round, text: text.join('\n'), images: await imagesOf(p) });
         } else if (p.kind === 'found') {
@@ -515,6 +527,105 @@ describe('web playground server', () => {
 
     const api = (await (await fetch(`${s.base}/api/threads/${t.id}`)).json()) as { thread: WebThread };
     expect(api.thread.posts).toEqual(thread.posts);
+  });
+
+  it('research: notice on round 1 and Keep until pressed, live and after a reload', async () => {
+    const s = keep(await startServer());
+    const t = await createThread(s.base);
+    const tab = keep(await Tab.open(s.base, t.id));
+    await tab.done([await say(s.base, tab, 'a red circle')]);
+    await tab.done([await say(s.base, tab, 'it is blue')]);
+    const [r1, r2] = rounds(tab.posts()) as [WebRound, WebRound];
+    expect(r1.consentNotice).toMatch(/^Research: /);
+    expect(r2.consentNotice).toBeNull();
+    expect(r2.actions.keep).toBeDefined();
+    const stored = async () =>
+      ((await (await fetch(`${s.base}/api/threads/${t.id}`)).json()) as { thread: WebThread }).thread;
+    const before = await stored();
+    expect(rounds(before.posts).map((r) => [r.consentNotice !== null, r.actions.keep !== undefined])).toEqual(
+      [
+        [true, true],
+        [false, true],
+      ],
+    );
+    expect(before.kept).toBe(false);
+
+    await tab.done([await press(s.base, tab, r2.actions.keep as string)]);
+    const thanks = tab.posts().at(-1);
+    expect(thanks).toMatchObject({ kind: 'notice', ephemeral: false });
+    expect((thanks as { text: string }).text).toContain('kept for research');
+    const summary = tab.events.filter((e) => e.event === 'thread').at(-1)?.data as WebThreadSummary;
+    expect(summary.kept).toBe(true);
+    await tab.done([await say(s.base, tab, 'on yellow')]);
+    expect(rounds(tab.posts()).at(-1)?.actions.keep).toBeUndefined();
+    const after = await stored();
+    expect(after.kept).toBe(true);
+    expect(rounds(after.posts).map((r) => r.actions.keep)).toEqual([undefined, undefined, undefined]);
+    expect(rounds(after.posts)[0]?.consentNotice).toMatch(/^Research: /);
+  });
+
+  it('"Forget me": deletes the person\'s threads only, tells only their tab, and the list follows', async () => {
+    const s = keep(await startServer());
+    const { actions } = await info(s.base);
+    const sayAs = async (tab: Tab, text: string, userId: string) => {
+      const id = eventId();
+      await postJson(`${s.base}/api/threads/${tab.threadId}/messages`, {
+        text,
+        eventId: id,
+        clientId: tab.clientId,
+        userId,
+      });
+      await tab.done([id]);
+    };
+    const [a, b, other] = [
+      await createThread(s.base),
+      await createThread(s.base),
+      await createThread(s.base),
+    ];
+    const tabA = keep(await Tab.open(s.base, a.id));
+    const tabB = keep(await Tab.open(s.base, b.id));
+    const tabOther = keep(await Tab.open(s.base, other.id));
+    const watcher = keep(await Tab.open(s.base, a.id));
+    await sayAs(tabA, 'a red circle', 'web-me');
+    await sayAs(tabB, 'a blue star', 'web-me');
+    await sayAs(tabOther, 'a green square', 'web-someone-else');
+
+    const id = eventId();
+    const res = await postJson(`${s.base}/api/threads/${a.id}/actions`, {
+      actionId: actions.forget,
+      eventId: id,
+      clientId: tabA.clientId,
+      userId: 'web-me',
+    });
+    expect(res.status).toBe(202);
+    await tabA.done([id]);
+    const answer = tabA.posts().at(-1);
+    expect(answer).toMatchObject({ kind: 'notice', ephemeral: true });
+    expect((answer as { text: string }).text).toContain('Deleted 2 searches');
+    await watcher.done([id]);
+    expect(watcher.posts().some((p) => p.kind === 'notice')).toBe(false);
+
+    // The page asks for the list with its open thread (?also=): that it is missing says it was deleted.
+    const list = (await (await fetch(`${s.base}/api/threads?also=${a.id}`)).json()) as {
+      threads: WebThreadSummary[];
+    };
+    expect(list.threads.map((t) => t.id)).toEqual([other.id]);
+    expect((await fetch(`${s.base}/api/threads/${a.id}`)).status).toBe(404);
+  });
+
+  it('lists the open thread too (?also=) when it is older than the newest threads listed', async () => {
+    const s = keep(await startServer({ maxThreads: 1 }));
+    const old = await createThread(s.base);
+    const newer = await createThread(s.base);
+    const ids = async (query: string) =>
+      (
+        (await (await fetch(`${s.base}/api/threads${query}`)).json()) as { threads: WebThreadSummary[] }
+      ).threads.map((t) => t.id);
+    expect(await ids('')).toEqual([newer.id]);
+    expect(await ids(`?also=${old.id}`)).toEqual([newer.id, old.id]);
+    expect(await ids(`?also=${newer.id}`)).toEqual([newer.id]);
+    expect(await ids('?also=AAAAAAAAAAAA')).toEqual([newer.id]);
+    expect(await ids('?also=..%2F..')).toEqual([newer.id]);
   });
 
   it('serves round pictures by round id and gallery pictures by asset id', async () => {

@@ -4,7 +4,7 @@
  */
 import { DiscordAdapter, type DiscordAdapterOptions } from '../../../adapters/chat/discord/adapter.ts';
 import { FOUND_PREFIX, ROUND_TITLE } from '../../../adapters/chat/discord/renderer.ts';
-import { type ActionName, decodeActionId } from '../../../commands/index.ts';
+import { type ActionName, decodeActionId, isThreadless } from '../../../commands/index.ts';
 import type { EngineOptions } from '../../../core/engine.ts';
 import type { ChatHarness, HarnessPost } from '../../contracts/chat-adapter.ts';
 import { engineWorld } from '../../support/engine-world.ts';
@@ -155,10 +155,13 @@ export async function discordHarness(): Promise<ChatHarness> {
       await w.say(thread, text);
     },
     async act(thread, action, n, round) {
-      if (action === 'help') {
-        await w.settle(await w.fake.runSlash({ channelId: thread, name: 'genir', subcommand: 'help' }));
+      // Help and the commands about the person or the server (forget, status, export) have no
+      // control on a round: they are `/genir <command>`, used in the thread.
+      if (action === 'help' || isThreadless(action)) {
+        await w.settle(await w.fake.runSlash({ channelId: thread, name: 'genir', subcommand: action }));
         return;
       }
+      // The rest, Keep included, are the menus and buttons of a round post.
       const posts = w.roundPosts(thread);
       const post =
         round === undefined

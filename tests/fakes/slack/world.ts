@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { FOUND_EVENT, MORE_SELECT, PICK_SELECT, ROUND_EVENT } from '../../../adapters/chat/slack/renderer.ts';
 import { loadConfig } from '../../../bots/config.ts';
 import { type SlackBot, startSlackBot } from '../../../bots/slack.ts';
-import { type ActionName, decodeActionId } from '../../../commands/index.ts';
+import { type ActionName, decodeActionId, isThreadless } from '../../../commands/index.ts';
 import type { EngineOptions } from '../../../core/engine.ts';
 import type { ChatHarness, HarnessPost } from '../../contracts/chat-adapter.ts';
 import { engineWorld } from '../../support/engine-world.ts';
@@ -229,12 +229,24 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     actions: [action],
   });
 
-  /** The bot's posts as the contract sees them: files are counted into the round/found message after them. */
-  const posts = async (channel: string, threadTs?: string): Promise<HarnessPost[]> => {
+  /**
+   * The bot's posts as the contract sees them: files are counted into the round/found message after
+   * them. `asides` are top-level messages of the channel (by ts) that belong to the conversation too:
+   * the answers to `/genir …` commands the person typed in the channel while in the thread.
+   */
+  const posts = async (
+    channel: string,
+    threadTs?: string,
+    asides: ReadonlySet<string> = new Set(),
+  ): Promise<HarnessPost[]> => {
     await idle();
     const out: HarnessPost[] = [];
     let images = 0;
-    for (const m of botMessages(channel, threadTs)) {
+    const inThread = new Set(botMessages(channel, threadTs));
+    const shown = fake.messages.filter(
+      (m) => inThread.has(m) || (m.channel === channel && !m.threadTs && !m.deleted && asides.has(m.ts)),
+    );
+    for (const m of shown) {
       if (m.files.length > 0 && !m.text) {
         images += m.files.length;
         continue;
@@ -295,6 +307,10 @@ export async function slackHarness(): Promise<ChatHarness> {
   const w = await slackWorld();
   let channels = 0;
   const split = (thread: string) => thread.split(' ') as [string, string];
+  // Slack runs an app's slash commands only from a channel's message box, never in a thread: for
+  // forget (and help, status, export) the person types `/genir <command>` in the channel and the
+  // answer shows there, to them only. Those answers are part of the thread's conversation here.
+  const asides = new Map<string, Set<string>>();
   return {
     async start(text) {
       const channel = `C${String(++channels).padStart(4, '0')}`;
@@ -308,11 +324,18 @@ export async function slackHarness(): Promise<ChatHarness> {
     },
     async act(thread, action, n, round) {
       const [channel, threadTs] = split(thread);
+      if (action === 'help' || isThreadless(action)) {
+        const before = new Set(w.fake.topLevel(channel));
+        await w.command(channel, action);
+        const answers = w.fake.topLevel(channel).filter((m) => !before.has(m) && m.via === 'response_url');
+        asides.set(thread, new Set([...(asides.get(thread) ?? []), ...answers.map((m) => m.ts)]));
+        return;
+      }
       await w.press(channel, threadTs, action, n, round);
     },
     async posts(thread) {
       const [channel, threadTs] = split(thread);
-      return w.posts(channel, threadTs);
+      return w.posts(channel, threadTs, asides.get(thread));
     },
     close: () => w.close(),
   };

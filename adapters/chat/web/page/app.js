@@ -6,6 +6,7 @@ const els = {
   threads: $('threads'),
   newThread: $('new-thread'),
   galleryInfo: $('gallery-info'),
+  forgetMe: $('forget-me'),
   title: $('thread-title'),
   meta: $('thread-meta'),
   status: $('thread-status'),
@@ -49,6 +50,10 @@ const app = {
   attachment: null,
   /** This tab picked a match: open the found picture when it arrives. */
   awaitingFound: false,
+  /** This tab asked to be forgotten ("Forget me" or /forget): its answer is kept in `forgotten`. */
+  forgetting: false,
+  /** The answer to "Forget me", shown again if the thread it came in is deleted by it. */
+  forgotten: null,
 };
 
 // ---------- DOM helpers ----------
@@ -65,6 +70,8 @@ const ICONS = {
   check: 'M5 12.5 10 17l9-10',
   download: 'M12 4v11M7 10l5 5 5-5M5 20h14',
   sheet: 'M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z',
+  keep: 'M6 4h12v16l-6-4-6 4z',
+  research: 'M9 3h6M10 3v6l-5 9a2 2 0 0 0 1.8 3h10.4a2 2 0 0 0 1.8-3l-5-9V3',
 };
 
 function icon(name) {
@@ -164,20 +171,18 @@ function refreshThreadsSoon() {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(async () => {
     try {
-      const { threads } = await api('/api/threads');
-      app.threads = new Map(threads.map((t) => [t.id, t]));
       const current = app.threadId;
-      if (current && !app.threads.has(current) && app.summary?.id === current) {
-        // Not among the newest listed: keep showing it, unless it no longer exists.
-        const res = await fetch(`/api/threads/${current}`);
-        await res.body?.cancel();
-        if (res.ok) app.threads.set(current, app.summary);
-      }
+      // The open thread is listed too while it exists, even when older than the newest listed.
+      const query = current ? `?also=${encodeURIComponent(current)}` : '';
+      const { threads } = await api(`/api/threads${query}`);
+      app.threads = new Map(threads.map((t) => [t.id, t]));
       if (current && !app.threads.has(current)) {
-        // The open thread was deleted: go to the newest one left, or a new one.
+        // The open thread was deleted (e.g. by "Forget me"): go to the newest one left, or a new
+        // one, still showing what the person was told about it.
+        const carry = app.forgotten?.threadId === current ? app.forgotten.post : null;
         const next = threads[0]?.id ?? (await createThread());
         history.replaceState({}, '', `/t/${next}`);
-        openThread(next, { push: false });
+        openThread(next, { push: false, carry });
         return;
       }
       renderThreads();
@@ -213,19 +218,33 @@ async function createThread() {
   return thread.id;
 }
 
-function openThread(id, { push = true } = {}) {
+function openThread(id, { push = true, carry = null } = {}) {
   if (app.events) app.events.close();
   app.threadId = id;
   app.busy = false;
   app.progress = null;
+  app.forgotten = null;
   if (push && location.pathname !== `/t/${id}`) history.pushState({}, '', `/t/${id}`);
   renderThreads();
   const es = new EventSource(`/api/threads/${encodeURIComponent(id)}/events?client=${app.clientId}`);
   app.events = es;
-  es.addEventListener('snapshot', (e) => renderThread(JSON.parse(e.data).thread));
+  es.addEventListener('snapshot', (e) => {
+    renderThread(JSON.parse(e.data).thread);
+    // What the person was told in the thread we had to leave: last in the log (the welcome of an
+    // empty thread stays above it), in view.
+    if (carry) {
+      els.log.insertBefore(noticePost(carry), els.log.querySelector('.typing'));
+      scrollDown();
+    }
+    carry = null;
+  });
   es.addEventListener('post', (e) => {
     const { post, thread } = JSON.parse(e.data);
     appendPost(post, true);
+    if (app.forgetting && post.kind === 'notice' && post.ephemeral) {
+      app.forgetting = false;
+      app.forgotten = { threadId: id, post };
+    }
     if (thread) updateSummary(thread);
     showTyping();
     scrollDown();
@@ -573,6 +592,7 @@ function roundPost(r) {
           r.notes.map((n) => h('li', {}, n)),
         )
       : null,
+    r.consentNotice ? h('p', { class: 'research' }, icon('research'), h('span', {}, r.consentNotice)) : null,
     h(
       'div',
       { class: 'round-actions' },
@@ -580,6 +600,7 @@ function roundPost(r) {
       button('regen', 'Regenerate', r.actions.regenerate),
       button('undo', 'Undo', r.actions.undo),
       h('span', { class: 'spacer' }),
+      r.actions.keep ? button('keep', 'Keep this search for research', r.actions.keep, 'keep') : null,
       button('reset', 'New search', r.actions.newSearch, 'ghost'),
     ),
   );
@@ -637,6 +658,8 @@ function markRounds() {
     tag.hidden = !undone;
     tag.textContent = undone ? 'undone' : '';
     for (const b of card.querySelectorAll('.round-actions .needs-active')) b.disabled = s.status === 'found';
+    // Once kept, the Keep button is gone from every round (rounds posted before still carry it).
+    for (const b of card.querySelectorAll('.round-actions .keep')) b.hidden = s.kept;
   }
 }
 
@@ -656,6 +679,7 @@ function localNotice(text) {
 
 async function sendMessage(text) {
   const id = await ensureThread();
+  if (/^\s*\/forget\b/i.test(text)) app.forgetting = true;
   const eventId = randomId();
   try {
     if (app.attachment) {
@@ -806,6 +830,20 @@ function closeLightbox() {
 }
 els.lightbox.addEventListener('click', (e) => {
   if (e.target === els.lightbox || e.target === els.lightboxClose) closeLightbox();
+});
+
+// "Forget me": the person's searches and transcripts, whichever thread is open. The answer comes
+// in this thread (to this tab only); then the thread list is refreshed ("done" → refreshThreadsSoon).
+els.forgetMe.addEventListener('click', async () => {
+  const actionId = app.info?.actions?.forget;
+  if (!actionId) return;
+  const ok = window.confirm(
+    'Forget me: delete every search you started here, and every research transcript of yours? This cannot be undone.',
+  );
+  if (!ok) return;
+  await ensureThread();
+  app.forgetting = true;
+  await sendAction(actionId);
 });
 
 // ---------- Start ----------
