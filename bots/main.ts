@@ -14,7 +14,8 @@ async function main(): Promise<void> {
   const rt = await buildRuntime(config, { progress: progressBar('demo gallery'), log: console.error });
   const running: { name: string; stop(): Promise<void> }[] = [];
   const stopAll = async () => {
-    for (const r of running) await r.stop().catch((err: Error) => rt.logger.error({ err: err.message }, `${r.name} stop`));
+    for (const r of running)
+      await r.stop().catch((err: Error) => rt.logger.error({ err: err.message }, `${r.name} stop`));
     await rt.close();
     process.exit(0);
   };
@@ -33,7 +34,9 @@ async function main(): Promise<void> {
       const web = await startWeb(rt, config, rt.logger);
       running.push({ name: 'web', stop: web.stop });
       console.log(`GenIR is running at ${web.url} — open it in a browser (Ctrl+C to stop).`);
-      console.log('No Discord or Slack credentials are set; see README for the bots, or `npx genir chat` for the terminal.');
+      console.log(
+        'No Discord or Slack credentials are set; see README for the bots, or `npx genir chat` for the terminal.',
+      );
     }
   } catch (err) {
     for (const r of running) await r.stop().catch(() => {});
@@ -43,6 +46,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `genir-chat could not start: ${(err as Error).message}`);
+  console.error(
+    err instanceof ConfigError ? err.message : `genir-chat could not start: ${(err as Error).message}`,
+  );
   process.exit(1);
 });

@@ -79,16 +79,28 @@ export async function ensureDemoGallery(
   stores: Stores,
   options: { rebuild?: boolean; progress?: Progress; log?: (line: string) => void } = {},
 ): Promise<ExactIndex> {
-  const base = { dir: demoDir(config), count: config.DEMO_GALLERY_SIZE, seed: config.DEMO_GALLERY_SEED, encoder };
+  const base = {
+    dir: demoDir(config),
+    count: config.DEMO_GALLERY_SIZE,
+    seed: config.DEMO_GALLERY_SEED,
+    encoder,
+  };
   const path = demoIndexPath(config);
   if (!options.rebuild) {
     const index = await ExactIndex.open(path, headerOf(encoder)).catch(() => null);
     if (index && (await demoGalleryReady({ ...base, index }))) return index;
   }
-  options.log?.(`Building the demo gallery: ${base.count} scenes in ${base.dir} (once; later starts reuse it)…`);
+  options.log?.(
+    `Building the demo gallery: ${base.count} scenes in ${base.dir} (once; later starts reuse it)…`,
+  );
   await rm(path, { force: true });
   const index = await ExactIndex.open(path, headerOf(encoder));
-  await buildDemoGallery({ ...base, index, gallery: stores.gallery, progress: options.progress ?? silentProgress });
+  await buildDemoGallery({
+    ...base,
+    index,
+    gallery: stores.gallery,
+    progress: options.progress ?? silentProgress,
+  });
   return index;
 }
 
@@ -132,7 +144,8 @@ export async function buildRuntime(
       maxMessageChars: config.MAX_MESSAGE_CHARS,
       refineTimeoutMs: config.REFINE_TIMEOUT_MS,
       generateTimeoutMs: config.GENERATE_TIMEOUT_MS,
-      hashUser: (id) => createHash('sha256').update(`${config.USER_HASH_SALT}:${id}`).digest('hex').slice(0, 24),
+      hashUser: (id) =>
+        createHash('sha256').update(`${config.USER_HASH_SALT}:${id}`).digest('hex').slice(0, 24),
       roundsPerUserPerMinute: config.ROUNDS_PER_USER_PER_MINUTE,
       roundsPerWorkspacePerMinute: config.ROUNDS_PER_WORKSPACE_PER_MINUTE,
       transcripts: config.TRANSCRIPTS,

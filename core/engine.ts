@@ -1,21 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import {
   type ActionRef,
-  LATEST,
   decodeActionId,
   helpText,
   isThreadless,
+  LATEST,
   parseTypedCommand,
 } from '../commands/index.ts';
-import { CONSENT_TEXT, type TranscriptPolicy } from './consent.ts';
-import { UserFacingError, errorMessage } from './errors.ts';
+import type { TranscriptPolicy } from './consent.ts';
+import { errorMessage, UserFacingError } from './errors.ts';
 import { uploadToPng } from './image-input.ts';
-import type { Logger, ThreadStore, TranscriptStore } from './ports.ts';
+import type { ThreadStore, TranscriptStore } from './ports.ts';
+import { hashString } from './random.ts';
 import { DEFAULT_RANKING, type RankingOptions } from './ranking.ts';
+import { SlidingWindowLimiter } from './rate-limit.ts';
 import { type RoundRequest, RoundRunner, type RunnerDeps, type Visual } from './round-runner.ts';
 import { buildFoundView, buildRoundView } from './round-view.ts';
-import { hashString } from './random.ts';
-import { SlidingWindowLimiter } from './rate-limit.ts';
 import { SerialQueues } from './serial-queue.ts';
 import { decodeThreadKey } from './thread-key.ts';
 import { toTranscriptRecord } from './transcript.ts';
@@ -68,8 +68,6 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   isAdmin: () => false,
 };
 
-
-
 const ROUND_ACTIONS = new Set(['more', 'not', 'regen']);
 
 type WorkItem =
@@ -116,7 +114,11 @@ export class ConversationEngine {
       return this.enqueueAction({ ...msg, actionId: '' }, typed.ref, sink);
     }
     if (typed?.kind === 'unknown') {
-      await sink.send({ kind: 'notice', level: 'warn', text: `Unknown command "/${typed.name}".\n${helpText()}` });
+      await sink.send({
+        kind: 'notice',
+        level: 'warn',
+        text: `Unknown command "/${typed.name}".\n${helpText()}`,
+      });
       return;
     }
     const normalized = typed?.kind === 'find' ? { ...msg, text: typed.text, startsSearch: true } : msg;
@@ -165,7 +167,9 @@ export class ConversationEngine {
       }
       this.checkRate(key, item);
       await this.withCas(key, (state) =>
-        item.kind === 'messages' ? this.handleMessages(state, item.msgs, item.sink) : this.handleAction(state, item),
+        item.kind === 'messages'
+          ? this.handleMessages(state, item.msgs, item.sink)
+          : this.handleAction(state, item),
       );
     } catch (err) {
       await this.report(key, item.sink, err);
@@ -182,7 +186,9 @@ export class ConversationEngine {
     const workspace = `${platform}:${parts[0] ?? ''}`;
     const wait = this.userLimiter.take(`${workspace}:${userId}`) || this.workspaceLimiter.take(workspace);
     if (wait > 0) {
-      throw new UserFacingError(`Slow down a little: too many rounds in the last minute. Try again in ${Math.ceil(wait / 1000)} s.`);
+      throw new UserFacingError(
+        `Slow down a little: too many rounds in the last minute. Try again in ${Math.ceil(wait / 1000)} s.`,
+      );
     }
   }
 
@@ -198,7 +204,9 @@ export class ConversationEngine {
       }
       this.deps.logger.warn({ key, attempt }, 'thread changed concurrently; retrying');
     }
-    throw new UserFacingError('This thread was changed somewhere else at the same time. Please send that again.');
+    throw new UserFacingError(
+      'This thread was changed somewhere else at the same time. Please send that again.',
+    );
   }
 
   private emptyState(key: ThreadKey): ThreadState {
@@ -211,7 +219,8 @@ export class ConversationEngine {
       err instanceof UserFacingError
         ? err.message
         : `Something went wrong on my side (${errorMessage(err).slice(0, 200)}). Your thread is safe; please try again.`;
-    if (!(err instanceof UserFacingError)) this.deps.logger.error({ key, err: errorMessage(err) }, 'event failed');
+    if (!(err instanceof UserFacingError))
+      this.deps.logger.error({ key, err: errorMessage(err) }, 'event failed');
     try {
       await sink.send({ kind: 'notice', level: 'error', text });
     } catch (sendErr) {
@@ -219,7 +228,11 @@ export class ConversationEngine {
     }
   }
 
-  private async handleMessages(state: ThreadState, msgs: InboundMessage[], sink: ThreadSink): Promise<Outcome> {
+  private async handleMessages(
+    state: ThreadState,
+    msgs: InboundMessage[],
+    sink: ThreadSink,
+  ): Promise<Outcome> {
     const notes: string[] = [];
     const rejected = msgs.flatMap((m) => m.rejectedFiles ?? []);
     for (const f of rejected) notes.push(`I skipped "${f.name}": ${f.reason}.`);
@@ -238,7 +251,11 @@ export class ConversationEngine {
 
     if (!text && !upload) {
       const said = notes.length > 0 ? `${notes.join('\n')}\n` : '';
-      await sink.send({ kind: 'notice', level: rejected.length ? 'warn' : 'info', text: `${said}${helpText()}` });
+      await sink.send({
+        kind: 'notice',
+        level: rejected.length ? 'warn' : 'info',
+        text: `${said}${helpText()}`,
+      });
       return NOTHING;
     }
     let uploadPng: Buffer | undefined;
@@ -263,7 +280,10 @@ export class ConversationEngine {
     if (!refined.query.trim() && !uploadPng) {
       if (restart) this.clearSearch(state);
       const text = restart ? 'Started over. Describe the image you have in mind.' : helpText();
-      return { state: restart ? state : null, after: () => sink.send({ kind: 'notice', level: 'info', text }) };
+      return {
+        state: restart ? state : null,
+        after: () => sink.send({ kind: 'notice', level: 'info', text }),
+      };
     }
     if (restart) this.clearSearch(state);
     else if (state.status === 'found') {
@@ -306,11 +326,16 @@ export class ConversationEngine {
       return {
         state,
         after: () =>
-          sink.send({ kind: 'notice', level: 'info', text: 'Started over. Describe the image you have in mind.' }),
+          sink.send({
+            kind: 'notice',
+            level: 'info',
+            text: 'Started over. Describe the image you have in mind.',
+          }),
       };
     }
     const latest = state.rounds.at(-1);
-    if (!latest) return say('There is no search in this thread yet. Describe the image you remember to start one.');
+    if (!latest)
+      return say('There is no search in this thread yet. Describe the image you remember to start one.');
     if (ref.roundId !== LATEST && ref.roundId !== latest.id) {
       const stale = state.rounds.find((r) => r.id === ref.roundId);
       return say(
@@ -334,13 +359,23 @@ export class ConversationEngine {
         const assetId = (latest.matches[n - 1] as { assetId: string }).assetId;
         latest.feedback.push({ kind: 'more-like', assetIds: [assetId], at: this.options.now() });
         await sink.progress?.(`Looking for more like #${n}…`);
-        return this.newRound(state, sink, { ...base, cause: 'more-like', userText: `/more ${n}`, visual: { kind: 'reuse', from: latest } });
+        return this.newRound(state, sink, {
+          ...base,
+          cause: 'more-like',
+          userText: `/more ${n}`,
+          visual: { kind: 'reuse', from: latest },
+        });
       }
       case 'not': {
         const assetIds = latest.matches.map((m) => m.assetId);
         latest.feedback.push({ kind: 'not-these', assetIds, at: this.options.now() });
         await sink.progress?.('Searching away from those…');
-        return this.newRound(state, sink, { ...base, cause: 'not-these', userText: '/not', visual: { kind: 'reuse', from: latest } });
+        return this.newRound(state, sink, {
+          ...base,
+          cause: 'not-these',
+          userText: '/not',
+          visual: { kind: 'reuse', from: latest },
+        });
       }
       case 'regen':
         if (state.status === 'found') {
@@ -352,7 +387,10 @@ export class ConversationEngine {
           ...base,
           cause: 'regenerate',
           userText: '/regen',
-          visual: { kind: 'generate', seed: this.seedFor(state, `${latest.query}#${latest.generated?.seed ?? 0}`) },
+          visual: {
+            kind: 'generate',
+            seed: this.seedFor(state, `${latest.query}#${latest.generated?.seed ?? 0}`),
+          },
         });
       default:
         return say(`/${ref.action} does not apply here.`);
@@ -364,8 +402,10 @@ export class ConversationEngine {
       state: null,
       after: () => sink.send({ kind: 'notice', level: 'info', text, ephemeral: true }),
     });
-    if (this.options.transcripts === 'off') return info('Transcripts are not collected on this server; nothing is kept.');
-    if (this.options.transcripts === 'on' || state.consent) return info('This search is already kept for research.');
+    if (this.options.transcripts === 'off')
+      return info('Transcripts are not collected on this server; nothing is kept.');
+    if (this.options.transcripts === 'on' || state.consent)
+      return info('This search is already kept for research.');
     if (state.rounds.length === 0) return info('There is no search in this thread yet.');
     state.consent = { userId, at: this.options.now() };
     return {
@@ -382,21 +422,30 @@ export class ConversationEngine {
   }
 
   /** forget / status / export: about a person or the server, not this thread's search. */
-  private async handleOutsideThread(key: ThreadKey, item: Extract<WorkItem, { kind: 'action' }>): Promise<void> {
+  private async handleOutsideThread(
+    key: ThreadKey,
+    item: Extract<WorkItem, { kind: 'action' }>,
+  ): Promise<void> {
     const { ref, action, sink } = item;
     const admin = this.options.isAdmin(action.userId);
     const reply = (text: string, level: 'info' | 'warn' = 'info') =>
       sink.send({ kind: 'notice', level, text, ephemeral: true });
     if (ref.action === 'forget') {
       const [scope, ...rest] = (ref.arg ?? '').split(/\s+/).filter(Boolean);
-      if (scope && !admin) return reply('Only admins can forget other people or threads. /forget alone deletes your own data.', 'warn');
+      if (scope && !admin)
+        return reply(
+          'Only admins can forget other people or threads. /forget alone deletes your own data.',
+          'warn',
+        );
       if (scope === 'thread') {
         const records = await this.forgetThread(key);
         return reply(`Deleted this thread's search and its ${plural(records, 'transcript record')}.`);
       }
       if (scope === 'user' && rest[0]) {
         const { threads, records } = await this.forgetUser(rest[0]);
-        return reply(`Deleted ${plural(threads, 'search', 'searches')} and ${plural(records, 'transcript record')} of user ${rest[0]}.`);
+        return reply(
+          `Deleted ${plural(threads, 'search', 'searches')} and ${plural(records, 'transcript record')} of user ${rest[0]}.`,
+        );
       }
       if (scope) return reply('Use /forget, /forget thread, or /forget user <id>.', 'warn');
       const { threads, records } = await this.forgetUser(action.userId);
@@ -439,7 +488,13 @@ export class ConversationEngine {
     return n;
   }
 
-  private async pick(state: ThreadState, round: Round, n: number, userId: string, sink: ThreadSink): Promise<Outcome> {
+  private async pick(
+    state: ThreadState,
+    round: Round,
+    n: number,
+    userId: string,
+    sink: ThreadSink,
+  ): Promise<Outcome> {
     const assetId = (round.matches[n - 1] as { assetId: string }).assetId;
     round.feedback.push({ kind: 'picked', assetIds: [assetId], at: this.options.now() });
     state.status = 'found';
@@ -449,7 +504,10 @@ export class ConversationEngine {
       state,
       after: async (saved) => {
         await this.record(saved, round);
-        await sink.send({ kind: 'found', view: await buildFoundView(saved, round, assetId, this.deps.gallery) });
+        await sink.send({
+          kind: 'found',
+          view: await buildFoundView(saved, round, assetId, this.deps.gallery),
+        });
       },
     };
   }
@@ -467,11 +525,22 @@ export class ConversationEngine {
       after: async (saved) => {
         await this.deps.transcripts.removeRound(saved.key, dropped.id);
         if (!latest) {
-          await sink.send({ kind: 'notice', level: 'info', text: 'Removed round 1. Describe the image to start again.' });
+          await sink.send({
+            kind: 'notice',
+            level: 'info',
+            text: 'Removed round 1. Describe the image to start again.',
+          });
           return;
         }
-        await sink.send({ kind: 'notice', level: 'info', text: `Removed round ${dropped.index + 1}; back at round ${latest.index + 1}.` });
-        await sink.send({ kind: 'round', view: await buildRoundView(saved, latest, this.deps, this.options.transcripts) });
+        await sink.send({
+          kind: 'notice',
+          level: 'info',
+          text: `Removed round ${dropped.index + 1}; back at round ${latest.index + 1}.`,
+        });
+        await sink.send({
+          kind: 'round',
+          view: await buildRoundView(saved, latest, this.deps, this.options.transcripts),
+        });
       },
     };
   }
@@ -494,7 +563,11 @@ export class ConversationEngine {
         await this.record(saved, round);
         const t1 = performance.now();
         const view = await buildRoundView(saved, round, this.deps, this.options.transcripts);
-        const timings = { ...round.timings, persist: ms(saveMs + t1 - t0), render: ms(performance.now() - t1) };
+        const timings = {
+          ...round.timings,
+          persist: ms(saveMs + t1 - t0),
+          render: ms(performance.now() - t1),
+        };
         await sink.send({ kind: 'round', view });
         this.deps.logger.info({ key: saved.key, round: round.index + 1, timings }, 'round sent');
         this.options.onRoundTimings?.(round, timings);

@@ -1,4 +1,4 @@
-import { RefusedError, UserFacingError, errorMessage } from './errors.ts';
+import { errorMessage, RefusedError, UserFacingError } from './errors.ts';
 import type {
   Gallery,
   ImageEncoder,
@@ -9,7 +9,7 @@ import type {
   RoundImageStore,
   VectorIndex,
 } from './ports.ts';
-import { type RankingOptions, applyFeedback, feedbackSets, fuseBase, seenAssets } from './ranking.ts';
+import { applyFeedback, feedbackSets, fuseBase, type RankingOptions, seenAssets } from './ranking.ts';
 import type { GeneratedRef, Match, Round, RoundCause, ThreadState } from './types.ts';
 
 export interface RunnerDeps {
@@ -75,7 +75,10 @@ export class RoundRunner {
       if (!fallback) throw err;
       this.deps.logger.warn({ err: errorMessage(err), refiner: this.deps.refiner.id }, 'refiner failed');
       const result = await fallback.refine(input);
-      return { ...result, note: `The ${this.deps.refiner.id} refiner failed (${errorMessage(err)}); used simple rules.` };
+      return {
+        ...result,
+        note: `The ${this.deps.refiner.id} refiner failed (${errorMessage(err)}); used simple rules.`,
+      };
     }
   }
 
@@ -86,7 +89,8 @@ export class RoundRunner {
     const { generated, base } = await this.visualize(state, req, previous, notes, timings);
 
     const { liked, rejected } = feedbackSets(state.rounds);
-    const vectors = liked.length + rejected.length > 0 ? await this.deps.index.fetch([...liked, ...rejected]) : null;
+    const vectors =
+      liked.length + rejected.length > 0 ? await this.deps.index.fetch([...liked, ...rejected]) : null;
     const pick = (ids: string[]) => ids.flatMap((id) => vectors?.get(id) ?? []);
     const query = applyFeedback(base, pick(liked), pick(rejected), this.options.ranking);
 
@@ -160,7 +164,10 @@ export class RoundRunner {
     const [image] = await timed(timings, 'encode', () => this.deps.encoder.embedImages([png]));
     const text = await this.textVector(req.query, timings);
     const ref = await timed(timings, 'persist-image', () => this.deps.images.put(state.key, req.id, png));
-    return { generated: { ...generated, image: ref }, base: fuseBase(image as Float32Array, text, this.options.ranking.textWeight) };
+    return {
+      generated: { ...generated, image: ref },
+      base: fuseBase(image as Float32Array, text, this.options.ranking.textWeight),
+    };
   }
 
   private async textVector(query: string, timings: Record<string, number>): Promise<Float32Array | null> {
@@ -187,9 +194,13 @@ export class RoundRunner {
       return v as Float32Array;
     }
     if (previous) {
-      notes.push(`I could not draw this round (${reason}); these matches reuse the previous round's picture.`);
+      notes.push(
+        `I could not draw this round (${reason}); these matches reuse the previous round's picture.`,
+      );
       return Float32Array.from(previous.baseVector);
     }
-    throw new UserFacingError(`I could not draw a picture for that (${reason}). Nothing was lost: try again.`);
+    throw new UserFacingError(
+      `I could not draw a picture for that (${reason}). Nothing was lost: try again.`,
+    );
   }
 }

@@ -2,7 +2,7 @@ import { type ActionName, encodeActionId } from '../commands/index.ts';
 import { CONSENT_TEXT, type TranscriptPolicy } from './consent.ts';
 import type { Gallery, RoundImageStore } from './ports.ts';
 import { renderContactSheet, renderSynthetic } from './render.ts';
-import type { FoundView, Round, RoundActions, RoundTile, RoundView, ThreadState } from './types.ts';
+import type { Asset, FoundView, Round, RoundActions, RoundTile, RoundView, ThreadState } from './types.ts';
 
 export interface ViewDeps {
   gallery: Gallery;
@@ -23,7 +23,7 @@ export function roundActions(round: Round, offerKeep = false): RoundActions {
 }
 
 /** The research notice goes on the first round; the keep button on every round until pressed. */
-function consentFor(state: ThreadState, round: Round, policy: TranscriptPolicy) {
+export function consentFor(state: ThreadState, round: Round, policy: TranscriptPolicy) {
   const text = round.index === 0 ? CONSENT_TEXT[policy] : null;
   const offerKeep = policy === 'opt-in' && !state.consent;
   return { text, offerKeep };
@@ -88,6 +88,10 @@ export async function buildFoundView(
 ): Promise<FoundView> {
   const asset = (await gallery.get(assetId)) ?? { id: assetId, source: '', title: assetId };
   const file = asset.source ? await gallery.read(asset) : null;
-  const base = asset.source.split(/[\\/]/).pop() || `${asset.id}.png`;
-  return { threadKey: state.key, roundNumber: round.index + 1, asset, file, fileName: base };
+  return { threadKey: state.key, roundNumber: round.index + 1, asset, file, fileName: assetFileName(asset) };
+}
+
+/** The name an asset's original is posted under: its file name, else its id. */
+export function assetFileName(asset: Asset): string {
+  return asset.source.split(/[\\/]/).pop() || `${asset.id}.png`;
 }

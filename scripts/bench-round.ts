@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../bots/config.ts';
 import { buildRuntime, createLogger } from '../bots/runtime.ts';
 import { createRng } from '../core/random.ts';
-import { type PartialScene, type Scene, captionScene, sampleScene } from '../core/scene/index.ts';
+import { captionScene, type PartialScene, type Scene, sampleScene } from '../core/scene/index.ts';
 import { progressBar } from './progress.ts';
 import { percentile, printTable } from './stats.ts';
 
@@ -66,16 +66,22 @@ async function benchSize(size: number, rounds: number, rebuild: boolean) {
         },
       );
       samples.total?.push(performance.now() - t);
-      for (const stage of STAGES) if (stage !== 'total' && last[stage] !== undefined) samples[stage]?.push(last[stage]);
+      for (const stage of STAGES)
+        if (stage !== 'total' && last[stage] !== undefined) samples[stage]?.push(last[stage]);
     }
   }
   await rt.close();
   return {
     size,
     rounds,
-    gallery: built ? { built: true, seconds: buildSeconds, scenesPerSecond: size / buildSeconds } : { built: false },
+    gallery: built
+      ? { built: true, seconds: buildSeconds, scenesPerSecond: size / buildSeconds }
+      : { built: false },
     stages: Object.fromEntries(
-      STAGES.map((s) => [s, { p50: percentile(samples[s] ?? [], 50), p95: percentile(samples[s] ?? [], 95) }]),
+      STAGES.map((s) => [
+        s,
+        { p50: percentile(samples[s] ?? [], 50), p95: percentile(samples[s] ?? [], 95) },
+      ]),
     ),
   };
 }
@@ -102,7 +108,9 @@ printTable(
 );
 for (const r of results) {
   if (r.gallery.built) {
-    console.log(`gallery ${r.size}: built in ${r.gallery.seconds?.toFixed(1)} s (${Math.round(r.gallery.scenesPerSecond ?? 0)} scenes/s)`);
+    console.log(
+      `gallery ${r.size}: built in ${r.gallery.seconds?.toFixed(1)} s (${Math.round(r.gallery.scenesPerSecond ?? 0)} scenes/s)`,
+    );
   }
 }
 await mkdir('out/bench', { recursive: true });

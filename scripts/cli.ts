@@ -2,14 +2,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { TerminalChat } from '../adapters/chat/terminal/adapter.ts';
 import { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
 import { encodeThreadId } from '../adapters/chat/terminal/thread-id.ts';
-import { ConfigError, loadConfig } from '../bots/config.ts';
-import { buildRuntime, ensureDemoGallery, loadEncoder } from '../bots/runtime.ts';
 import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
-import { dbPath, roundImages } from '../bots/runtime.ts';
+import { ConfigError, loadConfig } from '../bots/config.ts';
+import { buildRuntime, dbPath, ensureDemoGallery, loadEncoder, roundImages } from '../bots/runtime.ts';
 import { startWeb } from '../bots/web.ts';
+import type { Reply } from '../core/types.ts';
 import { discordRegister } from './discord-register.ts';
 import { exportTranscripts } from './export.ts';
-import type { Reply } from '../core/types.ts';
 import { jsonProgress, progressBar } from './progress.ts';
 
 const int = (name: string) => (value: string) => {
@@ -27,7 +26,10 @@ program
   .description('chat in the terminal: describe an image, correct the drawing, pick the match')
   .option('--thread <id>', 'resume a thread by its id')
   .action(async (opts: { thread?: string }) => {
-    const rt = await buildRuntime(loadConfig(), { progress: progressBar('demo gallery'), log: console.error });
+    const rt = await buildRuntime(loadConfig(), {
+      progress: progressBar('demo gallery'),
+      log: console.error,
+    });
     const chat = new TerminalChat(rt.engine, {
       input: process.stdin,
       output: process.stdout,
@@ -84,8 +86,16 @@ program
     });
     const seconds = (performance.now() - t0) / 1000;
     const size = await index.size();
-    const summary = { scenes: size, seconds: Math.round(seconds * 100) / 100, scenesPerSecond: Math.round(size / seconds) };
-    console.log(opts.json ? JSON.stringify(summary) : `Demo gallery ready: ${size} scenes indexed (${summary.seconds} s).`);
+    const summary = {
+      scenes: size,
+      seconds: Math.round(seconds * 100) / 100,
+      scenesPerSecond: Math.round(size / seconds),
+    };
+    console.log(
+      opts.json
+        ? JSON.stringify(summary)
+        : `Demo gallery ready: ${size} scenes indexed (${summary.seconds} s).`,
+    );
     stores.db.close();
   });
 
@@ -111,7 +121,9 @@ program
 
 program
   .command('discord:register')
-  .description('register the slash commands with Discord (a guild for development: instant; global: up to an hour)')
+  .description(
+    'register the slash commands with Discord (a guild for development: instant; global: up to an hour)',
+  )
   .option('--guild <id>', 'register in this guild only')
   .action(async (opts: { guild?: string }) => {
     console.log(await discordRegister(loadConfig(), opts.guild ? { guild: opts.guild } : {}));
@@ -124,7 +136,8 @@ program
   .option('--since <date>', 'only rounds on or after this date (YYYY-MM-DD or ISO time)')
   .option('--format <format>', 'genir (a JSON file per dialogue) or jsonl', 'genir')
   .action(async (opts: { out: string; since?: string; format: string }) => {
-    if (opts.format !== 'genir' && opts.format !== 'jsonl') throw new Error('--format must be genir or jsonl');
+    if (opts.format !== 'genir' && opts.format !== 'jsonl')
+      throw new Error('--format must be genir or jsonl');
     const since = opts.since ? Date.parse(opts.since) : undefined;
     if (since !== undefined && Number.isNaN(since)) throw new Error(`--since: not a date: ${opts.since}`);
     const config = loadConfig();
@@ -162,7 +175,12 @@ async function toJson(reply: Reply, renderer: TerminalRenderer): Promise<unknown
       };
     }
     case 'found':
-      return { kind: 'found', round: reply.view.roundNumber, asset: reply.view.asset, copiedTo: await renderer.writeFound(reply.view) };
+      return {
+        kind: 'found',
+        round: reply.view.roundNumber,
+        asset: reply.view.asset,
+        copiedTo: await renderer.writeFound(reply.view),
+      };
   }
 }
 

@@ -1,10 +1,10 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { SqliteGallery } from '../adapters/store/sqlite/index.ts';
 import type { ImageEncoder, VectorIndex } from '../core/ports.ts';
 import { createRng } from '../core/random.ts';
-import { type Scene, captionScene, renderScene, sampleScene } from '../core/scene/index.ts';
+import { captionScene, renderScene, type Scene, sampleScene } from '../core/scene/index.ts';
 import type { Asset } from '../core/types.ts';
-import type { SqliteGallery } from '../adapters/store/sqlite/index.ts';
 import type { Progress } from './progress.ts';
 
 export interface DemoManifestEntry {
@@ -44,7 +44,9 @@ export async function readDemoManifest(dir: string): Promise<DemoManifest | null
 }
 
 /** True when the demo gallery on disk matches what is asked and is fully indexed. */
-export async function demoGalleryReady(options: Pick<DemoGalleryOptions, 'dir' | 'count' | 'seed' | 'encoder' | 'index'>) {
+export async function demoGalleryReady(
+  options: Pick<DemoGalleryOptions, 'dir' | 'count' | 'seed' | 'encoder' | 'index'>,
+) {
   const manifest = await readDemoManifest(options.dir);
   return (
     manifest !== null &&
@@ -74,7 +76,12 @@ export async function buildDemoGallery(options: DemoGalleryOptions): Promise<Dem
   const entries: DemoManifestEntry[] = [];
   for (let i = 0; i < count; i++) {
     const scene = sampleScene(rng);
-    entries.push({ id: demoAssetId(i), file: `images/${demoAssetId(i)}.png`, caption: captionScene(scene), scene });
+    entries.push({
+      id: demoAssetId(i),
+      file: `images/${demoAssetId(i)}.png`,
+      caption: captionScene(scene),
+      scene,
+    });
   }
 
   const render = async (from: number) => {

@@ -83,7 +83,9 @@ function groupByThread(records: TranscriptRecord[]): Map<string, TranscriptRecor
 }
 
 /** Writes the consented transcripts in the GenIR layout (or JSONL) with their images. */
-export async function exportTranscripts(options: ExportOptions): Promise<{ dialogues: number; rounds: number }> {
+export async function exportTranscripts(
+  options: ExportOptions,
+): Promise<{ dialogues: number; rounds: number }> {
   const format = options.format ?? 'genir';
   const records = await options.transcripts.list(options.since !== undefined ? { since: options.since } : {});
   const threads = groupByThread(records);
@@ -96,7 +98,8 @@ export async function exportTranscripts(options: ExportOptions): Promise<{ dialo
     const id = pseudonym(options.salt, key);
     const dialogue: Dialogue = {
       dialogue_id: id,
-      image_id: rounds.find((r) => r.label === 1)?.feedback.find((f) => f.kind === 'picked')?.assetIds[0] ?? null,
+      image_id:
+        rounds.find((r) => r.label === 1)?.feedback.find((f) => f.kind === 'picked')?.assetIds[0] ?? null,
       rounds: [],
     };
     for (const r of rounds) {
@@ -122,11 +125,13 @@ export async function exportTranscripts(options: ExportOptions): Promise<{ dialo
         created_at: new Date(r.createdAt).toISOString(),
       });
     }
-    if (format === 'genir') await writeFile(join(options.out, `${id}.json`), `${JSON.stringify(dialogue, null, 2)}\n`);
+    if (format === 'genir')
+      await writeFile(join(options.out, `${id}.json`), `${JSON.stringify(dialogue, null, 2)}\n`);
     else lines.push(JSON.stringify(dialogue));
     progress.update(++done);
   }
-  if (format === 'jsonl') await writeFile(join(options.out, 'transcripts.jsonl'), lines.map((l) => `${l}\n`).join(''));
+  if (format === 'jsonl')
+    await writeFile(join(options.out, 'transcripts.jsonl'), lines.map((l) => `${l}\n`).join(''));
   await writeFile(join(options.out, 'README.md'), README);
   progress.stop();
   return { dialogues: threads.size, rounds: records.length };

@@ -9,7 +9,11 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /** Prints a plain-text table with right-aligned columns (also valid markdown). */
-export function printTable(header: string[], rows: string[][], out: (line: string) => void = console.log): void {
+export function printTable(
+  header: string[],
+  rows: string[][],
+  out: (line: string) => void = console.log,
+): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i] as number)).join(' | ')} |`;
   out(line(header));

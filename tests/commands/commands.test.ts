@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { COMMANDS, LATEST, decodeActionId, encodeActionId, helpText, parseTypedCommand } from '../../commands/index.ts';
+import {
+  COMMANDS,
+  decodeActionId,
+  encodeActionId,
+  helpText,
+  LATEST,
+  parseTypedCommand,
+} from '../../commands/index.ts';
 
 describe('command set', () => {
   it('round-trips action ids and keeps them within 100 characters', () => {
@@ -11,19 +18,32 @@ describe('command set', () => {
   });
 
   it('rejects ids that are not ours', () => {
-    for (const id of ['', 'genir:pick', 'other:pick:r:1', 'genir:explode:r:1', 'genir:pick::1', 'genir:a:b:c:d']) {
+    for (const id of [
+      '',
+      'genir:pick',
+      'other:pick:r:1',
+      'genir:explode:r:1',
+      'genir:pick::1',
+      'genir:a:b:c:d',
+    ]) {
       expect(decodeActionId(id)).toBeNull();
     }
   });
 
   it('parses typed commands and their aliases, acting on the latest round', () => {
-    expect(parseTypedCommand('/pick 3')).toEqual({ kind: 'action', ref: { action: 'pick', roundId: LATEST, arg: '3' } });
+    expect(parseTypedCommand('/pick 3')).toEqual({
+      kind: 'action',
+      ref: { action: 'pick', roundId: LATEST, arg: '3' },
+    });
     expect(parseTypedCommand('  /More-Like 2')).toEqual({
       kind: 'action',
       ref: { action: 'more', roundId: LATEST, arg: '2' },
     });
     expect(parseTypedCommand('/not')).toEqual({ kind: 'action', ref: { action: 'not', roundId: LATEST } });
-    expect(parseTypedCommand('/find a red fox\non teal')).toEqual({ kind: 'find', text: 'a red fox\non teal' });
+    expect(parseTypedCommand('/find a red fox\non teal')).toEqual({
+      kind: 'find',
+      text: 'a red fox\non teal',
+    });
     expect(parseTypedCommand('/nope')).toEqual({ kind: 'unknown', name: 'nope' });
     expect(parseTypedCommand('a red circle / blue')).toBeNull();
   });

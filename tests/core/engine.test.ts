@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeActionId, encodeActionId } from '../../commands/index.ts';
 import { RefusedError } from '../../core/errors.ts';
 import { dot } from '../../core/vector.ts';
-import { RecordingSink, engineWorld } from '../support/engine-world.ts';
+import { engineWorld, RecordingSink } from '../support/engine-world.ts';
 
 const KEY = 'test:t1';
 
@@ -18,7 +18,11 @@ describe('ConversationEngine', () => {
     expect(view?.contactSheetPng.subarray(1, 4).toString()).toBe('PNG');
     expect(view?.tiles).toHaveLength(10);
     expect(view?.tiles.map((t) => t.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(decodeActionId(view?.actions.pick[2] as string)).toEqual({ action: 'pick', roundId: view?.roundId, arg: '3' });
+    expect(decodeActionId(view?.actions.pick[2] as string)).toEqual({
+      action: 'pick',
+      roundId: view?.roundId,
+      arg: '3',
+    });
     const state = await w.engine.state(KEY);
     expect(state?.rounds).toHaveLength(1);
     expect(state?.version).toBe(1);
@@ -48,7 +52,10 @@ describe('ConversationEngine', () => {
     open();
     w.deps.generator.gate = null;
     await Promise.all([first, second, third]);
-    expect(sink.rounds().map((v) => v.query)).toEqual(['a red circle', 'a red circle; it is blue\nand large']);
+    expect(sink.rounds().map((v) => v.query)).toEqual([
+      'a red circle',
+      'a red circle; it is blue\nand large',
+    ]);
   });
 
   it('keeps threads independent and each thread ordered', async () => {
@@ -65,7 +72,11 @@ describe('ConversationEngine', () => {
     const w = await engineWorld();
     const sink = new RecordingSink();
     const msg = { key: KEY, eventId: 'same', userId: 'u', text: 'a red circle' };
-    await Promise.all([w.engine.onMessage(msg, sink), w.engine.onMessage(msg, sink), w.engine.onMessage(msg, sink)]);
+    await Promise.all([
+      w.engine.onMessage(msg, sink),
+      w.engine.onMessage(msg, sink),
+      w.engine.onMessage(msg, sink),
+    ]);
     expect(sink.rounds()).toHaveLength(1);
     expect(w.deps.refiner.calls).toBe(1);
   });
@@ -121,7 +132,9 @@ describe('ConversationEngine', () => {
     expect(w.deps.generator.queries.length).toBe(drawn);
     expect(r2.syntheticPng).toBeNull();
     const state = await w.engine.state(KEY);
-    expect(state?.rounds[0]?.feedback).toMatchObject([{ kind: 'more-like', assetIds: [r1.tiles[4]?.assetId] }]);
+    expect(state?.rounds[0]?.feedback).toMatchObject([
+      { kind: 'more-like', assetIds: [r1.tiles[4]?.assetId] },
+    ]);
     // The new matches are closer to match #5 than those of the same round without the feedback.
     const base = Float32Array.from(state?.rounds[1]?.baseVector ?? []);
     const plain = await w.deps.index.search(base, 10, { exclude: new Set(r1.tiles.map((t) => t.assetId)) });
@@ -261,7 +274,9 @@ describe('ConversationEngine', () => {
     await w.say(KEY, 'it is blue', sink);
     const r2 = sink.rounds()[1]!;
     expect(r2.syntheticPng).toBeNull();
-    expect(r2.notes.join(' ')).toContain("could not draw this round (provider down); these matches reuse the previous round's picture");
+    expect(r2.notes.join(' ')).toContain(
+      "could not draw this round (provider down); these matches reuse the previous round's picture",
+    );
     expect((await w.engine.state(KEY))?.rounds).toHaveLength(2);
   });
 
@@ -281,7 +296,9 @@ describe('ConversationEngine', () => {
     const w = await engineWorld();
     const sink = new RecordingSink();
     await w.say(KEY, 'a red circle', sink);
-    w.deps.generator.fail = new RefusedError('The image service refused that description. Please rephrase it.');
+    w.deps.generator.fail = new RefusedError(
+      'The image service refused that description. Please rephrase it.',
+    );
     await w.say(KEY, 'something unsafe', sink);
     expect(sink.notices().at(-1)).toBe('The image service refused that description. Please rephrase it.');
     expect((await w.engine.state(KEY))?.rounds).toHaveLength(1);
@@ -302,7 +319,9 @@ describe('ConversationEngine', () => {
   it('reports a non-image upload and still runs the round from the text', async () => {
     const w = await engineWorld();
     const sink = new RecordingSink();
-    await w.say(KEY, 'a red circle', sink, { rejectedFiles: [{ name: 'notes.pdf', reason: 'it is not an image' }] });
+    await w.say(KEY, 'a red circle', sink, {
+      rejectedFiles: [{ name: 'notes.pdf', reason: 'it is not an image' }],
+    });
     expect(sink.rounds()[0]?.notes[0]).toBe('I skipped "notes.pdf": it is not an image.');
   });
 
@@ -315,8 +334,12 @@ describe('ConversationEngine', () => {
     expect(sink.rounds()).toHaveLength(1);
     expect(w.deps.generator.queries.length).toBe(drawn);
     expect((await w.engine.state(KEY))?.rounds[0]?.generated?.generatorId).toBe('upload');
-    await w.say(KEY, 'like this', sink, { images: [{ name: 'broken.jpg', data: Buffer.from('not really a jpeg') }] });
-    expect(sink.notices().at(-1)).toContain('I could not use "broken.jpg" as a picture: it is not an image I can read');
+    await w.say(KEY, 'like this', sink, {
+      images: [{ name: 'broken.jpg', data: Buffer.from('not really a jpeg') }],
+    });
+    expect(sink.notices().at(-1)).toContain(
+      'I could not use "broken.jpg" as a picture: it is not an image I can read',
+    );
     expect((await w.engine.state(KEY))?.rounds).toHaveLength(1);
   });
 
@@ -348,7 +371,9 @@ describe('ConversationEngine', () => {
     await w.say(KEY, 'a red circle', sink);
     await w.say(KEY, 'it is blue', sink);
     await w.say(KEY, 'it is large', sink);
-    expect(sink.notices().at(-1)).toMatch(/^Slow down a little: too many rounds in the last minute\. Try again in \d+ s\.$/);
+    expect(sink.notices().at(-1)).toMatch(
+      /^Slow down a little: too many rounds in the last minute\. Try again in \d+ s\.$/,
+    );
     await w.say(KEY, '/pick 1', sink);
     expect(sink.replies.at(-1)?.kind).toBe('found');
     expect((await w.engine.state(KEY))?.rounds).toHaveLength(2);
@@ -402,9 +427,14 @@ describe('ConversationEngine', () => {
       const w = await engineWorld({ transcripts: 'on' });
       const sink = new RecordingSink();
       await w.say('test:mine', 'a red circle', sink);
-      await w.engine.onMessage({ key: 'test:theirs', eventId: 'o1', userId: 'u2', text: 'a blue star' }, sink);
+      await w.engine.onMessage(
+        { key: 'test:theirs', eventId: 'o1', userId: 'u2', text: 'a blue star' },
+        sink,
+      );
       await w.say('test:mine', '/forget', sink);
-      expect(sink.notices().at(-1)).toBe('Deleted 1 search and 1 transcript record of yours. Nothing of yours is kept.');
+      expect(sink.notices().at(-1)).toBe(
+        'Deleted 1 search and 1 transcript record of yours. Nothing of yours is kept.',
+      );
       expect(await w.engine.state('test:mine')).toBeNull();
       expect(await w.engine.state('test:theirs')).not.toBeNull();
       expect((await w.deps.transcripts.list()).map((r) => r.threadKey)).toEqual(['test:theirs']);
@@ -423,7 +453,8 @@ describe('ConversationEngine', () => {
         '/export is for admins of this bot only.',
         'Only admins can forget other people or threads. /forget alone deletes your own data.',
       ]);
-      const boss = (text: string, id: string) => w.engine.onMessage({ key: KEY, eventId: id, userId: 'boss', text }, sink);
+      const boss = (text: string, id: string) =>
+        w.engine.onMessage({ key: KEY, eventId: id, userId: 'boss', text }, sink);
       await boss('/status', 'b1');
       await boss('/export', 'b2');
       await boss('/forget user u1', 'b3');

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -135,7 +135,8 @@ describe('genir export', () => {
       ],
     });
     const readme = await readFile(join(out, 'README.md'), 'utf8');
-    for (const field of ['image_id', 'caption', 'generated_image_path', 'retrieved', 'label']) expect(readme).toContain(field);
+    for (const field of ['image_id', 'caption', 'generated_image_path', 'retrieved', 'label'])
+      expect(readme).toContain(field);
     expect(JSON.stringify(await readFile(join(out, `${id}.json`), 'utf8'))).not.toContain('slack:T1');
   });
 
@@ -143,7 +144,14 @@ describe('genir export', () => {
     const { dir, stores, images } = await setup();
     const out = join(dir, 'jsonl');
     const since = Date.UTC(2026, 10, 1, 12, 1, 0);
-    await exportTranscripts({ out, transcripts: stores.transcripts, images, salt: 's', format: 'jsonl', since });
+    await exportTranscripts({
+      out,
+      transcripts: stores.transcripts,
+      images,
+      salt: 's',
+      format: 'jsonl',
+      since,
+    });
     const lines = (await readFile(join(out, 'transcripts.jsonl'), 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(1);
     const dialogue = JSON.parse(lines[0] as string);

@@ -6,23 +6,22 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { ExactIndex } from '../../adapters/index/exact/exact-index.ts';
 import { FileRoundImageStore } from '../../adapters/store/files.ts';
 import { openSqliteStores } from '../../adapters/store/sqlite/index.ts';
-import { ExactIndex } from '../../adapters/index/exact/exact-index.ts';
 import { ConversationEngine, type EngineOptions } from '../../core/engine.ts';
-import type {
-  Gallery,
-  ImageEncoder,
-  ImageGenerator,
-  Logger,
-  QueryRefiner,
-} from '../../core/ports.ts';
+import type { Gallery, ImageEncoder, ImageGenerator, Logger, QueryRefiner } from '../../core/ports.ts';
 import { createRng, hashString } from '../../core/random.ts';
-import { normalize } from '../../core/vector.ts';
 import type { Asset, Reply, ThreadKey, ThreadSink } from '../../core/types.ts';
+import { normalize } from '../../core/vector.ts';
 
 export const DIM = 16;
-const PRE = { size: 8, resize: 'stretch' as const, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number] };
+const PRE = {
+  size: 8,
+  resize: 'stretch' as const,
+  mean: [0, 0, 0] as [number, number, number],
+  std: [1, 1, 1] as [number, number, number],
+};
 
 export function randomUnit(seed: number): Float32Array {
   const rng = createRng(seed);
@@ -32,7 +31,14 @@ export function randomUnit(seed: number): Float32Array {
 /** PNG whose first pixel row encodes a seed, so the fake encoder can map it back to a vector. */
 async function seededPng(seed: number): Promise<Buffer> {
   const rgb = [seed & 255, (seed >>> 8) & 255, (seed >>> 16) & 255];
-  return sharp({ create: { width: 8, height: 8, channels: 3, background: { r: rgb[0] as number, g: rgb[1] as number, b: rgb[2] as number } } })
+  return sharp({
+    create: {
+      width: 8,
+      height: 8,
+      channels: 3,
+      background: { r: rgb[0] as number, g: rgb[1] as number, b: rgb[2] as number },
+    },
+  })
     .png()
     .toBuffer();
 }
@@ -49,7 +55,8 @@ export class FakeRefiner implements QueryRefiner {
   async refine(input: { previous?: string; message: string }) {
     this.calls++;
     if (this.fail) throw this.fail;
-    if (input.message.startsWith('start over')) return { query: input.message.slice(10).trim(), intent: 'restart' as const };
+    if (input.message.startsWith('start over'))
+      return { query: input.message.slice(10).trim(), intent: 'restart' as const };
     return { query: input.previous ? `${input.previous}; ${input.message}` : input.message };
   }
 }
@@ -88,7 +95,9 @@ class MemoryGallery implements Gallery {
     return this.assets.get(id) ?? null;
   }
   async getMany(ids: string[]) {
-    return new Map(ids.flatMap((id) => (this.assets.has(id) ? [[id, this.assets.get(id) as Asset] as const] : [])));
+    return new Map(
+      ids.flatMap((id) => (this.assets.has(id) ? [[id, this.assets.get(id) as Asset] as const] : [])),
+    );
   }
   async read(asset: Asset) {
     return this.files.get(asset.source) ?? null;

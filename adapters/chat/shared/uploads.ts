@@ -27,11 +27,17 @@ export async function collectUploads(
   for (const f of files) {
     const looksLikeImage = f.contentType ? IMAGE_TYPES.test(f.contentType) : IMAGE_NAMES.test(f.name);
     if (!looksLikeImage) {
-      rejectedFiles.push({ name: f.name, reason: 'it is not an image (I can use PNG, JPEG, WebP, GIF, AVIF or TIFF)' });
+      rejectedFiles.push({
+        name: f.name,
+        reason: 'it is not an image (I can use PNG, JPEG, WebP, GIF, AVIF or TIFF)',
+      });
       continue;
     }
     if (f.size && f.size > maxBytes) {
-      rejectedFiles.push({ name: f.name, reason: `it is larger than ${Math.round(maxBytes / 1024 / 1024)} MB` });
+      rejectedFiles.push({
+        name: f.name,
+        reason: `it is larger than ${Math.round(maxBytes / 1024 / 1024)} MB`,
+      });
       continue;
     }
     try {

@@ -24,7 +24,8 @@ export class TerminalChat {
     private readonly engine: ConversationEngine,
     private readonly options: TerminalChatOptions,
   ) {
-    this.session = options.session ?? `${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
+    this.session =
+      options.session ?? `${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
     this.renderer = new TerminalRenderer(options.outDir);
   }
 

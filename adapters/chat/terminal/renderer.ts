@@ -66,7 +66,10 @@ export class TerminalRenderer {
   }
 
   private async found(view: FoundView): Promise<string> {
-    const lines = [`Found it in round ${view.roundNumber}: ${view.asset.title}`, `Original: ${view.asset.source}`];
+    const lines = [
+      `Found it in round ${view.roundNumber}: ${view.asset.title}`,
+      `Original: ${view.asset.source}`,
+    ];
     const copy = await this.writeFound(view);
     lines.push(copy ? `Copied to: ${copy}` : '(the original file could not be read)');
     return lines.join('\n');

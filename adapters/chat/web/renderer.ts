@@ -4,9 +4,9 @@
  * server answers by id (round pictures by thread + round id, gallery pictures by asset id).
  */
 import { type ActionName, type CommandSpec, commandSpec } from '../../../commands/index.ts';
-import { CONSENT_TEXT, type TranscriptPolicy } from '../../../core/consent.ts';
+import type { TranscriptPolicy } from '../../../core/consent.ts';
 import type { Gallery } from '../../../core/ports.ts';
-import { roundActions } from '../../../core/round-view.ts';
+import { assetFileName, consentFor, roundActions } from '../../../core/round-view.ts';
 import type {
   Asset,
   FoundView,
@@ -318,7 +318,7 @@ export class WebRenderer {
         source: '',
         title: found.assetId,
       };
-      const fileName = asset.source.split(/[\\/]/).pop() || `${asset.id}.png`;
+      const fileName = assetFileName(asset);
       posts.push(
         foundJson(round ? round.index + 1 : state.rounds.length, asset, fileName, asset.source !== ''),
       );
@@ -332,6 +332,7 @@ export class WebRenderer {
     round: Round,
     assets: Map<string, Asset>,
   ): WebRound {
+    const consent = consentFor(state, round, this.transcripts);
     return roundJson({
       threadId,
       roundId: round.id,
@@ -345,10 +346,8 @@ export class WebRenderer {
         score: m.score,
       })),
       notes: round.notes,
-      // As the engine's round view has them (core/round-view.ts): the notice on the first round,
-      // Keep on every round until the person pressed it.
-      consentNotice: round.index === 0 ? CONSENT_TEXT[this.transcripts] : null,
-      actions: roundActions(round, this.transcripts === 'opt-in' && !state.consent),
+      consentNotice: consent.text,
+      actions: roundActions(round, consent.offerKeep),
       cause: round.cause,
       synthetic: syntheticOf(threadId, state, round),
       feedback: feedbackOf(round),
