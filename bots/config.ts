@@ -135,6 +135,7 @@ const schema = z.object({
   MODEL_PRICES: jsonObject.default({}),
   MODELS_DIR: z.string().min(1).default('models'),
   HF_ENDPOINT: z.url().default('https://huggingface.co'),
+  HF_TOKEN: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;

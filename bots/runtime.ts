@@ -2,18 +2,18 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
+import type { LoadedEncoder } from '../adapters/encode/onnx/clip.ts';
 import { OnnxImageEncoder } from '../adapters/encode/onnx/encoder.ts';
-import { SketchGenerator } from '../adapters/generate/sketch/index.ts';
 import { ExactIndex } from '../adapters/index/exact/exact-index.ts';
-import { RuleRefiner } from '../adapters/refine/rules/index.ts';
 import { FileRoundImageStore } from '../adapters/store/files.ts';
 import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
 import { ConversationEngine, type EngineOptions } from '../core/engine.ts';
-import type { IndexHeader, Logger } from '../core/ports.ts';
+import type { ImageEncoder, IndexHeader, Logger } from '../core/ports.ts';
 import { buildDemoGallery, demoGalleryReady } from '../scripts/demo-gallery.ts';
 import { exportTranscripts } from '../scripts/export.ts';
 import { type Progress, silentProgress } from '../scripts/progress.ts';
 import type { Config } from './config.ts';
+import { buildProviders, loadQueryEncoder } from './providers.ts';
 
 export type Stores = ReturnType<typeof openSqliteStores>;
 
@@ -22,7 +22,7 @@ export interface Runtime {
   logger: pino.Logger;
   engine: ConversationEngine;
   stores: Stores;
-  encoder: OnnxImageEncoder;
+  encoder: LoadedEncoder;
   index: ExactIndex;
   images: FileRoundImageStore;
   close(): Promise<void>;
@@ -66,7 +66,7 @@ export async function loadEncoder(config: Config): Promise<OnnxImageEncoder> {
   });
 }
 
-export const headerOf = (encoder: OnnxImageEncoder): IndexHeader => ({
+export const headerOf = (encoder: ImageEncoder): IndexHeader => ({
   encoderId: encoder.id,
   dim: encoder.dim,
   preprocessing: encoder.preprocessing,
@@ -75,7 +75,7 @@ export const headerOf = (encoder: OnnxImageEncoder): IndexHeader => ({
 /** Opens the demo gallery's index, building the gallery first when it is missing or stale. */
 export async function ensureDemoGallery(
   config: Config,
-  encoder: OnnxImageEncoder,
+  encoder: ImageEncoder,
   stores: Stores,
   options: { rebuild?: boolean; progress?: Progress; log?: (line: string) => void } = {},
 ): Promise<ExactIndex> {
@@ -115,16 +115,17 @@ export async function buildRuntime(
   } = {},
 ): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config);
+  const providers = buildProviders(config, logger as Logger); // config errors before any slow work
   const stores = openSqliteStores(dbPath(config));
-  const encoder = await loadEncoder(config);
+  const encoder = await loadQueryEncoder(config);
   const index = await ensureDemoGallery(config, encoder, stores, options);
-  const rules = new RuleRefiner();
   const images = roundImages(config);
   const admins = new Set(config.ADMIN_USER_IDS);
   const engine = new ConversationEngine(
     {
-      refiner: rules,
-      generator: new SketchGenerator(),
+      refiner: providers.refiner,
+      ...(providers.fallbackRefiner ? { fallbackRefiner: providers.fallbackRefiner } : {}),
+      generator: providers.generator,
       encoder,
       index,
       gallery: stores.gallery,
@@ -179,6 +180,7 @@ export async function buildRuntime(
     async close() {
       clearInterval(retention);
       await engine.idle();
+      await providers.close();
       await index.flush();
       stores.db.close();
     },

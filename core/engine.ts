@@ -8,7 +8,7 @@ import {
   parseTypedCommand,
 } from '../commands/index.ts';
 import type { TranscriptPolicy } from './consent.ts';
-import { errorMessage, UserFacingError } from './errors.ts';
+import { errorMessage, SupersededError, UserFacingError } from './errors.ts';
 import { uploadToPng } from './image-input.ts';
 import type { ThreadStore, TranscriptStore } from './ports.ts';
 import { hashString } from './random.ts';
@@ -91,6 +91,8 @@ export class ConversationEngine {
   readonly options: EngineOptions;
   private readonly runner: RoundRunner;
   private readonly queues: SerialQueues<WorkItem>;
+  /** The running messages round of each thread, to give up when the person sends more. */
+  private readonly inFlight = new Map<ThreadKey, AbortController>();
   private readonly userLimiter: SlidingWindowLimiter;
   private readonly workspaceLimiter: SlidingWindowLimiter;
 
@@ -128,10 +130,32 @@ export class ConversationEngine {
         last.msgs.push(normalized);
         last.sink = sink;
         last.done.push(resolve);
-        return;
+      } else {
+        this.queues.enqueue(msg.key, { kind: 'messages', msgs: [normalized], sink, done: [resolve] });
       }
-      this.queues.enqueue(msg.key, { kind: 'messages', msgs: [normalized], sink, done: [resolve] });
+      this.supersedeRunningRound(msg.key);
     });
+  }
+
+  /**
+   * When the next thing queued in a thread is more words from the person, the round still being
+   * drawn is already out of date: give it up (cancelling the generation) and let its words join
+   * the next round, which then answers everything at once.
+   */
+  private supersedeRunningRound(key: ThreadKey): void {
+    const pending = this.queues.pending(key);
+    const next = pending[0];
+    if (pending.length === 1 && next?.kind === 'messages' && !next.msgs.some((m) => m.startsSearch)) {
+      this.inFlight.get(key)?.abort(new SupersededError());
+    }
+  }
+
+  /** Puts a given-up round's messages in front of the ones that superseded it. */
+  private requeue(key: ThreadKey, item: Extract<WorkItem, { kind: 'messages' }>): void {
+    const next = this.queues.pending(key)[0];
+    if (next?.kind !== 'messages') throw new Error('a superseded round must be followed by messages');
+    next.msgs.unshift(...item.msgs);
+    next.done.unshift(...item.done);
   }
 
   async onAction(action: InboundAction, sink: ThreadSink): Promise<void> {
@@ -160,21 +184,27 @@ export class ConversationEngine {
   }
 
   private async process(key: ThreadKey, item: WorkItem): Promise<void> {
+    const cancel = new AbortController();
+    let superseded = false;
     try {
       if (item.kind === 'action' && isThreadless(item.ref.action)) {
         await this.handleOutsideThread(key, item);
         return;
       }
       this.checkRate(key, item);
+      if (item.kind === 'messages') this.inFlight.set(key, cancel);
       await this.withCas(key, (state) =>
         item.kind === 'messages'
-          ? this.handleMessages(state, item.msgs, item.sink)
+          ? this.handleMessages(state, item.msgs, item.sink, cancel.signal)
           : this.handleAction(state, item),
       );
     } catch (err) {
-      await this.report(key, item.sink, err);
+      superseded = err instanceof SupersededError && item.kind === 'messages';
+      if (superseded) this.requeue(key, item as Extract<WorkItem, { kind: 'messages' }>);
+      else await this.report(key, item.sink, err);
     } finally {
-      for (const done of item.done) done();
+      this.inFlight.delete(key);
+      if (!superseded) for (const done of item.done) done();
     }
   }
 
@@ -232,6 +262,7 @@ export class ConversationEngine {
     state: ThreadState,
     msgs: InboundMessage[],
     sink: ThreadSink,
+    cancel: AbortSignal,
   ): Promise<Outcome> {
     const notes: string[] = [];
     const rejected = msgs.flatMap((m) => m.rejectedFiles ?? []);
@@ -272,7 +303,7 @@ export class ConversationEngine {
     const previous = restart ? undefined : state.rounds.at(-1)?.query;
     const t0 = performance.now();
     const refined = text
-      ? await this.runner.refine(previous, text, restart ? [] : state.rounds)
+      ? await this.runner.refine(previous, text, restart ? [] : state.rounds, cancel)
       : { query: previous ?? 'an image' };
     const refineMs = ms(performance.now() - t0);
     if (refined.note) notes.push(refined.note);
@@ -304,6 +335,7 @@ export class ConversationEngine {
       visual,
       notes,
       timings: { refine: refineMs },
+      cancel,
     });
   }
 

@@ -11,3 +11,11 @@ export class RefusedError extends UserFacingError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A round given up because the person sent more before it finished; its words join the next round. */
+export class SupersededError extends Error {
+  override readonly name = 'SupersededError';
+  constructor() {
+    super('superseded by a newer message');
+  }
+}

@@ -37,7 +37,19 @@ export interface FeedbackSets {
   rejected: string[];
 }
 
-/** Every "more like" and "not these" said in the thread so far (latest wins for an asset). */
+/**
+ * The "more like" / "not these" that still apply: those said since the last new picture. A new
+ * drawing (a correction, a regenerate, an upload) restates what the person wants, and old
+ * feedback about matches of an earlier picture would pull the search away from it (measured
+ * with `genir eval`: keeping it for the whole thread cost 10+ points of Hits@10).
+ */
+export function activeFeedback(rounds: readonly Round[]): FeedbackSets {
+  let start = rounds.length - 1;
+  while (start > 0 && (rounds[start] as Round).generated === null) start--;
+  return feedbackSets(rounds.slice(Math.max(0, start)));
+}
+
+/** Every "more like" and "not these" said in these rounds (latest wins for an asset). */
 export function feedbackSets(rounds: readonly Round[]): FeedbackSets {
   const verdict = new Map<string, 'liked' | 'rejected'>();
   for (const round of rounds) {

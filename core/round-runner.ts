@@ -9,7 +9,7 @@ import type {
   RoundImageStore,
   VectorIndex,
 } from './ports.ts';
-import { applyFeedback, feedbackSets, fuseBase, type RankingOptions, seenAssets } from './ranking.ts';
+import { activeFeedback, applyFeedback, fuseBase, type RankingOptions, seenAssets } from './ranking.ts';
 import type { GeneratedRef, Match, Round, RoundCause, ThreadState } from './types.ts';
 
 export interface RunnerDeps {
@@ -46,9 +46,15 @@ export interface RoundRequest {
   notes: string[];
   /** Stages already timed (e.g. refine). */
   timings?: Record<string, number>;
+  /** Aborted when the round is given up (the person sent more before it finished). */
+  cancel?: AbortSignal;
   id: string;
   now: number;
 }
+
+/** A provider call's signal: its timeout, or the round being given up, whichever comes first. */
+const withCancel = (timeoutMs: number, cancel?: AbortSignal): AbortSignal =>
+  cancel ? AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel]) : AbortSignal.timeout(timeoutMs);
 
 const timed = async <T>(timings: Record<string, number>, stage: string, fn: () => Promise<T>): Promise<T> => {
   const t0 = performance.now();
@@ -66,11 +72,17 @@ export class RoundRunner {
     private readonly options: RunnerOptions,
   ) {}
 
-  async refine(previous: string | undefined, message: string, history: Round[]): Promise<RefineResult> {
+  async refine(
+    previous: string | undefined,
+    message: string,
+    history: Round[],
+    cancel?: AbortSignal,
+  ): Promise<RefineResult> {
     const input = { ...(previous !== undefined ? { previous } : {}), message, history };
     try {
-      return await this.deps.refiner.refine(input, AbortSignal.timeout(this.options.refineTimeoutMs));
+      return await this.deps.refiner.refine(input, withCancel(this.options.refineTimeoutMs, cancel));
     } catch (err) {
+      if (cancel?.aborted) throw cancel.reason;
       const fallback = this.deps.fallbackRefiner;
       if (!fallback) throw err;
       this.deps.logger.warn({ err: errorMessage(err), refiner: this.deps.refiner.id }, 'refiner failed');
@@ -88,7 +100,8 @@ export class RoundRunner {
     const previous = state.rounds.at(-1);
     const { generated, base } = await this.visualize(state, req, previous, notes, timings);
 
-    const { liked, rejected } = feedbackSets(state.rounds);
+    const { liked, rejected } =
+      req.visual.kind === 'reuse' ? activeFeedback(state.rounds) : { liked: [], rejected: [] };
     const vectors =
       liked.length + rejected.length > 0 ? await this.deps.index.fetch([...liked, ...rejected]) : null;
     const pick = (ids: string[]) => ids.flatMap((id) => vectors?.get(id) ?? []);
@@ -145,7 +158,7 @@ export class RoundRunner {
         const out = await timed(timings, 'generate', () =>
           this.deps.generator.generate(req.query, {
             seed: visual.seed,
-            signal: AbortSignal.timeout(this.options.generateTimeoutMs),
+            signal: withCancel(this.options.generateTimeoutMs, req.cancel),
           }),
         );
         png = out.png;
@@ -157,6 +170,7 @@ export class RoundRunner {
           ...(out.costUsd !== undefined ? { costUsd: out.costUsd } : {}),
         };
       } catch (err) {
+        if (req.cancel?.aborted) throw req.cancel.reason;
         if (err instanceof RefusedError) throw err;
         return { generated: null, base: await this.withoutPicture(req.query, previous, err, notes, timings) };
       }

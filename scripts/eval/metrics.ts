@@ -79,7 +79,12 @@ export function meanRank(ranks: readonly (readonly number[])[]): number[] {
 /** Median of r_t per round. */
 export function medianRank(ranks: readonly (readonly number[])[]): number[] {
   const n = rounds(ranks);
-  return Array.from({ length: n }, (_, t) => percentile(ranks.map((r) => r[t] as number), 50));
+  return Array.from({ length: n }, (_, t) =>
+    percentile(
+      ranks.map((r) => r[t] as number),
+      50,
+    ),
+  );
 }
 
 export interface MetricSet {

@@ -23,7 +23,8 @@ export interface LinePlot {
 
 /** Colour-blind-safe line colours (Okabe–Ito), then dash patterns when there are more lines. */
 const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#999999'];
-const DASHES = ['', '6 4', '2 3', '8 3 2 3'];
+/** Dash pattern per line, so overlapping lines stay apart. */
+const DASHES = ['', '', '7 4', '2 3', '9 3 2 3', '5 2', '1 2', '12 3'];
 const MARKERS = ['circle', 'square', 'diamond', 'triangle'] as const;
 
 const f = (n: number) => (Math.round(n * 10) / 10).toString();
@@ -72,29 +73,47 @@ export function linePlotSvg(plot: LinePlot): string {
   // Grid and y ticks.
   const yStep = tickStep(yMax - yMin, 5);
   for (let v = Math.ceil(yMin / yStep) * yStep; v <= yMax + 1e-9; v += yStep) {
-    parts.push(`<line x1="${margin.left}" x2="${margin.left + w}" y1="${f(y(v))}" y2="${f(y(v))}" stroke="#e3e3e3"/>`);
-    parts.push(text(margin.left - 8, y(v) + 4, String(Math.round(v * 100) / 100), 'font-size="12" fill="#333" text-anchor="end"'));
+    parts.push(
+      `<line x1="${margin.left}" x2="${margin.left + w}" y1="${f(y(v))}" y2="${f(y(v))}" stroke="#e3e3e3"/>`,
+    );
+    parts.push(
+      text(
+        margin.left - 8,
+        y(v) + 4,
+        String(Math.round(v * 100) / 100),
+        'font-size="12" fill="#333" text-anchor="end"',
+      ),
+    );
   }
   // x ticks: every round when few, else a nice step.
   const xStep = rounds <= 12 ? 1 : tickStep(rounds, 10);
   for (let t = 0; t <= rounds; t += xStep) {
-    parts.push(`<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${margin.top + h}" y2="${margin.top + h + 5}" stroke="#333"/>`);
+    parts.push(
+      `<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${margin.top + h}" y2="${margin.top + h + 5}" stroke="#333"/>`,
+    );
     parts.push(text(x(t), margin.top + h + 20, String(t), 'font-size="12" fill="#333" text-anchor="middle"'));
   }
   // Axes.
   parts.push(
     `<path d="M${margin.left} ${margin.top}V${margin.top + h}H${margin.left + w}" fill="none" stroke="#333" stroke-width="1.2"/>`,
   );
-  parts.push(text(margin.left + w / 2, height - 18, plot.xLabel, 'font-size="14" fill="#111" text-anchor="middle"'));
+  parts.push(
+    text(margin.left + w / 2, height - 18, plot.xLabel, 'font-size="14" fill="#111" text-anchor="middle"'),
+  );
   const yl = { x: 22, y: margin.top + h / 2 };
   parts.push(
-    text(yl.x, yl.y, plot.yLabel, `font-size="14" fill="#111" text-anchor="middle" transform="rotate(-90 ${yl.x} ${f(yl.y)})"`),
+    text(
+      yl.x,
+      yl.y,
+      plot.yLabel,
+      `font-size="14" fill="#111" text-anchor="middle" transform="rotate(-90 ${yl.x} ${f(yl.y)})"`,
+    ),
   );
 
   // Lines, markers and the legend.
   plot.series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length] as string;
-    const dash = DASHES[Math.floor(i / COLOURS.length) % DASHES.length] as string;
+    const dash = DASHES[i % DASHES.length] as string;
     const mark = MARKERS[i % MARKERS.length] as (typeof MARKERS)[number];
     const points = s.values.map((v, t) => `${f(x(t))},${f(y(v))}`).join(' ');
     parts.push(
@@ -113,5 +132,7 @@ export function linePlotSvg(plot: LinePlot): string {
 }
 
 export async function renderLinePlot(plot: LinePlot): Promise<Buffer> {
-  return sharp(Buffer.from(linePlotSvg(plot))).png().toBuffer();
+  return sharp(Buffer.from(linePlotSvg(plot)))
+    .png()
+    .toBuffer();
 }

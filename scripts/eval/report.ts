@@ -83,7 +83,11 @@ function table(header: string[], rows: string[][]): string[] {
 }
 
 /** Hits@10 per round, one row per condition (percent). */
-export function hitsTable(results: EvalResults, k = 10, which: 'metrics' | 'rawMetrics' = 'metrics'): string[] {
+export function hitsTable(
+  results: EvalResults,
+  k = 10,
+  which: 'metrics' | 'rawMetrics' = 'metrics',
+): string[] {
   const rounds = Array.from({ length: results.rounds + 1 }, (_, t) => String(t));
   const rows = Object.entries(results.conditions).map(([name, c]) => [
     name,
@@ -191,7 +195,7 @@ export async function hitsPlot(results: EvalResults, k = 10): Promise<Buffer> {
     yMin: 0,
     yMax: 100,
     series: Object.entries(results.conditions).map(([name, c]) => ({
-      label: name,
+      label: typeof c.settings.short === 'string' ? c.settings.short : name,
       values: (c.metrics.hits[String(k)] ?? []).map((v) => v * 100),
     })),
   });

@@ -32,10 +32,18 @@ import type { Reply, Round, ThreadSink } from '../../core/types.ts';
 import { type ExportFormat, exportTranscripts, pseudonym } from '../export.ts';
 import { type Progress, silentProgress } from '../progress.ts';
 import { rankOf } from './metrics.ts';
-import { conditionResult, type DialogueRecord, type EvalResults, type TurnRecord, writeReports } from './report.ts';
+import {
+  conditionResult,
+  type DialogueRecord,
+  type EvalResults,
+  type TurnRecord,
+  writeReports,
+} from './report.ts';
 import { type BotTurn, type SimulatedUser, userSeed } from './users.ts';
 
 export interface Condition {
+  /** Short name for legends. */
+  short: string;
   label: string;
   /** 'visual': the user sees what the bot drew; 'blind': never looks. */
   user: 'visual' | 'blind';
@@ -48,6 +56,7 @@ export interface Condition {
 
 export const CONDITIONS = {
   visual: {
+    short: 'visual feedback (GenIR)',
     label: 'visual feedback (GenIR): corrects what the bot drew; seen-exclusion on',
     user: 'visual',
     seenExclusion: true,
@@ -55,6 +64,7 @@ export const CONDITIONS = {
     refine: true,
   },
   blind: {
+    short: 'blind refinement',
     label: 'blind refinement (text only): adds one unsaid attribute per round; seen-exclusion on',
     user: 'blind',
     seenExclusion: true,
@@ -62,6 +72,7 @@ export const CONDITIONS = {
     refine: true,
   },
   round0: {
+    short: 'round 0 only',
     label: 'round 0 only: the first description, no refinement',
     user: 'visual',
     seenExclusion: true,
@@ -69,6 +80,7 @@ export const CONDITIONS = {
     refine: false,
   },
   'visual-no-exclusion': {
+    short: 'visual, seen-exclusion off',
     label: 'visual feedback with seen-exclusion off',
     user: 'visual',
     seenExclusion: false,
@@ -76,6 +88,7 @@ export const CONDITIONS = {
     refine: true,
   },
   'visual-rf': {
+    short: 'visual + relevance feedback',
     label: 'visual feedback + relevance feedback ("/more n" when a match is closer than the drawing)',
     user: 'visual',
     seenExclusion: true,
@@ -150,8 +163,14 @@ class RecordingIndex implements VectorIndex {
   get header() {
     return this.inner.header;
   }
-  async search(vector: Float32Array, k: number, options?: { exclude?: ReadonlySet<string> }): Promise<SearchHit[]> {
-    searchLog.getStore()?.searches.push({ vector: Float32Array.from(vector), exclude: new Set(options?.exclude ?? []) });
+  async search(
+    vector: Float32Array,
+    k: number,
+    options?: { exclude?: ReadonlySet<string> },
+  ): Promise<SearchHit[]> {
+    searchLog
+      .getStore()
+      ?.searches.push({ vector: Float32Array.from(vector), exclude: new Set(options?.exclude ?? []) });
     return this.inner.search(vector, k, options);
   }
   upsert(items: { id: string; vector: Float32Array }[]) {
@@ -242,7 +261,14 @@ async function readFinished(path: string): Promise<Map<string, DialogueRecord>> 
       // A line torn by a kill: run that dialogue again.
     }
   }
-  if (!text.endsWith('\n')) await writeFile(path, complete.filter(Boolean).map((l) => `${l}\n`).join(''));
+  if (!text.endsWith('\n'))
+    await writeFile(
+      path,
+      complete
+        .filter(Boolean)
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
   return done;
 }
 
@@ -255,11 +281,21 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
   const log = options.log ?? (() => {});
   const progress = options.progress ?? silentProgress;
   const unknown = options.conditions.filter((c) => !(c in CONDITIONS));
-  if (unknown.length > 0) throw new Error(`unknown condition(s): ${unknown.join(', ')}; known: ${CONDITION_NAMES.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown condition(s): ${unknown.join(', ')}; known: ${CONDITION_NAMES.join(', ')}`);
   if (world.targets.length === 0) throw new Error('no targets to evaluate');
 
   if (options.fresh) {
-    for (const entry of ['run.json', 'results.jsonl', 'results.json', 'results.csv', 'results.md', 'plot.png', 'conditions', 'transcripts']) {
+    for (const entry of [
+      'run.json',
+      'results.jsonl',
+      'results.json',
+      'results.csv',
+      'results.md',
+      'plot.png',
+      'conditions',
+      'transcripts',
+    ]) {
       await rm(join(out, entry), { recursive: true, force: true });
     }
   }
@@ -321,7 +357,8 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
   // Target-major order: an interrupted run has every condition for the targets it finished.
   const jobs: { name: ConditionName; target: string }[] = [];
   for (const target of world.targets) {
-    for (const name of options.conditions) if (!finished.has(`${name}|${target}`)) jobs.push({ name, target });
+    for (const name of options.conditions)
+      if (!finished.has(`${name}|${target}`)) jobs.push({ name, target });
   }
   const total = world.targets.length * options.conditions.length;
   const skipped = total - jobs.length;
@@ -439,7 +476,10 @@ async function runDialogue(
     const store: SearchLog = { searches: [] };
     const before = (await rt.engine.state(key))?.rounds.length ?? 0;
     await searchLog.run(store, () =>
-      rt.engine.onMessage({ key, eventId: `${ctx.nonce}:${rt.name}:${target}:${seq++}`, userId: USER_ID, text }, sink),
+      rt.engine.onMessage(
+        { key, eventId: `${ctx.nonce}:${rt.name}:${target}:${seq++}`, userId: USER_ID, text },
+        sink,
+      ),
     );
     const state = await rt.engine.state(key);
     const round = state && state.rounds.length > before ? (state.rounds.at(-1) as Round) : null;
@@ -458,7 +498,9 @@ async function runDialogue(
     const search = log.searches.at(-1);
     if (!round || !search) {
       const notice = replies.find((r) => r.kind === 'notice');
-      errors.push(`round ${t}: no round for "${message}"${notice?.kind === 'notice' ? `: ${notice.text}` : ''}`);
+      errors.push(
+        `round ${t}: no round for "${message}"${notice?.kind === 'notice' ? `: ${notice.text}` : ''}`,
+      );
       break;
     }
     const rank = await targetRank(world.index, search.vector, target, search.exclude, ctx.gallerySize);
@@ -486,7 +528,9 @@ async function runDialogue(
       tiles: round.matches.map((m, i) => ({ n: i + 1, assetId: m.assetId })),
     };
     try {
-      const closer = rt.condition.relevanceFeedback && user.closerMatch ? await user.closerMatch(turn) : null;
+      // One "more like" per drawing: after a feedback round the user corrects the drawing again.
+      const judge = rt.condition.relevanceFeedback && round.generated !== null && user.closerMatch;
+      const closer = judge ? await user.closerMatch?.(turn) : null;
       message = closer ? `/more ${closer}` : await user.respond(turn);
     } catch (err) {
       errors.push(`round ${t + 1}: the user could not answer: ${(err as Error).message}`);

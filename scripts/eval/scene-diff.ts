@@ -30,7 +30,7 @@ export function objectArea(o: Pick<SceneObject, 'size'>): number {
 export const SALIENCE = {
   /** Something is there that should not be, or missing: the most striking object-level difference. */
   presence: 2.5,
-  colour: 1.5,
+  colour: 2,
   /** Per grid cell the object is off by, plus one. */
   position: 1,
   size: 1.5,
@@ -38,7 +38,15 @@ export const SALIENCE = {
   count: 0.6,
 } as const;
 
-export type DiffKind = 'background' | 'missing' | 'extra' | 'colour' | 'position' | 'size' | 'shape' | 'count';
+export type DiffKind =
+  | 'background'
+  | 'missing'
+  | 'extra'
+  | 'colour'
+  | 'position'
+  | 'size'
+  | 'shape'
+  | 'count';
 
 export interface SceneDiff {
   kind: DiffKind;
@@ -193,7 +201,11 @@ export function sceneDiffs(target: Scene, drawn: Scene): SceneDiff[] {
         drawn: d,
         salience: SALIENCE.size * Math.abs(a - objectArea(d)),
         key: `size:${t.shape}:${t.size}`,
-        phrasings: [`the ${name} is ${t.size}`, `the ${name} should be ${t.size}`, `make the ${name} ${t.size}`],
+        phrasings: [
+          `the ${name} is ${t.size}`,
+          `the ${name} should be ${t.size}`,
+          `make the ${name} ${t.size}`,
+        ],
       });
     }
     if (t.shape !== d.shape) {

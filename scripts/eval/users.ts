@@ -9,17 +9,17 @@
  */
 import { createRng, hashString, type Rng } from '../../core/random.ts';
 import type { Scene, SceneObject } from '../../core/scene/index.ts';
+import { SHAPE_PLURALS } from '../../core/scene/index.ts';
 import {
   countWords,
   mainObject,
   plainScene,
+  positionPhrase,
   type SceneDiff,
   sceneDiffs,
   sceneDistance,
   sceneOfCaption,
 } from './scene-diff.ts';
-import { positionPhrase } from './scene-diff.ts';
-import { SHAPE_PLURALS } from '../../core/scene/index.ts';
 
 /** What the user sees of one bot round. */
 export interface BotTurn {
@@ -69,7 +69,10 @@ export function vagueDescription(scene: Scene): { text: string; said: Set<string
       said: new Set([`shape:${main.shape}`, 'background']),
     };
   }
-  return { text: `a ${main.colour} ${main.shape}`, said: new Set([`shape:${main.shape}`, `colour:${main.shape}`]) };
+  return {
+    text: `a ${main.colour} ${main.shape}`,
+    said: new Set([`shape:${main.shape}`, `colour:${main.shape}`]),
+  };
 }
 
 export interface SceneUserOptions {
@@ -162,9 +165,7 @@ function attributeUnits(scene: Scene): Unit[] {
 function objectUnits(o: SceneObject): Unit[] {
   const intro = `shape:${o.shape}`;
   const count =
-    o.count > 1
-      ? `there are ${countWords(o.count)} ${SHAPE_PLURALS[o.shape]}`
-      : `there is one ${o.shape}`;
+    o.count > 1 ? `there are ${countWords(o.count)} ${SHAPE_PLURALS[o.shape]}` : `there is one ${o.shape}`;
   return [
     { key: intro, text: `there is also a ${o.shape}` },
     { key: `colour:${o.shape}`, after: intro, text: `the ${o.shape} is ${o.colour}` },

@@ -73,7 +73,9 @@ export function parseVlmAnswer(text: string): { difference: string; description:
   if (start < 0 || end <= start) return null;
   try {
     const parsed = answerSchema.safeParse(JSON.parse(text.slice(start, end + 1)));
-    return parsed.success ? { difference: parsed.data.difference.trim(), description: parsed.data.description.trim() } : null;
+    return parsed.success
+      ? { difference: parsed.data.difference.trim(), description: parsed.data.description.trim() }
+      : null;
   } catch {
     return null;
   }

@@ -38,7 +38,7 @@ describe('ConversationEngine', () => {
     expect(sink.rounds()[1]?.roundNumber).toBe(2);
   });
 
-  it('merges messages that arrive while a round runs into the next round, in order', async () => {
+  it('gives up a round still drawing when the person sends more, and answers everything in one round', async () => {
     const w = await engineWorld();
     const sink = new RecordingSink();
     let open!: () => void;
@@ -46,7 +46,28 @@ describe('ConversationEngine', () => {
       open = r;
     });
     const first = w.say(KEY, 'a red circle', sink);
+    while (w.deps.generator.queries.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const second = w.say(KEY, 'it is blue', sink);
+    const third = w.say(KEY, 'and large', sink);
     await new Promise((r) => setTimeout(r, 20));
+    open();
+    w.deps.generator.gate = null;
+    await Promise.all([first, second, third]);
+    expect(sink.rounds().map((v) => v.query)).toEqual(['a red circle\nit is blue\nand large']);
+    expect(w.deps.generator.queries).toEqual(['a red circle', 'a red circle\nit is blue\nand large']);
+    expect((await w.engine.state(KEY))?.rounds).toHaveLength(1);
+  });
+
+  it('merges messages that arrive after the drawing is done into the next round, in order', async () => {
+    const w = await engineWorld();
+    const sink = new RecordingSink();
+    let open!: () => void;
+    w.deps.generator.gate = new Promise((r) => {
+      open = r;
+    });
+    w.deps.generator.honoursAbort = false;
+    const first = w.say(KEY, 'a red circle', sink);
+    while (w.deps.generator.queries.length === 0) await new Promise((r) => setTimeout(r, 5));
     const second = w.say(KEY, 'it is blue', sink);
     const third = w.say(KEY, 'and large', sink);
     open();
@@ -56,6 +77,24 @@ describe('ConversationEngine', () => {
       'a red circle',
       'a red circle; it is blue\nand large',
     ]);
+  });
+
+  it('does not give up a round for a control pressed meanwhile', async () => {
+    const w = await engineWorld();
+    const sink = new RecordingSink();
+    await w.say(KEY, 'a red circle', sink);
+    let open!: () => void;
+    w.deps.generator.gate = new Promise((r) => {
+      open = r;
+    });
+    const second = w.say(KEY, 'it is blue', sink);
+    while (w.deps.generator.queries.length < 2) await new Promise((r) => setTimeout(r, 5));
+    const help = w.say(KEY, '/help', sink);
+    const third = w.say(KEY, 'and large', sink);
+    open();
+    w.deps.generator.gate = null;
+    await Promise.all([second, help, third]);
+    expect(sink.rounds().map((v) => v.roundNumber)).toEqual([1, 2, 3]);
   });
 
   it('keeps threads independent and each thread ordered', async () => {

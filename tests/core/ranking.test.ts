@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyFeedback, feedbackSets, fuseBase, seenAssets } from '../../core/ranking.ts';
+import { activeFeedback, applyFeedback, feedbackSets, fuseBase, seenAssets } from '../../core/ranking.ts';
 import type { Round } from '../../core/types.ts';
 import { dot } from '../../core/vector.ts';
 
@@ -51,5 +51,16 @@ describe('ranking', () => {
     ];
     expect(feedbackSets(rounds)).toEqual({ liked: ['a'], rejected: ['b'] });
     expect([...seenAssets(rounds)].sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('keeps only the feedback said since the last new picture', () => {
+    const drawn = { generatorId: 'g', seed: 1, image: 'x.png' };
+    const rounds = [
+      { ...round(['a'], [{ kind: 'more-like', assetIds: ['a'], at: 1 }]), generated: drawn },
+      { ...round(['b'], [{ kind: 'not-these', assetIds: ['b'], at: 2 }]), generated: drawn },
+      round(['c'], [{ kind: 'more-like', assetIds: ['c'], at: 3 }]),
+    ];
+    expect(activeFeedback(rounds)).toEqual({ liked: ['c'], rejected: ['b'] });
+    expect(activeFeedback(rounds.slice(0, 1))).toEqual({ liked: ['a'], rejected: [] });
   });
 });

@@ -67,10 +67,18 @@ export class FakeGenerator implements ImageGenerator {
   fail: Error | null = null;
   /** Resolves generation only when the test says so. */
   gate: Promise<void> | null = null;
+  /** Whether a generation waiting on the gate stops when its signal aborts (as real providers do). */
+  honoursAbort = true;
   queries: string[] = [];
   async generate(query: string, o: { seed: number; signal: AbortSignal }) {
     this.queries.push(query);
-    if (this.gate) await this.gate;
+    if (this.gate) {
+      const aborted = new Promise<never>((_, reject) => {
+        if (this.honoursAbort)
+          o.signal.addEventListener('abort', () => reject(o.signal.reason), { once: true });
+      });
+      await Promise.race([this.gate, aborted]);
+    }
     if (this.fail) throw this.fail;
     const seed = hashString(`${query}#${o.seed}`) & 0xffffff;
     return { png: await seededPng(seed), seed: o.seed, interpretation: `drawing of ${query}` };

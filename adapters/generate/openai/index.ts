@@ -1,0 +1,6 @@
+export {
+  asImageRefusal,
+  OpenAIImageGenerator,
+  type OpenAIImageGeneratorOptions,
+  REPHRASE_IMAGE,
+} from './generator.ts';

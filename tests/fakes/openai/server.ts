@@ -1,0 +1,249 @@
+/**
+ * A local fake of the OpenAI API on 127.0.0.1, for the real `openai` client (baseURL):
+ * GET /v1/models, POST /v1/chat/completions, POST /v1/images/generations, and GET /files/<name>
+ * for URL answers. Tests push scripted answers (429 with Retry-After, 500, malformed JSON, a
+ * request that never answers, refusals …) onto `chat` / `images`; when a queue is empty the
+ * server answers like a well-behaved model.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
+
+export interface Scripted {
+  status?: number;
+  /** Sent as application/json. */
+  json?: unknown;
+  /** Sent verbatim (with contentType, default application/json): e.g. malformed JSON. */
+  body?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  /** Never answer (until the client gives up and closes the connection). */
+  hang?: boolean;
+}
+
+export interface Recorded {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+}
+
+export interface ChatBody {
+  model: string;
+  messages: { role: string; content: string }[];
+  response_format?: { type: string };
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+}
+
+/** A chat completion whose message content is `content`. */
+export function completion(content: string | null, extra: { refusal?: string; finishReason?: string } = {}) {
+  return {
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model: 'fake',
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content, refusal: extra.refusal ?? null },
+        finish_reason: extra.finishReason ?? 'stop',
+      },
+    ],
+    usage: { prompt_tokens: 200, completion_tokens: 40, total_tokens: 240 },
+  };
+}
+
+/** The JSON object the refiner asks for, as message content. */
+export const refined = (query: string, intent: 'refine' | 'restart' = 'refine') =>
+  completion(JSON.stringify({ query, intent }));
+
+export const rateLimited = (retryAfterSeconds = 0): Scripted => ({
+  status: 429,
+  headers: { 'retry-after': String(retryAfterSeconds) },
+  json: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } },
+});
+
+export const serverError = (): Scripted => ({
+  status: 500,
+  json: { error: { message: 'The server had an error', type: 'server_error' } },
+});
+
+/** A solid-colour PNG whose colour depends on the text (so different prompts give different pictures). */
+export async function pngFor(text: string, size = 64): Promise<Buffer> {
+  const h = createHash('sha256').update(text).digest();
+  return sharp({
+    create: { width: size, height: size, channels: 3, background: { r: h[0]!, g: h[1]!, b: h[2]! } },
+  })
+    .png()
+    .toBuffer();
+}
+
+/** The data the refiner put in its user message. */
+export function searchData(body: ChatBody): { current_description: string | null; new_message: string } {
+  const user = body.messages.find((m) => m.role === 'user')?.content ?? '';
+  const start = user.indexOf('{');
+  const end = user.lastIndexOf('}');
+  return JSON.parse(user.slice(start, end + 1));
+}
+
+export class FakeOpenAI {
+  readonly requests: Recorded[] = [];
+  /** Scripted answers to chat completions, in order; then the default model. */
+  readonly chat: Scripted[] = [];
+  /** Scripted answers to image generations, in order; then the default image. */
+  readonly images: Scripted[] = [];
+  /** Files served at /files/<name> (for URL image answers). */
+  readonly files = new Map<string, Buffer>();
+  models = ['gpt-4o-mini', 'gpt-image-1', 'dall-e-3'];
+  /** When set, other bearer tokens get 401. */
+  apiKey: string | undefined;
+  /** Answer 400 to response_format json_schema (a server without structured outputs). */
+  rejectJsonSchema = false;
+  /** Answer 400 to any response_format (a server without JSON mode either). */
+  rejectJsonObject = false;
+  private server!: Server;
+  private readonly hanging = new Set<ServerResponse>();
+
+  get origin(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  /** baseURL for the openai client. */
+  get url(): string {
+    return `${this.origin}/v1`;
+  }
+
+  static async start(): Promise<FakeOpenAI> {
+    const fake = new FakeOpenAI();
+    fake.server = createServer((req, res) => {
+      fake.handle(req, res).catch((err: Error) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: err.message } }));
+      });
+    });
+    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    return fake;
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Requests to a path (e.g. '/v1/chat/completions'). */
+  calls(path: string): Recorded[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  chatBodies(): ChatBody[] {
+    return this.calls('/v1/chat/completions').map((r) => r.body as ChatBody);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.origin);
+    const raw = await readBody(req);
+    let body: unknown = raw;
+    try {
+      body = raw ? JSON.parse(raw) : null;
+    } catch {}
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body });
+
+    if (url.pathname.startsWith('/files/')) {
+      const file = this.files.get(url.pathname.slice('/files/'.length));
+      if (!file) return send(res, { status: 404, json: { error: 'no such file' } });
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': file.length });
+      res.end(file);
+      return;
+    }
+    if (this.apiKey && req.headers.authorization !== `Bearer ${this.apiKey}`) {
+      return send(res, {
+        status: 401,
+        json: {
+          error: {
+            message: 'Incorrect API key provided',
+            type: 'invalid_request_error',
+            code: 'invalid_api_key',
+          },
+        },
+      });
+    }
+    if (req.method === 'GET' && url.pathname === '/v1/models') {
+      return send(res, {
+        json: {
+          object: 'list',
+          data: this.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake' })),
+        },
+      });
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/chat/completions') {
+      const next = this.chat.shift();
+      if (next) return this.answer(res, next);
+      return send(res, this.defaultChat(body as ChatBody));
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/images/generations') {
+      const next = this.images.shift();
+      if (next) return this.answer(res, next);
+      const { prompt } = body as { prompt: string };
+      const png = await pngFor(prompt);
+      return send(res, {
+        json: { created: 0, data: [{ b64_json: png.toString('base64') }], quality: 'low' },
+      });
+    }
+    send(res, { status: 404, json: { error: { message: `no route ${req.method} ${url.pathname}` } } });
+  }
+
+  private answer(res: ServerResponse, s: Scripted): void {
+    if (s.hang) {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      return;
+    }
+    send(res, s);
+  }
+
+  /** A well-behaved model: merges the current description and the new message. */
+  private defaultChat(body: ChatBody): Scripted {
+    const format = body.response_format?.type;
+    if (format === 'json_schema' && this.rejectJsonSchema) {
+      return {
+        status: 400,
+        json: { error: { message: "response_format 'json_schema' is not supported by this server" } },
+      };
+    }
+    if (format && this.rejectJsonObject) {
+      return { status: 400, json: { error: { message: `response_format '${format}' is not supported` } } };
+    }
+    const data = searchData(body);
+    const restart = /^start over/i.test(data.new_message);
+    const message = data.new_message.replace(/^start over[,:]?\s*/i, '');
+    const query = restart || !data.current_description ? message : `${data.current_description}, ${message}`;
+    return { json: refined(query, restart ? 'restart' : 'refine') };
+  }
+}
+
+function send(res: ServerResponse, s: Scripted): void {
+  const headers: Record<string, string> = { ...s.headers };
+  let payload = '';
+  if (s.body !== undefined) {
+    payload = s.body;
+    headers['content-type'] ??= s.contentType ?? 'application/json';
+  } else if (s.json !== undefined) {
+    payload = JSON.stringify(s.json);
+    headers['content-type'] ??= 'application/json';
+  }
+  res.writeHead(s.status ?? 200, headers);
+  res.end(payload);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
