@@ -4,6 +4,7 @@
  * decompression-bomb guard.
  */
 import sharp from 'sharp';
+import { DownloadStatusError, DownloadTooLargeError, downloadCapped } from './download.ts';
 import { BadResponseError, HttpStatusError, sanitize } from './errors.ts';
 
 /** 20 MB: far above a 1024 px PNG, far below anything that would hurt the process. */
@@ -29,32 +30,20 @@ export async function downloadImage(url: string, options: DownloadOptions): Prom
   if (url.startsWith('data:')) return decodeDataUri(url, options.maxBytes);
   if (!/^https?:\/\//i.test(url))
     throw new BadResponseError(`unsupported image URL scheme (${sanitize(url, 40)})`);
-  const res = await (options.fetch ?? fetch)(url, options.signal ? { signal: options.signal } : {});
-  if (!res.ok) {
-    const text = await res.text().catch(() => '');
-    throw new HttpStatusError(res.status, res.headers, sanitize(text, 120));
-  }
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > options.maxBytes) {
-    await res.body?.cancel().catch(() => {});
-    throw new ImageTooLargeError(declared, options.maxBytes);
-  }
-  if (!res.body) throw new BadResponseError('the image download was empty');
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > options.maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new ImageTooLargeError(`more than ${options.maxBytes}`, options.maxBytes);
+  let bytes: Buffer;
+  try {
+    bytes = await downloadCapped(url, options);
+  } catch (err) {
+    if (err instanceof DownloadStatusError) {
+      const text = await err.response.text().catch(() => '');
+      throw new HttpStatusError(err.response.status, err.response.headers, sanitize(text, 120));
     }
-    chunks.push(Buffer.from(value));
+    if (err instanceof DownloadTooLargeError)
+      throw new ImageTooLargeError(err.declared ?? `more than ${err.maxBytes}`, err.maxBytes);
+    throw err;
   }
-  if (total === 0) throw new BadResponseError('the image download was empty');
-  return Buffer.concat(chunks, total);
+  if (bytes.length === 0) throw new BadResponseError('the image download was empty');
+  return bytes;
 }
 
 export function decodeDataUri(uri: string, maxBytes: number): Buffer {

@@ -1,4 +1,10 @@
 export {
+  type CappedDownloadOptions,
+  DownloadStatusError,
+  DownloadTooLargeError,
+  downloadCapped,
+} from './download.ts';
+export {
   BadResponseError,
   classify,
   describeFailure,

@@ -13,6 +13,11 @@ const POSITION_PHRASES: Record<Position, string> = {
   'bottom-right': 'at the bottom right',
 };
 
+/** How a caption says where something is: "at the top left", "in the center" … */
+export function positionPhrase(p: Position): string {
+  return POSITION_PHRASES[p];
+}
+
 /**
  * A plain-English description that parseScene reads back to the same (partial) scene, e.g.
  * "a large red circle at the top left and two small blue stars at the bottom right on a teal background".
@@ -31,7 +36,7 @@ function describeObject(o: PartialObject): string {
   const noun = o.shape ? (count > 1 ? SHAPE_PLURALS[o.shape] : o.shape) : count > 1 ? 'shapes' : 'shape';
   const words = [o.size, o.colour, noun].filter(Boolean).join(' ');
   const head = count > 1 ? `${COUNT_WORDS[count]} ${words}` : withArticle(words);
-  return o.position ? `${head} ${POSITION_PHRASES[o.position]}` : head;
+  return o.position ? `${head} ${positionPhrase(o.position)}` : head;
 }
 
 function withArticle(words: string): string {

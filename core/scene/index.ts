@@ -1,4 +1,4 @@
-export { captionScene } from './caption.ts';
+export { captionScene, positionPhrase } from './caption.ts';
 export { completeScene, DEFAULTS, jitterScene } from './complete.ts';
 export { type Lexed, lexScene, type Mention, type MentionOf } from './lexer.ts';
 export { parseScene } from './parse.ts';

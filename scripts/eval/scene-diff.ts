@@ -12,6 +12,7 @@ import {
   POSITION_GRID,
   type Position,
   parseScene,
+  positionPhrase,
   type Scene,
   type SceneObject,
   SHAPE_PLURALS,
@@ -59,22 +60,6 @@ export interface SceneDiff {
   key: string;
   /** Ways of saying it, most natural first; every one is understood by the rule refiner. */
   phrasings: string[];
-}
-
-const POSITION_PHRASES: Record<Position, string> = {
-  'top-left': 'at the top left',
-  top: 'at the top',
-  'top-right': 'at the top right',
-  left: 'on the left',
-  center: 'in the center',
-  right: 'on the right',
-  'bottom-left': 'at the bottom left',
-  bottom: 'at the bottom',
-  'bottom-right': 'at the bottom right',
-};
-
-export function positionPhrase(p: Position): string {
-  return POSITION_PHRASES[p];
 }
 
 function cellDistance(a: Position, b: Position): number {
@@ -184,7 +169,7 @@ export function sceneDiffs(target: Scene, drawn: Scene): SceneDiff[] {
       });
     }
     if (t.position !== d.position) {
-      const where = POSITION_PHRASES[t.position];
+      const where = positionPhrase(t.position);
       diffs.push({
         kind: 'position',
         target: t,

@@ -9,12 +9,11 @@
  */
 import { createRng, hashString, type Rng } from '../../core/random.ts';
 import type { Scene, SceneObject } from '../../core/scene/index.ts';
-import { SHAPE_PLURALS } from '../../core/scene/index.ts';
+import { positionPhrase, SHAPE_PLURALS } from '../../core/scene/index.ts';
 import {
   countWords,
   mainObject,
   plainScene,
-  positionPhrase,
   type SceneDiff,
   sceneDiffs,
   sceneDistance,

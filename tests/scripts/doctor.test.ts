@@ -4,8 +4,6 @@
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +11,7 @@ import { loadConfig } from '../../bots/config.ts';
 import { type Check, doctorCommand, formatDoctor, runDoctor } from '../../scripts/doctor.ts';
 import { FakeOpenAI } from '../fakes/openai/server.ts';
 import { FakeReplicate } from '../fakes/replicate/server.ts';
+import { closedPort } from '../fakes/shared/http.ts';
 
 let openai: FakeOpenAI;
 let replicate: FakeReplicate;
@@ -44,11 +43,7 @@ const find = (checks: Check[], area: Check['area'], status: Check['status']) =>
   checks.filter((c) => c.area === area && c.status === status).map((c) => c.message);
 
 async function closedUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}/v1`;
+  return `http://127.0.0.1:${await closedPort()}/v1`;
 }
 
 describe('genir doctor', () => {

@@ -5,8 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -22,6 +20,7 @@ import {
 import type { Progress } from '../../scripts/progress.ts';
 import { buildClipTextModel, buildClipVisionModel } from '../fakes/hub/clip-graphs.ts';
 import { FakeHub } from '../fakes/hub/server.ts';
+import { closedPort } from '../fakes/shared/http.ts';
 
 const REPO = 'Xenova/clip-vit-base-patch32';
 const FIXTURE = 'tests/fakes/hub/fixtures/clip-tokenizer';
@@ -225,11 +224,7 @@ describe('genir models fetch', () => {
   });
 
   it('says clearly when the hub cannot be reached, and what to download by hand', async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    const endpoint = `http://127.0.0.1:${port}`;
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
     const lines: string[] = [];
     const code = await modelsFetchCommand(
       'clip-vit-base-patch32',

@@ -1,4 +1,5 @@
 import type { InboundMessage } from '../../../core/types.ts';
+import { DownloadTooLargeError, downloadCapped } from '../../providers/download.ts';
 
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 
@@ -54,17 +55,15 @@ async function download(
   maxBytes: number,
   options: { timeoutMs?: number; headers?: Record<string, string> },
 ): Promise<Buffer> {
-  const res = await fetch(url, {
-    signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
-    ...(options.headers ? { headers: options.headers } : {}),
-  });
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    total += chunk.length;
-    if (total > maxBytes) throw new Error(`larger than ${Math.round(maxBytes / 1024 / 1024)} MB`);
-    chunks.push(Buffer.from(chunk));
+  try {
+    return await downloadCapped(url, {
+      maxBytes,
+      timeoutMs: options.timeoutMs ?? 15_000,
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
+  } catch (err) {
+    if (err instanceof DownloadTooLargeError)
+      throw new Error(`larger than ${Math.round(maxBytes / 1024 / 1024)} MB`);
+    throw err;
   }
-  return Buffer.concat(chunks);
 }

@@ -14,6 +14,7 @@ import {
   tensorLength,
   validatePreprocessing,
 } from './preprocess.ts';
+import { checkTensorNames, createSession, l2Normalized } from './session.ts';
 
 export interface EncoderConfig {
   id: string;
@@ -121,19 +122,7 @@ export class OnnxImageEncoder implements ImageEncoder {
     const config = options.config
       ? parseEncoderConfig(options.config)
       : await readEncoderConfig(options.configPath ?? defaultConfigPath(options.modelPath));
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(options.modelPath, {
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        interOpNumThreads: 1,
-        ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
-      });
-    } catch (err) {
-      throw new Error(`cannot load ONNX model ${options.modelPath}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+    const session = await createSession(options.modelPath, 'model', options.intraOpThreads);
     const problem = checkSession(session, config);
     if (problem) {
       await session.release().catch(() => {});
@@ -232,7 +221,8 @@ export class OnnxImageEncoder implements ImageEncoder {
       }
       const values = output.data as Float32Array;
       const rows: Float32Array[] = [];
-      for (let i = 0; i < n; i++) rows.push(l2Normalized(values.subarray(i * this.dim, (i + 1) * this.dim)));
+      for (let i = 0; i < n; i++)
+        rows.push(l2Normalized(values.subarray(i * this.dim, (i + 1) * this.dim), 'encoder'));
       return rows;
     } finally {
       for (const t of Object.values(results)) t.dispose();
@@ -242,12 +232,8 @@ export class OnnxImageEncoder implements ImageEncoder {
 
 /** Returns a description of the first mismatch between the session and the config, or null. */
 function checkSession(session: ort.InferenceSession, config: EncoderConfig): string | null {
-  if (!session.inputNames.includes(config.inputName)) {
-    return `input "${config.inputName}" not found (model inputs: ${session.inputNames.join(', ') || 'none'})`;
-  }
-  if (!session.outputNames.includes(config.outputName)) {
-    return `output "${config.outputName}" not found (model outputs: ${session.outputNames.join(', ') || 'none'})`;
-  }
+  const missing = checkTensorNames(session, config);
+  if (missing) return missing;
   const meta = session.inputMetadata?.find((m) => m.name === config.inputName);
   if (meta?.isTensor) {
     if (meta.type !== 'float32') return `input "${config.inputName}" is ${meta.type}, expected float32`;
@@ -262,19 +248,6 @@ function checkSession(session: ort.InferenceSession, config: EncoderConfig): str
     }
   }
   return null;
-}
-
-function l2Normalized(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const out = new Float32Array(v.length);
-  if (s === 0 || !Number.isFinite(s)) {
-    if (!Number.isFinite(s)) throw new Error('encoder produced a non-finite embedding');
-    return out;
-  }
-  const inv = 1 / Math.sqrt(s);
-  for (let i = 0; i < v.length; i++) out[i] = v[i]! * inv;
-  return out;
 }
 
 /** Wait for every job (so none is left running), then throw the error of the lowest-index failure. */

@@ -17,6 +17,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { defaultConfigPath, EncoderConfigError } from './encoder.ts';
+import { checkTensorNames, createSession, l2Normalized } from './session.ts';
 
 export interface TextEncoderConfig {
   /** Shown in logs; default "<file name>". */
@@ -220,19 +221,7 @@ export class ClipTextEncoder {
       options.tokenizerPath ?? (await findTokenizer(options.modelPath)),
       config.maxLength,
     );
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(options.modelPath, {
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-        interOpNumThreads: 1,
-        ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
-      });
-    } catch (err) {
-      throw new Error(`cannot load ONNX text model ${options.modelPath}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+    const session = await createSession(options.modelPath, 'text model', options.intraOpThreads);
     const problem = checkTextSession(session, config);
     if (problem) {
       await session.release().catch(() => {});
@@ -316,7 +305,7 @@ export class ClipTextEncoder {
       if (this.dimension === undefined) this.dimension = d;
       else if (d !== this.dimension)
         throw new Error(`text model gives ${d} dims, config says ${this.dimension}`);
-      return rows.map(l2Normalized);
+      return rows.map((row) => l2Normalized(row, 'text model'));
     } finally {
       for (const t of Object.values(results)) t.dispose();
     }
@@ -324,12 +313,8 @@ export class ClipTextEncoder {
 }
 
 function checkTextSession(session: ort.InferenceSession, config: TextEncoderConfig): string | null {
-  if (!session.inputNames.includes(config.inputName)) {
-    return `input "${config.inputName}" not found (model inputs: ${session.inputNames.join(', ') || 'none'})`;
-  }
-  if (!session.outputNames.includes(config.outputName)) {
-    return `output "${config.outputName}" not found (model outputs: ${session.outputNames.join(', ') || 'none'})`;
-  }
+  const missing = checkTensorNames(session, config);
+  if (missing) return missing;
   const meta = session.inputMetadata.find((m) => m.name === config.inputName);
   if (meta?.isTensor) {
     if (meta.type !== 'int64' && meta.type !== 'int32')
@@ -340,15 +325,4 @@ function checkTextSession(session: ort.InferenceSession, config: TextEncoderConf
     }
   }
   return null;
-}
-
-function l2Normalized(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  if (!Number.isFinite(s)) throw new Error('text model produced a non-finite embedding');
-  const out = new Float32Array(v.length);
-  if (s === 0) return out;
-  const inv = 1 / Math.sqrt(s);
-  for (let i = 0; i < v.length; i++) out[i] = v[i]! * inv;
-  return out;
 }

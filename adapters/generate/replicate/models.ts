@@ -62,37 +62,31 @@ const megapixels = (o: GenerationOptions) => (o.width * o.height >= 600_000 ? '1
 /** Replicate seeds are 32-bit. */
 const seed32 = (seed: number) => seed >>> 0;
 
+/** What FLUX schnell and dev both take; they differ in how many steps they allow. */
+const fluxInput = (prompt: string, o: GenerationOptions, maxSteps: number) => ({
+  prompt,
+  seed: seed32(o.seed),
+  aspect_ratio: nearestAspectRatio(o.width, o.height),
+  megapixels: megapixels(o),
+  num_outputs: 1,
+  output_format: o.outputFormat,
+  ...optional(
+    'num_inference_steps',
+    o.steps === undefined ? undefined : clamp(Math.round(o.steps), 1, maxSteps),
+  ),
+});
+
 export const FAMILIES: ModelFamily[] = [
   {
     id: 'flux-schnell',
     matches: (m) => /flux[-.]?schnell/i.test(m),
-    input: (prompt, o) => ({
-      prompt,
-      seed: seed32(o.seed),
-      aspect_ratio: nearestAspectRatio(o.width, o.height),
-      megapixels: megapixels(o),
-      num_outputs: 1,
-      output_format: o.outputFormat,
-      ...optional(
-        'num_inference_steps',
-        o.steps === undefined ? undefined : clamp(Math.round(o.steps), 1, 4),
-      ),
-    }),
+    input: (prompt, o) => fluxInput(prompt, o, 4),
   },
   {
     id: 'flux-dev',
     matches: (m) => /flux[-.]?dev/i.test(m),
     input: (prompt, o) => ({
-      prompt,
-      seed: seed32(o.seed),
-      aspect_ratio: nearestAspectRatio(o.width, o.height),
-      megapixels: megapixels(o),
-      num_outputs: 1,
-      output_format: o.outputFormat,
-      ...optional(
-        'num_inference_steps',
-        o.steps === undefined ? undefined : clamp(Math.round(o.steps), 1, 50),
-      ),
+      ...fluxInput(prompt, o, 50),
       ...optional('guidance', o.guidance === undefined ? undefined : clamp(o.guidance, 0, 10)),
     }),
   },

@@ -12,22 +12,16 @@ import { ClipEncoder, loadImageEncoder } from '../../../adapters/encode/onnx/cli
 import { EncoderConfigError, OnnxImageEncoder } from '../../../adapters/encode/onnx/encoder.ts';
 import { ClipTextEncoder, ClipTokenizer } from '../../../adapters/encode/onnx/text-encoder.ts';
 import { fuseBase } from '../../../core/ranking.ts';
-import { buildClipTextModel, buildClipVisionModel, l2 } from '../../fakes/hub/clip-graphs.ts';
+import {
+  buildClipTextModel,
+  buildClipVisionModel,
+  clipVisionConfig,
+  l2,
+} from '../../fakes/hub/clip-graphs.ts';
 
 const FIXTURE = 'tests/fakes/hub/fixtures/clip-tokenizer';
 const VOCAB = 100; // the fixture's vocabulary size
-const CLIP_CONFIG = {
-  id: 'fake-clip',
-  dim: 512,
-  inputName: 'pixel_values',
-  outputName: 'image_embeds',
-  preprocessing: {
-    size: 224,
-    resize: 'shortest-crop',
-    mean: [0.48145466, 0.4578275, 0.40821073],
-    std: [0.26862954, 0.26130258, 0.27577711],
-  },
-};
+const CLIP_CONFIG = clipVisionConfig('fake-clip');
 
 let dir: string;
 let tokenizer: ClipTokenizer;

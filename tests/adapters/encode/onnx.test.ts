@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOnnxModel } from '../../../adapters/encode/onnx/graph-builder.ts';
 import {
   type EncoderConfig,
   ImageDecodeError,
@@ -22,6 +21,7 @@ import {
   sampleScene,
 } from '../../../core/scene/index.ts';
 import { buildTinyEncoder } from '../../../scripts/build-tiny-encoder.ts';
+import { buildClipVisionModel, clipVisionConfig } from '../../fakes/hub/clip-graphs.ts';
 
 const MODEL = 'models/tiny-encoder.onnx';
 
@@ -231,40 +231,14 @@ describe('OnnxImageEncoder with the tiny scene encoder', () => {
 });
 
 describe('OnnxImageEncoder with a CLIP-shaped model', () => {
-  const clipConfig: EncoderConfig = {
-    id: 'fake-clip-vit-b-32',
-    dim: 512,
-    inputName: 'pixel_values',
-    outputName: 'image_embeds',
-    preprocessing: {
-      size: 224,
-      resize: 'shortest-crop',
-      mean: [0.48145466, 0.4578275, 0.40821073],
-      std: [0.26862954, 0.26130258, 0.27577711],
-    },
-  };
+  const clipConfig = clipVisionConfig('fake-clip-vit-b-32');
   let dir: string;
   let modelPath: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'genir-clip-'));
-    // pixel_values [N,3,224,224] → GlobalAveragePool → Flatten → MatMul [3,512] → image_embeds [N,512]
-    const rng = createRng(5);
-    const model = buildOnnxModel({
-      name: 'fake-clip',
-      inputs: [{ name: 'pixel_values', dims: ['batch', 3, 224, 224] }],
-      outputs: [{ name: 'image_embeds', dims: ['batch', 512] }],
-      initializers: [
-        { name: 'proj', dims: [3, 512], data: Array.from({ length: 3 * 512 }, () => rng() - 0.5) },
-      ],
-      nodes: [
-        { op: 'GlobalAveragePool', inputs: ['pixel_values'], outputs: ['pooled'] },
-        { op: 'Flatten', inputs: ['pooled'], outputs: ['flat'], attrs: { axis: 1 } },
-        { op: 'MatMul', inputs: ['flat', 'proj'], outputs: ['image_embeds'] },
-      ],
-    });
     modelPath = join(dir, 'clip-vit-b-32.onnx');
-    await writeFile(modelPath, model);
+    await writeFile(modelPath, buildClipVisionModel(512, 5));
     await writeFile(join(dir, 'clip-vit-b-32.json'), JSON.stringify(clipConfig));
   });
   afterAll(async () => {

@@ -2,47 +2,24 @@
  * OpenAIImageGenerator with the real `openai` client against the local fake, alone and inside
  * the engine: base64 and URL answers, DALL·E specifics, refusals, retries, the size cap.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   OpenAIImageGenerator,
   type OpenAIImageGeneratorOptions,
 } from '../../../adapters/generate/openai/index.ts';
-import { ProviderGate } from '../../../adapters/providers/index.ts';
 import { RefusedError } from '../../../core/errors.ts';
 import { FakeOpenAI, pngFor, rateLimited, serverError } from '../../fakes/openai/server.ts';
-import { providerWorld, watchUnhandled } from '../../fakes/openai/world.ts';
+import { providerWorld } from '../../fakes/openai/world.ts';
 import { RecordingSink } from '../../support/engine-world.ts';
+import { testGate, useFakeServer } from '../../support/providers.ts';
 
-let fake: FakeOpenAI;
-let unhandled: ReturnType<typeof watchUnhandled>;
-beforeAll(async () => {
-  fake = await FakeOpenAI.start();
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => {
-  unhandled = watchUnhandled();
-});
-afterEach(() => {
-  unhandled.stop();
-  expect(unhandled.errors).toEqual([]);
-  fake.images.length = 0;
-  fake.requests.length = 0;
-});
+const fake = useFakeServer(new FakeOpenAI(), { noUnhandled: true });
 
 const generator = (o: Partial<OpenAIImageGeneratorOptions> = {}) =>
   new OpenAIImageGenerator({
     apiKey: 'sk-test',
     baseURL: fake.url,
-    gate: new ProviderGate({
-      name: 'openai-images',
-      maxConcurrent: 2,
-      perMinute: 0,
-      timeoutMs: 2_000,
-      retries: 1,
-      baseDelayMs: 1,
-    }),
+    gate: testGate('openai-images'),
     ...o,
   });
 

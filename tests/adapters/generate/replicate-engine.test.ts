@@ -3,48 +3,22 @@
  * fake): every case ends with the right round post or message, no unhandled rejection, and the
  * thread's state intact.
  */
-import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReplicateGenerator } from '../../../adapters/generate/replicate/index.ts';
-import { ProviderGate } from '../../../adapters/providers/index.ts';
-import { providerWorld, watchUnhandled } from '../../fakes/openai/world.ts';
+import { noisyPng } from '../../fakes/openai/server.ts';
+import { providerWorld } from '../../fakes/openai/world.ts';
 import { FakeReplicate, NSFW_ERROR } from '../../fakes/replicate/server.ts';
 import { RecordingSink } from '../../support/engine-world.ts';
+import { testGate, useFakeServer } from '../../support/providers.ts';
 
 const KEY = 'test:replicate';
-let fake: FakeReplicate;
-let unhandled: ReturnType<typeof watchUnhandled>;
-
-beforeAll(async () => {
-  fake = await FakeReplicate.start();
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => {
-  unhandled = watchUnhandled();
-});
-afterEach(() => {
-  unhandled.stop();
-  expect(unhandled.errors).toEqual([]);
-  fake.plans.length = 0;
-  fake.createAnswers.length = 0;
-  fake.requests.length = 0;
-  fake.cancels.length = 0;
-});
+const fake = useFakeServer(new FakeReplicate(), { noUnhandled: true });
 
 async function world(options: { generateTimeoutMs?: number; maxBytes?: number } = {}) {
   const generator = new ReplicateGenerator({
     apiToken: fake.token,
     baseUrl: fake.url,
-    gate: new ProviderGate({
-      name: 'replicate',
-      maxConcurrent: 2,
-      perMinute: 0,
-      timeoutMs: 2_000,
-      retries: 1,
-      baseDelayMs: 1,
-    }),
+    gate: testGate('replicate'),
     waitSeconds: 1,
     pollIntervalMs: 10,
     ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
@@ -121,13 +95,7 @@ describe('ReplicateGenerator in the engine', () => {
     const generator = new ReplicateGenerator({
       apiToken: fake.token,
       baseUrl: fake.url,
-      gate: new ProviderGate({
-        name: 'replicate',
-        maxConcurrent: 2,
-        perMinute: 0,
-        timeoutMs: 2_000,
-        retries: 0,
-      }),
+      gate: testGate('replicate', { retries: 0 }),
     });
     const w = await providerWorld({ generator });
     const sink = new RecordingSink();
@@ -174,17 +142,7 @@ describe('ReplicateGenerator in the engine', () => {
 
   it('an oversized image: refused by the size cap, the round falls back with a note', async () => {
     const w = await world({ maxBytes: 40_000 });
-    const big = await sharp({
-      create: {
-        width: 500,
-        height: 500,
-        channels: 3,
-        background: { r: 0, g: 0, b: 0 },
-        noise: { type: 'gaussian', mean: 128, sigma: 60 },
-      },
-    })
-      .png()
-      .toBuffer();
+    const big = await noisyPng(500);
     fake.plans.push({ kind: 'succeed', image: big });
     await w.say(KEY, 'more detail', w.sink);
     const round = await expectOneMoreRound(w);
@@ -192,29 +150,28 @@ describe('ReplicateGenerator in the engine', () => {
     expect(round.notes[0]).toMatch(/the image is too large \(\d+ bytes; the limit is 40000\)/);
   });
 
-  it('a slow generation is cancelled when the thread moves on; the next message gets its own round', async () => {
-    const w = await world({ generateTimeoutMs: 400 });
+  it('a slow generation is cancelled when the thread moves on; one round answers both messages', async () => {
+    const w = await world({ generateTimeoutMs: 60_000 });
     fake.plans.push({ kind: 'slow' }, { kind: 'succeed' });
     const slowRound = w.say(KEY, 'make it red', w.sink);
-    // the person writes again while the picture is still being drawn
-    while (fake.creates().length < 1) await new Promise((r) => setTimeout(r, 5));
+    // the person writes again while the picture is still being drawn (the bot is polling for it)
+    const polled = () => fake.requests.some((r) => r.method === 'GET' && r.path.includes('/predictions/'));
+    while (!polled()) await new Promise((r) => setTimeout(r, 5));
     const next = w.say(KEY, 'no, blue', w.sink);
     await Promise.all([slowRound, next]);
     await w.generator.idle();
 
     const state = (await w.engine.state(KEY))!;
-    expect(state.rounds).toHaveLength(3);
-    expect(state.version).toBe(w.before.version + 2);
+    expect(state.rounds).toHaveLength(2);
+    expect(state.version).toBe(w.before.version + 1);
     expect(state.rounds[0]).toEqual(w.before.rounds[0]);
-    const [, abandoned, moved] = state.rounds;
-    expect(abandoned!.notes[0]).toMatch(REUSED);
-    expect(abandoned!.userText).toBe('make it red');
-    expect(moved!.userText).toBe('no, blue');
-    expect(moved!.notes).toEqual([]);
-    expect(moved!.generated?.generatorId).toBe('replicate:black-forest-labs/flux-schnell');
+    const moved = state.rounds[1]!;
+    expect(moved.userText).toBe('make it red\nno, blue');
+    expect(moved.notes).toEqual([]);
+    expect(moved.generated?.generatorId).toBe('replicate:black-forest-labs/flux-schnell');
     const slow = [...fake.predictions.values()].filter((p) => p.plan.kind === 'slow').at(-1)!;
     expect(fake.cancels).toEqual([slow.id]);
     expect(slow.status).toBe('canceled');
-    expect(w.sink.rounds().map((v) => v.roundNumber)).toEqual([1, 2, 3]);
+    expect(w.sink.rounds().map((v) => v.roundNumber)).toEqual([1, 2]);
   });
 });

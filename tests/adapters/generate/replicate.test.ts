@@ -4,7 +4,7 @@
  * and retries through the gate (the client's own retry loop neutralised).
  */
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   buildInput,
   familyOf,
@@ -12,32 +12,17 @@ import {
   ReplicateGenerator,
   type ReplicateGeneratorOptions,
 } from '../../../adapters/generate/replicate/index.ts';
-import { ImageTooLargeError, ProviderError, ProviderGate } from '../../../adapters/providers/index.ts';
+import { ImageTooLargeError, ProviderError } from '../../../adapters/providers/index.ts';
 import { RefusedError } from '../../../core/errors.ts';
-import { pngFor } from '../../fakes/openai/server.ts';
+import { noisyPng, pngFor } from '../../fakes/openai/server.ts';
 import { FakeReplicate, NSFW_ERROR } from '../../fakes/replicate/server.ts';
+import { testGate, useFakeServer } from '../../support/providers.ts';
 
-let fake: FakeReplicate;
-beforeAll(async () => {
-  fake = await FakeReplicate.start();
-});
-afterAll(async () => {
-  await fake.close();
-});
-afterEach(() => {
-  fake.plans.length = 0;
-  fake.createAnswers.length = 0;
-  fake.pollAnswers.length = 0;
-  fake.requests.length = 0;
-  fake.cancels.length = 0;
-});
+const fake = useFakeServer(new FakeReplicate());
 
 function generator(o: Partial<ReplicateGeneratorOptions> = {}, sleeps: number[] = []) {
-  const gate = new ProviderGate({
-    name: 'replicate',
-    maxConcurrent: 2,
-    perMinute: 0,
-    timeoutMs: 2_000,
+  // random() = 0: no back-off of its own, only what Retry-After asks for
+  const gate = testGate('replicate', {
     retries: 2,
     random: () => 0,
     sleep: async (ms) => {
@@ -226,17 +211,7 @@ describe('ReplicateGenerator against the fake', () => {
   });
 
   it('refuses an image over the size cap (declared or streamed)', async () => {
-    const big = await sharp({
-      create: {
-        width: 600,
-        height: 600,
-        channels: 3,
-        background: { r: 0, g: 0, b: 0 },
-        noise: { type: 'gaussian', mean: 128, sigma: 60 },
-      },
-    })
-      .png()
-      .toBuffer();
+    const big = await noisyPng(600);
     fake.plans.push({ kind: 'succeed', image: big });
     const err = await run(generator({ maxBytes: 50_000 })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
@@ -296,14 +271,7 @@ describe('ReplicateGenerator against the fake', () => {
     const g = new ReplicateGenerator({
       apiToken: fake.token,
       baseUrl: fake.url,
-      gate: new ProviderGate({
-        name: 'replicate',
-        maxConcurrent: 2,
-        perMinute: 0,
-        timeoutMs: 150,
-        retries: 1,
-        baseDelayMs: 1,
-      }),
+      gate: testGate('replicate', { timeoutMs: 150 }),
       waitSeconds: 1,
       pollIntervalMs: 5,
     });

@@ -3,46 +3,22 @@
  * the thread's refiner, the rule refiner as its fallback. Every case ends with the right round
  * post or message, no unhandled rejection, and the thread's state intact.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ProviderGate } from '../../../adapters/providers/index.ts';
+import { describe, expect, it } from 'vitest';
 import { OpenAIRefiner } from '../../../adapters/refine/openai/index.ts';
 import { completion, FakeOpenAI, rateLimited, refined, serverError } from '../../fakes/openai/server.ts';
-import { providerWorld, watchUnhandled } from '../../fakes/openai/world.ts';
+import { providerWorld } from '../../fakes/openai/world.ts';
 import { RecordingSink } from '../../support/engine-world.ts';
+import { testGate, useFakeServer } from '../../support/providers.ts';
 
 const KEY = 'test:openai-refiner';
-let fake: FakeOpenAI;
-let unhandled: ReturnType<typeof watchUnhandled>;
-
-beforeAll(async () => {
-  fake = await FakeOpenAI.start();
-});
-afterAll(async () => {
-  await fake.close();
-});
-beforeEach(() => {
-  unhandled = watchUnhandled();
-});
-afterEach(() => {
-  unhandled.stop();
-  expect(unhandled.errors).toEqual([]);
-  fake.chat.length = 0;
-  fake.requests.length = 0;
-});
+const fake = useFakeServer(new FakeOpenAI(), { noUnhandled: true });
 
 async function world() {
   const refiner = new OpenAIRefiner({
     model: 'gpt-4o-mini',
     apiKey: 'sk-test',
     baseURL: fake.url,
-    gate: new ProviderGate({
-      name: 'openai',
-      maxConcurrent: 2,
-      perMinute: 0,
-      timeoutMs: 300,
-      retries: 1,
-      baseDelayMs: 1,
-    }),
+    gate: testGate('openai', { timeoutMs: 300 }),
   });
   const w = await providerWorld({ refiner, refineTimeoutMs: 5_000 });
   const sink = new RecordingSink();
@@ -109,13 +85,7 @@ describe('OpenAIRefiner in the engine', () => {
     const refiner = new OpenAIRefiner({
       model: 'gpt-4o-mini',
       baseURL: fake.url,
-      gate: new ProviderGate({
-        name: 'openai',
-        maxConcurrent: 2,
-        perMinute: 0,
-        timeoutMs: 60_000,
-        retries: 2,
-      }),
+      gate: testGate('openai', { timeoutMs: 60_000, retries: 2 }),
     });
     const w = await providerWorld({ refiner, refineTimeoutMs: 200 });
     const sink = new RecordingSink();

@@ -3,10 +3,8 @@
  * honouring Retry-After, no retry on 4xx / refusals / caller aborts; plus the price table. Driven
  * through the real `openai` client against the local fake where an HTTP answer matters.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   chatCost,
   classify,
@@ -20,18 +18,10 @@ import {
 } from '../../../adapters/providers/index.ts';
 import { RefusedError } from '../../../core/errors.ts';
 import { FakeOpenAI, rateLimited, serverError } from '../../fakes/openai/server.ts';
+import { closedPort } from '../../fakes/shared/http.ts';
+import { useFakeServer } from '../../support/providers.ts';
 
-let fake: FakeOpenAI;
-beforeAll(async () => {
-  fake = await FakeOpenAI.start();
-});
-afterAll(async () => {
-  await fake.close();
-});
-afterEach(() => {
-  fake.chat.length = 0;
-  fake.requests.length = 0;
-});
+const fake = useFakeServer(new FakeOpenAI());
 
 function gate(overrides: Partial<ConstructorParameters<typeof ProviderGate>[0]> = {}) {
   const sleeps: number[] = [];
@@ -61,15 +51,6 @@ const chat = (s: AbortSignal) =>
     },
     { signal: s },
   );
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('ProviderGate retries', () => {
   it('waits the Retry-After a 429 asks for, then succeeds', async () => {

@@ -3,8 +3,7 @@
  * prompt and sampling, structured output with its fallbacks, zod-validated answers, rejection of
  * non-descriptions, one retry, then an error for the engine's rule fallback.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderGate } from '../../../adapters/providers/index.ts';
+import { describe, expect, it } from 'vitest';
 import {
   echoesSystemPrompt,
   OpenAIRefiner,
@@ -15,33 +14,18 @@ import {
 } from '../../../adapters/refine/openai/index.ts';
 import type { Round } from '../../../core/types.ts';
 import { completion, FakeOpenAI, refined, searchData } from '../../fakes/openai/server.ts';
+import { testGate, useFakeServer } from '../../support/providers.ts';
 
-let fake: FakeOpenAI;
-beforeAll(async () => {
-  fake = await FakeOpenAI.start();
-});
-afterAll(async () => {
-  await fake.close();
-});
-afterEach(() => {
-  fake.chat.length = 0;
-  fake.requests.length = 0;
-  fake.rejectJsonSchema = false;
-  fake.rejectJsonObject = false;
-});
-
-const gate = () =>
-  new ProviderGate({
-    name: 'openai',
-    maxConcurrent: 2,
-    perMinute: 0,
-    timeoutMs: 2000,
-    retries: 1,
-    baseDelayMs: 1,
-  });
+const fake = useFakeServer(new FakeOpenAI());
 
 const refiner = (o: Partial<OpenAIRefinerOptions> = {}) =>
-  new OpenAIRefiner({ model: 'gpt-4o-mini', apiKey: 'sk-test', baseURL: fake.url, gate: gate(), ...o });
+  new OpenAIRefiner({
+    model: 'gpt-4o-mini',
+    apiKey: 'sk-test',
+    baseURL: fake.url,
+    gate: testGate('openai'),
+    ...o,
+  });
 
 const round = (userText: string, query: string, index: number): Round => ({
   id: `r${index}`,

@@ -16,9 +16,9 @@
  * and a gateway session can be dropped and resumed with missed events replayed.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { closeServer, jsonServer, listenLocal, readBody, sendJson } from '../shared/http.ts';
 
 export const ChannelKind = {
   GuildText: 0,
@@ -397,8 +397,7 @@ export class FakeDiscord {
   async close(): Promise<void> {
     for (const s of this.sockets) s.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   // ── state helpers ───────────────────────────────────────────────────────────────────────────
@@ -783,16 +782,13 @@ export class FakeDiscord {
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────
 
   private async listen(): Promise<void> {
-    this.server = createServer((req, res) => {
-      this.onRequest(req, res).catch((err: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ message: `fake discord: ${(err as Error).message}`, code: 0 }));
-      });
-    });
+    this.server = jsonServer(
+      (req, res) => this.onRequest(req, res),
+      (err) => ({ message: `fake discord: ${err.message}`, code: 0 }),
+    );
     this.wss = new WebSocketServer({ server: this.server, path: '/gateway' });
     this.wss.on('connection', (ws) => this.onSocket(ws));
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.port = await listenLocal(this.server);
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -1090,9 +1086,7 @@ function send(res: ServerResponse, reply: Reply): void {
     res.end();
     return;
   }
-  const text = JSON.stringify(reply.json);
-  res.writeHead(reply.status, { 'content-type': 'application/json', ...headers });
-  res.end(text);
+  sendJson(res, reply.status, reply.json, headers);
 }
 
 function unknown(code: number, message: string): Reply {
@@ -1181,15 +1175,6 @@ function validateMessage(body: RouteContext['body'], edit = false): Reply | null
     return { status: 400, json: { message: 'Cannot send an empty message', code: 50006 } };
   }
   return null;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /** JSON, or multipart with `payload_json` and `files[n]` parts (what discord.js sends with attachments). */

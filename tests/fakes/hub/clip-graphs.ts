@@ -9,12 +9,30 @@
  *            stand-in for the transformer). Or only last_hidden_state [N, 77, D] (no pooling).
  */
 import onnxProto from 'onnx-proto';
+import type { EncoderConfig } from '../../../adapters/encode/onnx/encoder.ts';
 import { buildOnnxModel } from '../../../adapters/encode/onnx/graph-builder.ts';
 import { createRng } from '../../../core/random.ts';
 
 const { onnx } = onnxProto;
 const T = onnx.TensorProto.DataType;
 
+/** The encoder config (the JSON next to the model) of a CLIP vision export, as buildClipVisionModel's. */
+export function clipVisionConfig(id: string, dim = 512): EncoderConfig {
+  return {
+    id,
+    dim,
+    inputName: 'pixel_values',
+    outputName: 'image_embeds',
+    preprocessing: {
+      size: 224,
+      resize: 'shortest-crop',
+      mean: [0.48145466, 0.4578275, 0.40821073],
+      std: [0.26862954, 0.26130258, 0.27577711],
+    },
+  };
+}
+
+/** pixel_values [N,3,224,224] → GlobalAveragePool → Flatten → MatMul [3,dim] → image_embeds [N,dim] */
 export function buildClipVisionModel(dim = 512, seed = 5): Uint8Array {
   const rng = createRng(seed);
   return buildOnnxModel({

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocal, localOrigin } from '../shared/http.ts';
 
 export interface HubFile {
   data: Buffer;
@@ -35,19 +35,18 @@ export class FakeHub {
   private server!: Server;
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return localOrigin(this.server);
   }
 
   static async start(): Promise<FakeHub> {
     const hub = new FakeHub();
     hub.server = createServer((req, res) => hub.handle(req, res));
-    await new Promise<void>((resolve) => hub.server.listen(0, '127.0.0.1', resolve));
+    await listenLocal(hub.server);
     return hub;
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   /** Serve `data` as `<repo>/<path>`. */

@@ -4,7 +4,7 @@
  * and can fail the next requests with a status code (to exercise the client's retries).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal, readBody, sendJson } from '../shared/http.ts';
 
 export interface ChatRequest {
   model: string;
@@ -44,25 +44,20 @@ export async function startFakeVisionServer(
 ): Promise<FakeVisionServer> {
   const requests: ChatRequest[] = [];
   const failures: number[] = [];
-  const send = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = await readBody(req);
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
-      return send(res, 404, {
+      return sendJson(res, 404, {
         error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' },
       });
     }
     const failure = failures.shift();
     if (failure !== undefined)
-      return send(res, failure, { error: { message: 'injected failure', type: 'server_error' } });
-    const request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
+      return sendJson(res, failure, { error: { message: 'injected failure', type: 'server_error' } });
+    const request = JSON.parse(raw.toString('utf8')) as ChatRequest;
     requests.push(request);
     const content = respond(request);
-    send(res, 200, {
+    sendJson(res, 200, {
       id: `chatcmpl-${requests.length}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
@@ -73,11 +68,10 @@ export async function startFakeVisionServer(
   };
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err) =>
-      send(res, 500, { error: { message: String(err), type: 'server_error' } }),
+      sendJson(res, 500, { error: { message: String(err), type: 'server_error' } }),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLocal(server);
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,

@@ -6,21 +6,11 @@
  * server answers like a well-behaved model.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import sharp from 'sharp';
+import { FakeJsonApi, readBody, type Scripted, sendScripted } from '../shared/http.ts';
 
-export interface Scripted {
-  status?: number;
-  /** Sent as application/json. */
-  json?: unknown;
-  /** Sent verbatim (with contentType, default application/json): e.g. malformed JSON. */
-  body?: string;
-  contentType?: string;
-  headers?: Record<string, string>;
-  /** Never answer (until the client gives up and closes the connection). */
-  hang?: boolean;
-}
+export type { Scripted } from '../shared/http.ts';
 
 export interface Recorded {
   method: string;
@@ -82,6 +72,21 @@ export async function pngFor(text: string, size = 64): Promise<Buffer> {
     .toBuffer();
 }
 
+/** A size × size PNG of gaussian noise: it hardly compresses, so it is large (for the size caps). */
+export async function noisyPng(size: number): Promise<Buffer> {
+  return sharp({
+    create: {
+      width: size,
+      height: size,
+      channels: 3,
+      background: { r: 0, g: 0, b: 0 },
+      noise: { type: 'gaussian', mean: 128, sigma: 60 },
+    },
+  })
+    .png()
+    .toBuffer();
+}
+
 /** The data the refiner put in its user message. */
 export function searchData(body: ChatBody): { current_description: string | null; new_message: string } {
   const user = body.messages.find((m) => m.role === 'user')?.content ?? '';
@@ -90,7 +95,7 @@ export function searchData(body: ChatBody): { current_description: string | null
   return JSON.parse(user.slice(start, end + 1));
 }
 
-export class FakeOpenAI {
+export class FakeOpenAI extends FakeJsonApi {
   readonly requests: Recorded[] = [];
   /** Scripted answers to chat completions, in order; then the default model. */
   readonly chat: Scripted[] = [];
@@ -105,33 +110,14 @@ export class FakeOpenAI {
   rejectJsonSchema = false;
   /** Answer 400 to any response_format (a server without JSON mode either). */
   rejectJsonObject = false;
-  private server!: Server;
-  private readonly hanging = new Set<ServerResponse>();
 
-  get origin(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  /** baseURL for the openai client. */
-  get url(): string {
-    return `${this.origin}/v1`;
-  }
-
-  static async start(): Promise<FakeOpenAI> {
-    const fake = new FakeOpenAI();
-    fake.server = createServer((req, res) => {
-      fake.handle(req, res).catch((err: Error) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: err.message } }));
-      });
-    });
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    return fake;
-  }
-
-  async close(): Promise<void> {
-    for (const res of this.hanging) res.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  /** Forgets what tests scripted and what was requested (between tests). */
+  reset(): void {
+    this.requests.length = 0;
+    this.chat.length = 0;
+    this.images.length = 0;
+    this.rejectJsonSchema = false;
+    this.rejectJsonObject = false;
   }
 
   /** Requests to a path (e.g. '/v1/chat/completions'). */
@@ -143,9 +129,13 @@ export class FakeOpenAI {
     return this.calls('/v1/chat/completions').map((r) => r.body as ChatBody);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected errorJson(err: Error): unknown {
+    return { error: { message: err.message } };
+  }
+
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.origin);
-    const raw = await readBody(req);
+    const raw = (await readBody(req)).toString('utf8');
     let body: unknown = raw;
     try {
       body = raw ? JSON.parse(raw) : null;
@@ -154,13 +144,13 @@ export class FakeOpenAI {
 
     if (url.pathname.startsWith('/files/')) {
       const file = this.files.get(url.pathname.slice('/files/'.length));
-      if (!file) return send(res, { status: 404, json: { error: 'no such file' } });
+      if (!file) return sendScripted(res, { status: 404, json: { error: 'no such file' } });
       res.writeHead(200, { 'content-type': 'image/png', 'content-length': file.length });
       res.end(file);
       return;
     }
     if (this.apiKey && req.headers.authorization !== `Bearer ${this.apiKey}`) {
-      return send(res, {
+      return sendScripted(res, {
         status: 401,
         json: {
           error: {
@@ -172,7 +162,7 @@ export class FakeOpenAI {
       });
     }
     if (req.method === 'GET' && url.pathname === '/v1/models') {
-      return send(res, {
+      return sendScripted(res, {
         json: {
           object: 'list',
           data: this.models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake' })),
@@ -182,27 +172,21 @@ export class FakeOpenAI {
     if (req.method === 'POST' && url.pathname === '/v1/chat/completions') {
       const next = this.chat.shift();
       if (next) return this.answer(res, next);
-      return send(res, this.defaultChat(body as ChatBody));
+      return sendScripted(res, this.defaultChat(body as ChatBody));
     }
     if (req.method === 'POST' && url.pathname === '/v1/images/generations') {
       const next = this.images.shift();
       if (next) return this.answer(res, next);
       const { prompt } = body as { prompt: string };
       const png = await pngFor(prompt);
-      return send(res, {
+      return sendScripted(res, {
         json: { created: 0, data: [{ b64_json: png.toString('base64') }], quality: 'low' },
       });
     }
-    send(res, { status: 404, json: { error: { message: `no route ${req.method} ${url.pathname}` } } });
-  }
-
-  private answer(res: ServerResponse, s: Scripted): void {
-    if (s.hang) {
-      this.hanging.add(res);
-      res.on('close', () => this.hanging.delete(res));
-      return;
-    }
-    send(res, s);
+    sendScripted(res, {
+      status: 404,
+      json: { error: { message: `no route ${req.method} ${url.pathname}` } },
+    });
   }
 
   /** A well-behaved model: merges the current description and the new message. */
@@ -223,27 +207,4 @@ export class FakeOpenAI {
     const query = restart || !data.current_description ? message : `${data.current_description}, ${message}`;
     return { json: refined(query, restart ? 'restart' : 'refine') };
   }
-}
-
-function send(res: ServerResponse, s: Scripted): void {
-  const headers: Record<string, string> = { ...s.headers };
-  let payload = '';
-  if (s.body !== undefined) {
-    payload = s.body;
-    headers['content-type'] ??= s.contentType ?? 'application/json';
-  } else if (s.json !== undefined) {
-    payload = JSON.stringify(s.json);
-    headers['content-type'] ??= 'application/json';
-  }
-  res.writeHead(s.status ?? 200, headers);
-  res.end(payload);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

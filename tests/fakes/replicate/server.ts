@@ -6,17 +6,9 @@
  * JSON …) before any prediction is made.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pngFor } from '../openai/server.ts';
-
-export interface Scripted {
-  status?: number;
-  json?: unknown;
-  body?: string;
-  headers?: Record<string, string>;
-  hang?: boolean;
-}
+import { FakeJsonApi, readBody, type Scripted, sendScripted } from '../shared/http.ts';
 
 export type Plan =
   /** Done in the create answer (sync mode), output = a PNG URL. */
@@ -43,7 +35,7 @@ export interface FakePrediction {
 
 export const NSFW_ERROR = 'NSFW content detected. Try running it again, or try a different prompt.';
 
-export class FakeReplicate {
+export class FakeReplicate extends FakeJsonApi {
   token = 'r8_fake_token_for_tests';
   readonly plans: Plan[] = [];
   readonly createAnswers: Scripted[] = [];
@@ -57,33 +49,14 @@ export class FakeReplicate {
     'black-forest-labs/flux-dev',
     'stability-ai/stable-diffusion-3.5-large',
   ]);
-  private server!: Server;
-  private readonly hanging = new Set<ServerResponse>();
 
-  get origin(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  /** baseUrl for the replicate client. */
-  get url(): string {
-    return `${this.origin}/v1`;
-  }
-
-  static async start(): Promise<FakeReplicate> {
-    const fake = new FakeReplicate();
-    fake.server = createServer((req, res) => {
-      fake.handle(req, res).catch((err: Error) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ detail: err.message }));
-      });
-    });
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    return fake;
-  }
-
-  async close(): Promise<void> {
-    for (const res of this.hanging) res.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  /** Forgets what tests scripted and what was requested (between tests). */
+  reset(): void {
+    this.plans.length = 0;
+    this.createAnswers.length = 0;
+    this.pollAnswers.length = 0;
+    this.requests.length = 0;
+    this.cancels.length = 0;
   }
 
   /** Create requests that reached the server (scripted or not). */
@@ -118,22 +91,26 @@ export class FakeReplicate {
     p.output = output ? output(fileUrl) : [fileUrl];
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected errorJson(err: Error): unknown {
+    return { detail: err.message };
+  }
+
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.origin);
     const path = url.pathname;
     const method = req.method ?? 'GET';
-    const raw = await readBody(req);
+    const raw = (await readBody(req)).toString('utf8');
     this.requests.push({ method, path });
 
     if (path.startsWith('/files/')) {
       const file = this.files.get(path.slice('/files/'.length));
-      if (!file) return send(res, { status: 404, json: { detail: 'Not found' } });
+      if (!file) return sendScripted(res, { status: 404, json: { detail: 'Not found' } });
       res.writeHead(200, { 'content-type': 'image/png', 'content-length': file.length });
       res.end(file);
       return;
     }
     if (req.headers.authorization !== `Bearer ${this.token}`) {
-      return send(res, {
+      return sendScripted(res, {
         status: 401,
         json: {
           title: 'Unauthenticated',
@@ -143,7 +120,7 @@ export class FakeReplicate {
       });
     }
     if (method === 'GET' && path === '/v1/account') {
-      return send(res, {
+      return sendScripted(res, {
         json: { type: 'user', username: 'genir-test', name: 'GenIR Test', github_url: null },
       });
     }
@@ -151,8 +128,8 @@ export class FakeReplicate {
     if (model && method === 'GET' && !model[3]) {
       const name = `${model[1]}/${model[2]}`;
       if (!this.models.has(name))
-        return send(res, { status: 404, json: { detail: 'Not found.', status: 404 } });
-      return send(res, {
+        return sendScripted(res, { status: 404, json: { detail: 'Not found.', status: 404 } });
+      return sendScripted(res, {
         json: {
           owner: model[1],
           name: model[2],
@@ -168,7 +145,7 @@ export class FakeReplicate {
       const body = JSON.parse(raw || '{}') as { input?: Record<string, unknown>; version?: string };
       const name = model ? `${model[1]}/${model[2]}` : 'unknown/by-version';
       if (model && !this.models.has(name))
-        return send(res, { status: 404, json: { detail: 'Model not found', status: 404 } });
+        return sendScripted(res, { status: 404, json: { detail: 'Model not found', status: 404 } });
       const p: FakePrediction = {
         id: randomBytes(6).toString('hex'),
         model: name,
@@ -187,16 +164,16 @@ export class FakeReplicate {
         p.status = 'failed';
         p.error = p.plan.error;
       }
-      return send(res, { status: 201, json: this.json(p) });
+      return sendScripted(res, { status: 201, json: this.json(p) });
     }
     const one = /^\/v1\/predictions\/([\w]+)(\/cancel)?$/.exec(path);
     if (one) {
       const p = this.predictions.get(one[1] as string);
-      if (!p) return send(res, { status: 404, json: { detail: 'Not found.' } });
+      if (!p) return sendScripted(res, { status: 404, json: { detail: 'Not found.' } });
       if (one[2] && method === 'POST') {
         this.cancels.push(p.id);
         if (p.status === 'starting' || p.status === 'processing') p.status = 'canceled';
-        return send(res, { json: this.json(p) });
+        return sendScripted(res, { json: this.json(p) });
       }
       if (method === 'GET') {
         const scripted = this.pollAnswers.shift();
@@ -206,33 +183,9 @@ export class FakeReplicate {
         if (p.plan.kind === 'after-polls' && p.status === 'processing' && p.polls >= p.plan.polls) {
           await this.succeed(p, p.plan.image);
         }
-        return send(res, { json: this.json(p) });
+        return sendScripted(res, { json: this.json(p) });
       }
     }
-    send(res, { status: 404, json: { detail: `no route ${method} ${path}` } });
+    sendScripted(res, { status: 404, json: { detail: `no route ${method} ${path}` } });
   }
-
-  private answer(res: ServerResponse, s: Scripted): void {
-    if (s.hang) {
-      this.hanging.add(res);
-      res.on('close', () => this.hanging.delete(res));
-      return;
-    }
-    send(res, s);
-  }
-}
-
-function send(res: ServerResponse, s: Scripted): void {
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...s.headers };
-  res.writeHead(s.status ?? 200, headers);
-  res.end(s.body ?? (s.json !== undefined ? JSON.stringify(s.json) : ''));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

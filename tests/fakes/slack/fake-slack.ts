@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { closeServer, listenLocal, localOrigin, readBody, sendJson } from '../shared/http.ts';
 
 export interface FakeSlackIdentity {
   botToken: string;
@@ -67,15 +67,6 @@ type Block = Record<string, any>;
 type Failure = { status: number; retryAfter?: number } | { error: string };
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 function parseParams(req: IncomingMessage, body: Buffer): Record<string, unknown> {
   const type = req.headers['content-type'] ?? '';
@@ -178,12 +169,12 @@ export class FakeSlack {
       }
       fake.wss.handleUpgrade(req, socket, head, (ws) => fake.onSocket(ws));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await listenLocal(server);
     return fake;
   }
 
   get baseUrl(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return localOrigin(this.server);
   }
 
   /** What SLACK_API_URL / clientOptions.slackApiUrl should be. */
@@ -292,8 +283,7 @@ export class FakeSlack {
   async close(): Promise<void> {
     for (const ws of this.sockets) ws.terminate();
     this.wss.close();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await closeServer(this.server);
   }
 
   private onSocket(ws: WebSocket): void {
@@ -321,8 +311,7 @@ export class FakeSlack {
     const url = new URL(req.url ?? '/', this.baseUrl);
     const body = await readBody(req);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-      res.end(JSON.stringify(payload));
+      sendJson(res, status, payload, { 'content-type': 'application/json; charset=utf-8', ...headers });
     };
     if (url.pathname.startsWith('/api/')) {
       const method = url.pathname.slice('/api/'.length);
@@ -400,7 +389,7 @@ export class FakeSlack {
       if (token !== this.identity.appToken) return { ok: false, error: 'invalid_auth' };
       return {
         ok: true,
-        url: `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}/socket?ticket=fake`,
+        url: `${this.baseUrl.replace('http:', 'ws:')}/socket?ticket=fake`,
       };
     }
     if (token !== this.identity.botToken) return { ok: false, error: 'invalid_auth' };
