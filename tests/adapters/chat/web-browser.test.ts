@@ -92,6 +92,8 @@ describe('web playground in Chromium, on the real offline runtime', () => {
   /** A page that may only talk to our server; every page error is collected. */
   async function openPage(): Promise<{ page: Page; errors: string[] }> {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    // CI runs the whole suite on 2 cores: be patient, the assertions do not depend on time.
+    page.setDefaultTimeout(90_000);
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     page.on('console', (msg) => {
@@ -202,7 +204,7 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     expect(state?.found?.assetId).toBe(pickedAsset);
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 180_000);
 
   it('starts a second search from the sidebar and picks with a number key', async (ctx) => {
     ctx.skip(SKIP !== null, SKIP ?? '');
@@ -249,5 +251,5 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     await shot(page, '08-forgot-me');
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, 180_000);
 });
