@@ -8,9 +8,10 @@ import { ExactIndex } from '../adapters/index/exact/exact-index.ts';
 import { FileRoundImageStore } from '../adapters/store/files.ts';
 import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
 import { ConversationEngine, type EngineOptions } from '../core/engine.ts';
-import type { ImageEncoder, IndexHeader, Logger } from '../core/ports.ts';
+import type { Gallery, ImageEncoder, IndexHeader, Logger, VectorIndex } from '../core/ports.ts';
 import { buildDemoGallery, demoGalleryReady } from '../scripts/demo-gallery.ts';
 import { exportTranscripts } from '../scripts/export.ts';
+import { openIndexedGallery } from '../scripts/index-gallery/open.ts';
 import { type Progress, silentProgress } from '../scripts/progress.ts';
 import type { Config } from './config.ts';
 import { buildProviders, loadQueryEncoder } from './providers.ts';
@@ -23,7 +24,9 @@ export interface Runtime {
   engine: ConversationEngine;
   stores: Stores;
   encoder: LoadedEncoder;
-  index: ExactIndex;
+  /** The gallery searched: the demo gallery, or GALLERY indexed with `genir index`. */
+  gallery: Gallery;
+  index: VectorIndex;
   images: FileRoundImageStore;
   close(): Promise<void>;
 }
@@ -104,6 +107,20 @@ export async function ensureDemoGallery(
   return index;
 }
 
+/** GALLERY=demo: the offline demo gallery (built when missing); else a gallery made by `genir index`. */
+async function openSearchedGallery(
+  config: Config,
+  encoder: ImageEncoder,
+  stores: Stores,
+  options: { rebuild?: boolean; progress?: Progress; log?: (line: string) => void },
+): Promise<{ index: VectorIndex; gallery: Gallery; close(): Promise<void> }> {
+  if (config.GALLERY === 'demo') {
+    const index = await ensureDemoGallery(config, encoder, stores, options);
+    return { index, gallery: stores.gallery, close: () => index.flush() };
+  }
+  return openIndexedGallery(config, headerOf(encoder));
+}
+
 export async function buildRuntime(
   config: Config,
   options: {
@@ -118,7 +135,8 @@ export async function buildRuntime(
   const providers = buildProviders(config, logger as Logger); // config errors before any slow work
   const stores = openSqliteStores(dbPath(config));
   const encoder = await loadQueryEncoder(config);
-  const index = await ensureDemoGallery(config, encoder, stores, options);
+  const searched = await openSearchedGallery(config, encoder, stores, options);
+  const { index, gallery } = searched;
   const images = roundImages(config);
   const admins = new Set(config.ADMIN_USER_IDS);
   const engine = new ConversationEngine(
@@ -128,7 +146,7 @@ export async function buildRuntime(
       generator: providers.generator,
       encoder,
       index,
-      gallery: stores.gallery,
+      gallery,
       images,
       threads: stores.threads,
       transcripts: stores.transcripts,
@@ -153,7 +171,7 @@ export async function buildRuntime(
       isAdmin: (userId) => admins.has(userId),
       admin: {
         status: async () =>
-          `Gallery: ${await stores.gallery.count()} assets; index: ${await index.size()} vectors (${encoder.id}, ${encoder.dim} dims); transcripts: ${config.TRANSCRIPTS}, ${(await stores.transcripts.list()).length} records.`,
+          `Gallery ${config.GALLERY}: ${await gallery.count()} assets; index: ${await index.size()} vectors (${encoder.id}, ${encoder.dim} dims); transcripts: ${config.TRANSCRIPTS}, ${(await stores.transcripts.list()).length} records.`,
         export: async () => {
           const out = join(config.DATA_DIR, 'exports', new Date().toISOString().replace(/[:.]/g, '-'));
           const { dialogues, rounds } = await exportTranscripts({
@@ -175,13 +193,14 @@ export async function buildRuntime(
     engine,
     stores,
     encoder,
+    gallery,
     index,
     images,
     async close() {
       clearInterval(retention);
       await engine.idle();
       await providers.close();
-      await index.flush();
+      await searched.close();
       stores.db.close();
     },
   };

@@ -6,7 +6,8 @@ import type { Config } from './config.ts';
 /** What the web page needs of a runtime (bots/runtime.ts `Runtime` has all of it). */
 export interface WebRuntime {
   engine: ConversationEngine;
-  stores: { threads: ThreadStore; gallery: Gallery };
+  stores: { threads: ThreadStore };
+  gallery: Gallery;
   images: RoundImageStore;
 }
 
@@ -32,7 +33,7 @@ export async function startWeb(
     {
       engine: rt.engine,
       threads: rt.stores.threads,
-      gallery: rt.stores.gallery,
+      gallery: rt.gallery,
       images: rt.images,
       logger,
     },

@@ -11,6 +11,7 @@ import { discordRegister } from './discord-register.ts';
 import { doctorCommand } from './doctor.ts';
 import { addEvalCommand } from './eval/cli.ts';
 import { exportTranscripts } from './export.ts';
+import { registerIndexCommand } from './index-gallery/index.ts';
 import { MODEL_REGISTRY, modelsFetchCommand } from './models-fetch.ts';
 import { jsonProgress, progressBar } from './progress.ts';
 
@@ -220,6 +221,7 @@ program
     process.exitCode = await doctorCommand(loadConfig());
   });
 
+registerIndexCommand(program);
 addEvalCommand(program);
 
 try {

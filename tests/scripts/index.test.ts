@@ -10,14 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeChw } from '../../adapters/encode/onnx/index.ts';
 import { IndexMismatchError } from '../../adapters/index/header.ts';
 import { SqliteDatabase, SqliteGallery } from '../../adapters/store/sqlite/index.ts';
+import { loadConfig } from '../../bots/config.ts';
 import type { Preprocessing } from '../../core/ports.ts';
 import { createRng } from '../../core/random.ts';
 import { decodeForIndex } from '../../scripts/index-gallery/decode.ts';
 import {
+  galleryNameFor,
   type IndexRunOptions,
   type IndexSettings,
   indexGallery,
   openGalleryIndex,
+  openIndexedGallery,
   type TensorEncoder,
 } from '../../scripts/index-gallery/index.ts';
 import { galleryPaths } from '../../scripts/index-gallery/store.ts';
@@ -269,6 +272,16 @@ describe.each(KINDS)('genir index with the $kind index', (settings) => {
     g.close();
   });
 
+  it('a file that was indexed and is now corrupt loses its old vector', async () => {
+    const { root, run } = await setup();
+    await run();
+    const jpeg = await noiseImage(60, 'jpeg', 64);
+    await writeFile(join(root, 'nested', 'deeper', 'c.JpG'), jpeg.subarray(0, 300));
+    const again = await run();
+    expect(again).toMatchObject({ indexed: 0, removed: 1, assets: 6, vectors: 6 });
+    expect(again.bad.map((b) => b.source)).toContain(join(root, 'nested', 'deeper', 'c.JpG'));
+  });
+
   it('--prune removes assets whose files are gone and re-points the ones with a copy left', async () => {
     const { root, dir, run } = await setup();
     await run();
@@ -330,6 +343,50 @@ describe.each(KINDS)('genir index with the $kind index', (settings) => {
     });
     expect(rebuilt).toMatchObject({ reindexed: true, indexed: 7, assets: 7, vectors: 7 });
     expect(other.images).toBe(7);
+  });
+});
+
+describe('the bot opens an indexed gallery (GALLERY)', () => {
+  it('by name or by the indexed folder, read-only, with clear errors otherwise', async () => {
+    const { root, images } = await makeFolder();
+    const dataDir = join(tmp, 'bot-data');
+    const encoder = new PixelEncoder();
+    const dir = join(dataDir, 'galleries', galleryNameFor(root));
+    const summary = await indexGallery({
+      sources: [root],
+      dir,
+      name: galleryNameFor(root),
+      encoder,
+      index: { kind: 'usearch' },
+    });
+    expect(summary.indexed).toBe(7);
+    const header = { encoderId: encoder.id, dim: encoder.dim, preprocessing: encoder.preprocessing };
+    const config = (env: Record<string, string>) =>
+      loadConfig({ DATA_DIR: dataDir, ...env }, { dotenv: false });
+
+    for (const gallery of [root, galleryNameFor(root)]) {
+      const opened = await openIndexedGallery(config({ GALLERY: gallery, VECTOR_INDEX: 'usearch' }), header);
+      expect(opened.dir).toBe(dir);
+      expect(await opened.gallery.count()).toBe(7);
+      expect(await opened.index.size()).toBe(7);
+      const [top] = await opened.index.search(await encoder.embedBytes(images.get('B.PNG') as Buffer), 1);
+      expect((await opened.gallery.get(top?.id ?? ''))?.title).toBe('B');
+      await opened.close();
+    }
+    await expect(
+      openIndexedGallery(config({ GALLERY: root, VECTOR_INDEX: 'exact' }), header),
+    ).rejects.toThrow(
+      /was indexed with VECTOR_INDEX=usearch; set VECTOR_INDEX=usearch or run genir index again/,
+    );
+    await expect(
+      openIndexedGallery(config({ GALLERY: join(tmp, 'never-indexed'), VECTOR_INDEX: 'usearch' }), header),
+    ).rejects.toThrow(/has not been indexed yet .* run: genir index/);
+    await expect(
+      openIndexedGallery(config({ GALLERY: root, VECTOR_INDEX: 'usearch' }), {
+        ...header,
+        encoderId: 'other',
+      }),
+    ).rejects.toBeInstanceOf(IndexMismatchError);
   });
 });
 

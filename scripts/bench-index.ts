@@ -1,0 +1,142 @@
+/**
+ * `npm run bench:index`: images/s through the whole `genir index` pipeline (walk, read, sha256,
+ * decode + preprocess, encode, usearch add, SQLite commit every batch) against the bare encoder on
+ * preloaded tensors, with the configured encoder (the tiny one by default).
+ *
+ * The gallery is N scene PNGs (core/scene, 256×256, like the demo gallery), generated once into
+ * out/bench/index-images. Bare and pipeline runs alternate (the machine may be shared); the table
+ * shows the median of each. Writes out/bench/index.json.
+ *
+ *   npm run bench:index -- --images 2000 --runs 3
+ */
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { preprocessInto, tensorLength } from '../adapters/encode/onnx/index.ts';
+import { loadConfig } from '../bots/config.ts';
+import { loadEncoder } from '../bots/runtime.ts';
+import { createRng } from '../core/random.ts';
+import { renderScene, sampleScene } from '../core/scene/index.ts';
+import { defaultBatchSize, indexGallery } from './index-gallery/index.ts';
+import { percentile, printTable } from './stats.ts';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] as string) : fallback;
+}
+
+const IMAGES = Number(arg('images', '2000'));
+const RUNS = Number(arg('runs', '3'));
+const OUT = arg('out', 'out/bench');
+
+async function ensureImages(dir: string, count: number): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const existing = (await readdir(dir)).filter((f) => f.endsWith('.png')).sort();
+  if (existing.length === count) return existing.map((f) => join(dir, f));
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  console.error(`rendering ${count} scenes…`);
+  const rng = createRng(2024);
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const png = await renderScene(sampleScene(rng), { size: 256, jitter: createRng(i + 1) });
+    const file = join(dir, `scene-${String(i).padStart(5, '0')}.png`);
+    await writeFile(file, png);
+    files.push(file);
+  }
+  return files;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  // The bare encoder at its best (runtime-default threads or one thread, whichever is faster here),
+  // the pipeline with what `genir index` uses (ENCODER_THREADS, else one thread).
+  const encoder = await loadEncoder({ ...config, ENCODER_THREADS: config.ENCODER_THREADS || 1 });
+  const bareEncoders = config.ENCODER_THREADS ? [encoder] : [encoder, await loadEncoder(config)];
+  const p = encoder.preprocessing;
+  const per = tensorLength(p);
+  const batch = Number(arg('batch', String(defaultBatchSize(p))));
+  const imagesDir = join(OUT, 'index-images');
+  const files = await ensureImages(imagesDir, IMAGES);
+
+  // Preloaded tensors for the bare encoder.
+  const { readFile } = await import('node:fs/promises');
+  const tensor = new Float32Array(per * IMAGES);
+  await Promise.all(files.map(async (f, i) => preprocessInto(await readFile(f), p, tensor, i * per, i)));
+  const bareWith = async (e: typeof encoder) => {
+    const t = performance.now();
+    for (let s = 0; s < IMAGES; s += batch) {
+      const n = Math.min(batch, IMAGES - s);
+      await e.embedTensor(tensor.subarray(s * per, (s + n) * per), n);
+    }
+    return IMAGES / ((performance.now() - t) / 1000);
+  };
+  const bare = async () => {
+    let best = 0;
+    for (const e of bareEncoders) best = Math.max(best, await bareWith(e));
+    return best;
+  };
+  const pipeline = async (run: number) => {
+    const dir = join(OUT, 'index-gallery', `run-${run}`);
+    await rm(dir, { recursive: true, force: true });
+    const summary = await indexGallery({
+      sources: [imagesDir],
+      dir,
+      name: 'bench',
+      encoder,
+      index: { kind: 'usearch' },
+      batch,
+    });
+    if (summary.indexed !== IMAGES) throw new Error(`indexed ${summary.indexed} of ${IMAGES}`);
+    await rm(dir, { recursive: true, force: true });
+    timings.push(summary.timings);
+    return summary.indexed / summary.seconds;
+  };
+
+  const timings: unknown[] = [];
+  await bare(); // warm-up
+  const bareRates: number[] = [];
+  const pipeRates: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    bareRates.push(await bare());
+    pipeRates.push(await pipeline(r));
+    console.error(
+      `run ${r + 1}/${RUNS}: bare ${Math.round(bareRates.at(-1) as number)} img/s, pipeline ${Math.round(pipeRates.at(-1) as number)} img/s`,
+      JSON.stringify(timings.at(-1)),
+    );
+  }
+  const bareMedian = percentile(bareRates, 50);
+  const pipeMedian = percentile(pipeRates, 50);
+  const result = {
+    encoder: encoder.id,
+    input: `${p.size}×${p.size}`,
+    images: IMAGES,
+    batch,
+    runs: RUNS,
+    cores: cpus().length,
+    encoderThreads: config.ENCODER_THREADS || 'default',
+    bare: { median: bareMedian, runs: bareRates },
+    pipeline: { median: pipeMedian, runs: pipeRates },
+    ratio: pipeMedian / bareMedian,
+    timings,
+    date: new Date().toISOString(),
+  };
+  await mkdir(OUT, { recursive: true });
+  await writeFile(join(OUT, 'index.json'), JSON.stringify(result, null, 2));
+  printTable(
+    ['encoder', 'images', 'batch', 'bare encoder img/s', 'pipeline img/s', 'pipeline / bare'],
+    [
+      [
+        `${encoder.id} (${p.size}px)`,
+        String(IMAGES),
+        String(batch),
+        bareMedian.toFixed(0),
+        pipeMedian.toFixed(0),
+        `${(result.ratio * 100).toFixed(0)}%`,
+      ],
+    ],
+  );
+  for (const e of new Set(bareEncoders)) await e.close();
+}
+
+await main();

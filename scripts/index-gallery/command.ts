@@ -1,0 +1,126 @@
+/**
+ * The `genir index` command (commander): `registerIndexCommand(program)` adds it to the genir CLI;
+ * `scripts/index-gallery/main.ts` runs it alone.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../../bots/config.ts';
+import { loadEncoder } from '../../bots/runtime.ts';
+import { jsonProgress, progressBar } from '../progress.ts';
+import {
+  DEFAULT_DOWNLOAD_TIMEOUT_MS,
+  DEFAULT_MAX_DOWNLOAD_BYTES,
+  formatSummary,
+  indexGallery,
+} from './indexer.ts';
+import { type IndexKind, indexSettingsFromConfig } from './open.ts';
+import { GALLERIES_DIR, galleryNameFor, validateGalleryName } from './store.ts';
+
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
+  return n;
+};
+const positiveNumber = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0`);
+  return n;
+};
+
+export interface IndexCommandOptions {
+  name?: string;
+  batch?: number;
+  prune?: boolean;
+  reindex?: boolean;
+  refreshUrls?: boolean;
+  index?: IndexKind;
+  json?: boolean;
+  maxDownloadMb?: number;
+  downloadTimeout?: number;
+  maxMegapixels?: number;
+  concurrency?: number;
+}
+
+export function registerIndexCommand(program: Command): Command {
+  return program
+    .command('index')
+    .description('index a folder (or a list file of paths/URLs) of images as a searchable gallery')
+    .argument('<sources...>', 'folders, list files (one path or http(s) URL per line), images or URLs')
+    .option('--name <name>', 'gallery name (default: from the first source); set GALLERY=<name> to search it')
+    .option('--batch <n>', 'images per encoder call (default: sized for the model)', positiveInt('--batch'))
+    .option('--prune', 'remove images whose files are gone')
+    .option('--reindex', 'drop every vector and index everything again (e.g. after changing the encoder)')
+    .option('--refresh-urls', 'download URLs again even if already indexed')
+    .option('--index <kind>', 'exact | usearch | pinecone (default: VECTOR_INDEX)')
+    .option('--json', 'progress and summary as JSON lines on stdout')
+    .option('--max-download-mb <n>', 'largest download accepted', positiveNumber('--max-download-mb'))
+    .option('--download-timeout <s>', 'seconds per download', positiveNumber('--download-timeout'))
+    .option(
+      '--max-megapixels <n>',
+      'larger images are refused (decompression bombs)',
+      positiveNumber('--max-megapixels'),
+    )
+    .option('--concurrency <n>', 'files read and decoded at once (default 8)', positiveInt('--concurrency'))
+    .action(async (sources: string[], opts: IndexCommandOptions) => {
+      process.exitCode = await runIndexCommand(sources, opts);
+    });
+}
+
+/** Runs `genir index`; returns the exit code (0 ok, 1 failed, 130 interrupted). */
+export async function runIndexCommand(sources: string[], opts: IndexCommandOptions): Promise<number> {
+  const config = loadConfig();
+  if (opts.index) {
+    if (!['exact', 'usearch', 'pinecone'].includes(opts.index)) {
+      throw new Error(`--index must be exact, usearch or pinecone (got "${opts.index}")`);
+    }
+    config.VECTOR_INDEX = opts.index;
+  }
+  const name = opts.name ? validateGalleryName(opts.name) : galleryNameFor(sources[0] as string);
+  const dir = `${config.DATA_DIR}/${GALLERIES_DIR}/${name}`;
+  // One inference thread by default: decoding (sharp, libuv threads) gets the other cores.
+  const encoder = await loadEncoder({ ...config, ENCODER_THREADS: config.ENCODER_THREADS || 1 });
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    console.error(
+      '\nStopping after the current batch (everything indexed so far is kept; Ctrl-C again to quit now)…',
+    );
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const summary = await indexGallery({
+      sources,
+      dir,
+      name,
+      encoder,
+      index: indexSettingsFromConfig(config),
+      ...(opts.batch ? { batch: opts.batch } : {}),
+      prune: opts.prune ?? false,
+      reindex: opts.reindex ?? false,
+      refreshUrls: opts.refreshUrls ?? false,
+      maxDownloadBytes: opts.maxDownloadMb ? opts.maxDownloadMb * 1024 * 1024 : DEFAULT_MAX_DOWNLOAD_BYTES,
+      downloadTimeoutMs: opts.downloadTimeout ? opts.downloadTimeout * 1000 : DEFAULT_DOWNLOAD_TIMEOUT_MS,
+      ...(opts.maxMegapixels ? { limitInputPixels: Math.round(opts.maxMegapixels * 1e6) } : {}),
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      progress: opts.json ? jsonProgress('index') : progressBar('index'),
+      signal: controller.signal,
+    });
+    if (opts.json) console.log(JSON.stringify({ summary }));
+    else {
+      for (const line of formatSummary(summary)) console.log(line);
+      if (config.GALLERY !== name) console.log(`Search it: GALLERY=${name} genir chat`);
+    }
+    return 0;
+  } catch (err) {
+    if (controller.signal.aborted) {
+      console.error('Interrupted: run the same command again to continue where it stopped.');
+      return 130;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await encoder.close();
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Where an indexed gallery lives: `DATA_DIR/galleries/<name>/` with
+ *   gallery.db     SQLite: the `assets` table (SqliteGallery: id, source, title, width, height,
+ *                  hash, mtime, size) plus `index_files` (every file or URL seen → its asset, for
+ *                  skip-unchanged, duplicates and prune) and `index_meta`
+ *   index.usearch  (+ .wal) or index.exact — the vectors (Pinecone keeps them remotely)
+ *   index.lock     held while `genir index` runs
+ * Asset ids are content ids (`img-` + 24 hex of the sha256): identical files are one asset, and a
+ * moved file keeps its vector.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { SqliteDatabase } from '../../adapters/store/sqlite/index.ts';
+
+export const GALLERIES_DIR = 'galleries';
+
+export const assetIdForHash = (sha256hex: string): string => `img-${sha256hex.slice(0, 24)}`;
+
+export interface GalleryPaths {
+  dir: string;
+  db: string;
+  lock: string;
+  usearch: string;
+  exact: string;
+}
+
+export function galleryPaths(dir: string): GalleryPaths {
+  return {
+    dir,
+    db: join(dir, 'gallery.db'),
+    lock: join(dir, 'index.lock'),
+    usearch: join(dir, 'index.usearch'),
+    exact: join(dir, 'index.exact'),
+  };
+}
+
+/** A folder-safe name for a source: its base name plus a short hash of the absolute path. */
+export function galleryNameFor(source: string, cwd = process.cwd()): string {
+  const isUrl = /^https?:\/\//i.test(source);
+  const absolute = isUrl ? source : resolve(cwd, source);
+  const base = (isUrl ? new URL(source).hostname : basename(absolute))
+    .toLowerCase()
+    .replace(/\.[a-z0-9]+$/, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  const hash = createHash('sha256').update(absolute).digest('hex').slice(0, 8);
+  return `${base || 'gallery'}-${hash}`;
+}
+
+export function validateGalleryName(name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) || name === 'demo') {
+    throw new Error(`gallery name "${name}": use letters, digits, '.', '_' or '-' (not "demo")`);
+  }
+  return name;
+}
+
+/**
+ * The folder of gallery `value` (GALLERY, or what `genir index` was given): the gallery of that
+ * name when DATA_DIR/galleries/<value> exists, else the one `genir index <value>` creates for that
+ * folder or list file.
+ */
+export async function findGalleryDir(dataDir: string, value: string, cwd = process.cwd()): Promise<string> {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value)) {
+    const byName = join(dataDir, GALLERIES_DIR, value);
+    const exists = await stat(join(byName, 'gallery.db')).then(
+      () => true,
+      () => false,
+    );
+    if (exists) return byName;
+  }
+  return join(dataDir, GALLERIES_DIR, galleryNameFor(value, cwd));
+}
+
+/** Take the gallery's lock (one indexer at a time); a lock left by a dead process is taken over. */
+export async function acquireLock(path: string): Promise<() => Promise<void>> {
+  await mkdir(resolve(path, '..'), { recursive: true });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(path, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return async () => {
+        await rm(path, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`another genir index (pid ${pid}) is indexing this gallery; wait for it or stop it`);
+      }
+      await rm(path, { force: true });
+    }
+  }
+  throw new Error(`cannot take the lock ${path}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface FileRow {
+  /** Absolute path or URL. */
+  source: string;
+  assetId: string;
+  hash: string;
+  mtime: number | null;
+  size: number | null;
+  indexedAt: number;
+}
+
+interface Row {
+  source: string;
+  asset_id: string;
+  hash: string;
+  mtime: number | null;
+  size_bytes: number | null;
+  indexed_at: number;
+}
+
+const toFileRow = (r: Row): FileRow => ({
+  source: r.source,
+  assetId: r.asset_id,
+  hash: r.hash,
+  mtime: r.mtime,
+  size: r.size_bytes,
+  indexedAt: r.indexed_at,
+});
+
+/** The indexer's own tables in the gallery database (created on first use). */
+export class IndexedFiles {
+  private readonly s;
+  private readonly upsertTx: (rows: readonly FileRow[]) => void;
+  private readonly removeTx: (sources: readonly string[]) => void;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    options: { readonly?: boolean } = {},
+  ) {
+    const c = db.connection;
+    if (!options.readonly)
+      c.exec(`
+      CREATE TABLE IF NOT EXISTS index_files (
+        source TEXT PRIMARY KEY,
+        asset_id TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        mtime INTEGER,
+        size_bytes INTEGER,
+        indexed_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS index_files_asset ON index_files(asset_id);
+      CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+    this.s = {
+      all: c.prepare<[], Row>('SELECT * FROM index_files'),
+      upsert: c.prepare<Row>(
+        `INSERT INTO index_files (source, asset_id, hash, mtime, size_bytes, indexed_at)
+         VALUES (@source, @asset_id, @hash, @mtime, @size_bytes, @indexed_at)
+         ON CONFLICT (source) DO UPDATE SET asset_id = excluded.asset_id, hash = excluded.hash,
+           mtime = excluded.mtime, size_bytes = excluded.size_bytes, indexed_at = excluded.indexed_at`,
+      ),
+      remove: c.prepare<[string]>('DELETE FROM index_files WHERE source = ?'),
+      ofAsset: c.prepare<[string], Row>('SELECT * FROM index_files WHERE asset_id = ? ORDER BY source'),
+      clear: c.prepare('DELETE FROM index_files'),
+      getMeta: c.prepare<[string], { value: string }>('SELECT value FROM index_meta WHERE key = ?'),
+      setMeta: c.prepare<[string, string]>(
+        'INSERT INTO index_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+    };
+    this.upsertTx = c.transaction((rows: readonly FileRow[]) => {
+      for (const r of rows) {
+        this.s.upsert.run({
+          source: r.source,
+          asset_id: r.assetId,
+          hash: r.hash,
+          mtime: r.mtime,
+          size_bytes: r.size,
+          indexed_at: r.indexedAt,
+        });
+      }
+    });
+    this.removeTx = c.transaction((sources: readonly string[]) => {
+      for (const s of sources) this.s.remove.run(s);
+    });
+  }
+
+  all(): FileRow[] {
+    return this.s.all.all().map(toFileRow);
+  }
+
+  /** Files holding an asset's content, by source. */
+  ofAsset(assetId: string): FileRow[] {
+    return this.s.ofAsset.all(assetId).map(toFileRow);
+  }
+
+  upsert(rows: readonly FileRow[]): void {
+    if (rows.length > 0) this.upsertTx(rows);
+  }
+
+  remove(sources: readonly string[]): void {
+    if (sources.length > 0) this.removeTx(sources);
+  }
+
+  clear(): void {
+    this.s.clear.run();
+  }
+
+  getMeta(key: string): string | null {
+    return this.s.getMeta.get(key)?.value ?? null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.s.setMeta.run(key, value);
+  }
+
+  /** Run fn in one write transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn);
+  }
+}
