@@ -9,6 +9,7 @@ import { SketchGenerator } from '../../adapters/generate/sketch/index.ts';
 import { RuleRefiner } from '../../adapters/refine/rules/index.ts';
 import { openSqliteStores } from '../../adapters/store/sqlite/index.ts';
 import type { Config } from '../../bots/config.ts';
+import { buildProviders } from '../../bots/providers.ts';
 import { dbPath, demoDir, ensureDemoGallery, headerOf, loadEncoder } from '../../bots/runtime.ts';
 import { createRng, shuffle } from '../../core/random.ts';
 import type { Scene } from '../../core/scene/index.ts';
@@ -124,9 +125,8 @@ export interface GalleryWorldOptions {
 }
 
 /**
- * A gallery indexed by `genir index` (its index kind from VECTOR_INDEX) with VLM users. The bot's
- * refiner and generator are the offline ones (rule refiner, sketch generator) for now; the
- * encoder is the configured one (ENCODER_MODEL), as the index requires.
+ * A gallery indexed by `genir index` (its index kind from VECTOR_INDEX) with VLM users. The bot is
+ * the configured one: REFINER, GENERATOR and ENCODER_MODEL, as `npm start` builds them.
  */
 export async function openGalleryWorld(options: GalleryWorldOptions): Promise<OpenedWorld> {
   const config: Config = { ...options.config, GALLERY: options.gallery };
@@ -148,6 +148,7 @@ export async function openGalleryWorld(options: GalleryWorldOptions): Promise<Op
       );
     }
     const vlm = new VlmClient(options.vlm);
+    const providers = buildProviders(config, { info() {}, warn() {}, error() {} });
     return {
       description: {
         world: 'gallery',
@@ -157,14 +158,18 @@ export async function openGalleryWorld(options: GalleryWorldOptions): Promise<Op
       },
       index: opened.index,
       gallery: opened.gallery,
-      refiner: new RuleRefiner(),
-      generator: new SketchGenerator(),
+      refiner: providers.refiner,
+      ...(providers.fallbackRefiner ? { fallbackRefiner: providers.fallbackRefiner } : {}),
+      generator: providers.generator,
       encoder,
       targets: wanted,
       async makeUser(targetId, kind) {
         return new VlmUser(vlm, await targetPng(opened.gallery, targetId), { blind: kind === 'blind' });
       },
-      close: () => opened.close(),
+      async close() {
+        await providers.close();
+        await opened.close();
+      },
     };
   } catch (err) {
     await opened.close();
