@@ -40,7 +40,7 @@ const schema = z.object({
   // Gallery and indexes (docs/indexing.md).
   GALLERY: z.string().min(1).default('demo'),
   USEARCH_DTYPE: z.enum(['f16', 'i8', 'f32']).default('f16'),
-  USEARCH_EXPANSION_SEARCH: z.coerce.number().int().min(1).max(4096).default(64),
+  USEARCH_EXPANSION_SEARCH: z.coerce.number().int().min(1).max(4096).default(192),
   EXACT_BELOW: z.coerce.number().int().min(0).default(20_000),
   PINECONE_API_KEY: z.string().min(1).optional(),
   PINECONE_INDEX: z

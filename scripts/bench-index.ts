@@ -28,6 +28,8 @@ function arg(name: string, fallback: string): string {
 const IMAGES = Number(arg('images', '2000'));
 const RUNS = Number(arg('runs', '3'));
 const OUT = arg('out', 'out/bench');
+const CONCURRENCY = Number(arg('concurrency', '0'));
+const ENCODE_CHUNK = Number(arg('encode-chunk', '0'));
 
 async function ensureImages(dir: string, count: number): Promise<string[]> {
   await mkdir(dir, { recursive: true });
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
   const pipeline = async (run: number) => {
     const dir = join(OUT, 'index-gallery', `run-${run}`);
     await rm(dir, { recursive: true, force: true });
+    const cpu0 = process.cpuUsage();
     const summary = await indexGallery({
       sources: [imagesDir],
       dir,
@@ -86,10 +89,16 @@ async function main(): Promise<void> {
       encoder,
       index: { kind: 'usearch' },
       batch,
+      ...(CONCURRENCY ? { concurrency: CONCURRENCY } : {}),
+      ...(ENCODE_CHUNK ? { encodeChunk: ENCODE_CHUNK } : {}),
     });
     if (summary.indexed !== IMAGES) throw new Error(`indexed ${summary.indexed} of ${IMAGES}`);
     await rm(dir, { recursive: true, force: true });
-    timings.push(summary.timings);
+    const cpu = process.cpuUsage(cpu0);
+    timings.push({
+      ...summary.timings,
+      cpuPercent: Math.round(((cpu.user + cpu.system) / 1e3 / 1e3 / summary.seconds) * 100),
+    });
     return summary.indexed / summary.seconds;
   };
 

@@ -13,7 +13,10 @@
  * Prints one table and writes out/bench/search-<N>.json (and search.json with every size run).
  *
  *   npm run bench:search -- --sizes 100000
- *   npm run bench:search -- --sizes 1000000 --ef 32,48,64,96
+ *   npm run bench:search -- --sizes 1000000 --ef 128,192,256 --row-ef 192 --keep
+ *   npm run bench:search -- --sizes 1000000 --dtypes f16 --ef 160 --serve-only   (reuse kept files)
+ * Options: --dtypes f32,f16,i8  --ef (expansion_search sweep)  --connectivity 16  --expansion-add 128
+ *   --queries 1000  --exact-queries (default 200, 50 at 1M)  --out out/bench
  */
 import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -38,6 +41,12 @@ interface Args {
   connectivity: number;
   expansionAdd: number;
   out: string;
+  /** Keep the built index files (out/bench/cache) for later --serve-only runs. */
+  keep: boolean;
+  /** Serve existing index files only (built by an earlier --keep run). */
+  serveOnly: boolean;
+  /** The ef shown in the table row (default: the smallest reaching recall 0.95). */
+  rowEf: number | null;
 }
 
 function parseArgs(argv: string[]): Args & { child?: string; payload?: string } {
@@ -63,6 +72,9 @@ function parseArgs(argv: string[]): Args & { child?: string; payload?: string } 
     connectivity: Number(get('connectivity') ?? 16),
     expansionAdd: Number(get('expansion-add') ?? 128),
     out: get('out') ?? 'out/bench',
+    keep: argv.includes('--keep'),
+    serveOnly: argv.includes('--serve-only'),
+    rowEf: get('row-ef') ? Number(get('row-ef')) : null,
     ...(get('child') ? { child: get('child') as string } : {}),
     ...(get('payload') ? { payload: get('payload') as string } : {}),
   };
@@ -411,8 +423,15 @@ async function benchSize(
   const sweep: unknown[] = [];
   const exact: Record<string, Record<string, number>> = {};
   for (const kernel of ['js', 'wasm'] as const) {
-    console.error(`exact scan (${kernel} kernel), ${n}…`);
-    const e = await runChild({ ...base, task: 'exact', queries: exactQueries, kernel });
+    const cached = join(a.out, 'cache', `exact-${kernel}-${n}-q${exactQueries}-d${a.dim}-s${a.seed}.json`);
+    let e: Record<string, number>;
+    if (a.serveOnly && (await stat(cached).catch(() => null))) {
+      e = JSON.parse(await readFile(cached, 'utf8'));
+    } else {
+      console.error(`exact scan (${kernel} kernel), ${n}…`);
+      e = await runChild({ ...base, task: 'exact', queries: exactQueries, kernel });
+      await writeFile(cached, JSON.stringify(e));
+    }
     exact[kernel] = e;
     sweep.push({ index: `exact ${kernel}`, ...e });
   }
@@ -438,15 +457,22 @@ async function benchSize(
       'cache',
       `bench-${n}-${dtype}-M${a.connectivity}-efc${a.expansionAdd}.usearch`,
     );
-    console.error(`usearch ${dtype}, ${n}: building…`);
-    const built = await runChild({
-      ...base,
-      task: 'build',
-      indexPath,
-      dtype,
-      connectivity: a.connectivity,
-      expansionAdd: a.expansionAdd,
-    });
+    const builtPath = `${indexPath}.build.json`;
+    let built: Record<string, number>;
+    if (a.serveOnly) {
+      built = JSON.parse(await readFile(builtPath, 'utf8'));
+    } else {
+      console.error(`usearch ${dtype}, ${n}: building…`);
+      built = await runChild({
+        ...base,
+        task: 'build',
+        indexPath,
+        dtype,
+        connectivity: a.connectivity,
+        expansionAdd: a.expansionAdd,
+      });
+      if (a.keep) await writeFile(builtPath, JSON.stringify(built));
+    }
     const served: Record<string, number>[] = [];
     for (const ef of a.ef) {
       console.error(`usearch ${dtype}, ${n}: serving with ef=${ef}…`);
@@ -454,7 +480,8 @@ async function benchSize(
     }
     sweep.push({ index: `usearch ${dtype}`, build: built, serve: served });
     // The row: the smallest ef reaching recall ≥ 0.95 (else the best recall).
-    const ok = served.filter((s) => (s.recall as number) >= 0.95);
+    const chosen = served.find((s) => s.ef === a.rowEf);
+    const ok = chosen ? [chosen] : served.filter((s) => (s.recall as number) >= 0.95);
     const pick =
       ok.length > 0
         ? (ok[0] as Record<string, number>)
@@ -473,7 +500,7 @@ async function benchSize(
       recall: pick.recall as number,
       speedup: (baseline.p50 as number) / (pick.p50 as number),
     });
-    await rm(indexPath, { force: true });
+    if (!a.keep && !a.serveOnly) await rm(indexPath, { force: true });
     await partial({ rows, sweep });
   }
   const meta = {

@@ -35,7 +35,7 @@ import { encodeWalRecords, readWal, type WalOp, WalWriter } from './wal.ts';
 export const DEFAULT_EXACT_BELOW = 20_000;
 
 /** HNSW parameters chosen with `npm run bench:search` (see docs/indexing.md). */
-export const DEFAULT_HNSW = { connectivity: 16, expansionAdd: 128, expansionSearch: 64 } as const;
+export const DEFAULT_HNSW = { connectivity: 16, expansionAdd: 128, expansionSearch: 192 } as const;
 
 export interface UsearchIndexOptions {
   /** Scalar type of the HNSW vectors for a new index (default f16); an existing file keeps its own. */
@@ -44,7 +44,7 @@ export interface UsearchIndexOptions {
   connectivity?: number;
   /** HNSW ef at construction (default 128). */
   expansionAdd?: number;
-  /** HNSW ef at search (default 64); widened automatically to K when K is larger. */
+  /** HNSW ef at search (default 192: recall@10 ≈ 0.97 at 1M × 512 f16); at least K. */
   expansionSearch?: number;
   /** Exact search while the index holds at most this many vectors (default 20,000; 0 = never). */
   exactBelow?: number;
