@@ -29,7 +29,6 @@ const IMAGES = Number(arg('images', '2000'));
 const RUNS = Number(arg('runs', '3'));
 const OUT = arg('out', 'out/bench');
 const CONCURRENCY = Number(arg('concurrency', '0'));
-const ENCODE_CHUNK = Number(arg('encode-chunk', '0'));
 
 async function ensureImages(dir: string, count: number): Promise<string[]> {
   await mkdir(dir, { recursive: true });
@@ -90,7 +89,6 @@ async function main(): Promise<void> {
       index: { kind: 'usearch' },
       batch,
       ...(CONCURRENCY ? { concurrency: CONCURRENCY } : {}),
-      ...(ENCODE_CHUNK ? { encodeChunk: ENCODE_CHUNK } : {}),
     });
     if (summary.indexed !== IMAGES) throw new Error(`indexed ${summary.indexed} of ${IMAGES}`);
     await rm(dir, { recursive: true, force: true });

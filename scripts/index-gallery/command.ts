@@ -59,7 +59,7 @@ export function registerIndexCommand(program: Command): Command {
       'larger images are refused (decompression bombs)',
       positiveNumber('--max-megapixels'),
     )
-    .option('--concurrency <n>', 'files read and decoded at once (default 8)', positiveInt('--concurrency'))
+    .option('--concurrency <n>', 'files read and decoded at once (default 16)', positiveInt('--concurrency'))
     .action(async (sources: string[], opts: IndexCommandOptions) => {
       process.exitCode = await runIndexCommand(sources, opts);
     });

@@ -5,7 +5,7 @@
  * preprocessing (toRgbPixels), so gallery vectors match query vectors.
  */
 import sharp, { type Metadata } from 'sharp';
-import { toRgbPixels } from '../../adapters/encode/onnx/index.ts';
+import { pngSize, toRgbPixels } from '../../adapters/encode/onnx/index.ts';
 import type { Preprocessing } from '../../core/ports.ts';
 
 export type BadKind =
@@ -27,7 +27,7 @@ export class BadImageError extends Error {
 }
 
 export interface DecodedImage {
-  pixels: Buffer;
+  pixels: Uint8Array;
   width: number;
   height: number;
   format: string;
@@ -83,24 +83,14 @@ function tooManyPixels(w: number, h: number, limit: number): BadImageError {
   );
 }
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** PNG size from its IHDR chunk (saves a sharp metadata call on the most common format). */
-function pngSize(bytes: Buffer): { width: number; height: number } | null {
-  if (bytes.length < 33 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE)) return null;
-  if (bytes.toString('latin1', 12, 16) !== 'IHDR') return null;
-  const width = bytes.readUInt32BE(16);
-  const height = bytes.readUInt32BE(20);
-  return width > 0 && height > 0 ? { width, height } : null;
-}
-
 async function decodePixels(
   bytes: Buffer,
   preprocessing: Preprocessing,
   limitInputPixels: number,
-): Promise<Buffer> {
+  sourcePixels: number,
+): Promise<Uint8Array> {
   try {
-    return await toRgbPixels(bytes, preprocessing, { limitInputPixels });
+    return await toRgbPixels(bytes, preprocessing, { limitInputPixels, sourcePixels });
   } catch (err) {
     throw classifySharpError(err, limitInputPixels);
   }
@@ -116,7 +106,7 @@ export async function decodeForIndex(
   if (png) {
     if (png.width * png.height > limitInputPixels)
       throw tooManyPixels(png.width, png.height, limitInputPixels);
-    const pixels = await decodePixels(bytes, preprocessing, limitInputPixels);
+    const pixels = await decodePixels(bytes, preprocessing, limitInputPixels, png.width * png.height);
     return { pixels, width: png.width, height: png.height, format: 'png' };
   }
   const sniffed = sniffUnsupported(bytes);
@@ -142,7 +132,7 @@ export async function decodeForIndex(
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
   if (w * h > limitInputPixels) throw tooManyPixels(w, h, limitInputPixels);
-  const pixels = await decodePixels(bytes, preprocessing, limitInputPixels);
+  const pixels = await decodePixels(bytes, preprocessing, limitInputPixels, w * h);
   const rotated = (meta.orientation ?? 1) >= 5;
   return { pixels, width: rotated ? h : w, height: rotated ? w : h, format };
 }

@@ -50,12 +50,6 @@ export interface IndexRunOptions {
   limitInputPixels?: number;
   /** Files read/decoded at once (default 16). */
   concurrency?: number;
-  /**
-   * Images per inference call (default 32). onnxruntime-node runs inference on the JS thread, so a
-   * batch is encoded in chunks with a yield between them: decodes finishing meanwhile hand their
-   * thread the next file instead of idling until the whole batch is encoded.
-   */
-  encodeChunk?: number;
   progress?: Progress;
   /** Abort between batches (what was committed stays). */
   signal?: AbortSignal;
@@ -172,7 +166,6 @@ export async function indexGallery(options: IndexRunOptions): Promise<IndexSumma
     const batchSize = Math.max(1, Math.floor(options.batch ?? defaultBatchSize(p)));
     const limitInputPixels = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
     const concurrency = Math.max(1, options.concurrency ?? 16);
-    const encodeChunk = Math.max(1, Math.floor(options.encodeChunk ?? 32));
     const notes: string[] = [];
     const bad: BadFile[] = [];
 
@@ -453,7 +446,10 @@ export async function indexGallery(options: IndexRunOptions): Promise<IndexSumma
         next?.catch(() => {});
         spent.waitDecode += performance.now() - t;
         t = performance.now();
-        const vectors = await encodeYielding(encoder, current.tensor, current.n, per, encodeChunk);
+        const vectors =
+          current.n > 0
+            ? await encoder.embedTensor(current.tensor.subarray(0, current.n * per), current.n)
+            : [];
         spent.encode += performance.now() - t;
         t = performance.now();
         await commit(current, vectors);
@@ -526,23 +522,6 @@ export async function indexGallery(options: IndexRunOptions): Promise<IndexSumma
     db?.close();
     await release();
   }
-}
-
-/** Encode n preprocessed images in chunks, yielding to the event loop between chunks. */
-async function encodeYielding(
-  encoder: TensorEncoder,
-  tensor: Float32Array,
-  n: number,
-  per: number,
-  chunk: number,
-): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (let s = 0; s < n; s += chunk) {
-    const m = Math.min(chunk, n - s);
-    if (s > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    for (const v of await encoder.embedTensor(tensor.subarray(s * per, (s + m) * per), m)) out.push(v);
-  }
-  return out;
 }
 
 /** Run fn over items with at most `limit` in flight; rejects with the first error after all settle. */

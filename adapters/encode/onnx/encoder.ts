@@ -14,7 +14,7 @@ import {
   tensorLength,
   validatePreprocessing,
 } from './preprocess.ts';
-import { checkTensorNames, createSession, l2Normalized } from './session.ts';
+import { checkTensorNames, l2Normalized, ModelSession } from './session.ts';
 
 export interface EncoderConfig {
   id: string;
@@ -103,12 +103,12 @@ export class OnnxImageEncoder implements ImageEncoder {
   readonly preprocessing: Preprocessing;
   readonly config: EncoderConfig;
   readonly batchSize: number;
-  private readonly session: ort.InferenceSession;
+  private readonly session: ModelSession;
   private readonly limitInputPixels: number;
   /** Inference calls are serialized; preprocessing of the next batch overlaps the current run. */
   private runQueue: Promise<unknown> = Promise.resolve();
 
-  private constructor(session: ort.InferenceSession, config: EncoderConfig, options: OnnxEncoderOptions) {
+  private constructor(session: ModelSession, config: EncoderConfig, options: OnnxEncoderOptions) {
     this.session = session;
     this.config = config;
     this.id = config.id;
@@ -122,7 +122,7 @@ export class OnnxImageEncoder implements ImageEncoder {
     const config = options.config
       ? parseEncoderConfig(options.config)
       : await readEncoderConfig(options.configPath ?? defaultConfigPath(options.modelPath));
-    const session = await createSession(options.modelPath, 'model', options.intraOpThreads);
+    const session = await ModelSession.create(options.modelPath, 'model', options.intraOpThreads);
     const problem = checkSession(session, config);
     if (problem) {
       await session.release().catch(() => {});
@@ -231,7 +231,7 @@ export class OnnxImageEncoder implements ImageEncoder {
 }
 
 /** Returns a description of the first mismatch between the session and the config, or null. */
-function checkSession(session: ort.InferenceSession, config: EncoderConfig): string | null {
+function checkSession(session: ModelSession, config: EncoderConfig): string | null {
   const missing = checkTensorNames(session, config);
   if (missing) return missing;
   const meta = session.inputMetadata?.find((m) => m.name === config.inputName);

@@ -11,6 +11,7 @@ export {
   DEFAULT_LIMIT_INPUT_PIXELS,
   ImageDecodeError,
   type PreprocessOptions,
+  pngSize,
   preprocessImage,
   preprocessInto,
   tensorLength,

@@ -17,7 +17,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { defaultConfigPath, EncoderConfigError } from './encoder.ts';
-import { checkTensorNames, createSession, l2Normalized } from './session.ts';
+import { checkTensorNames, l2Normalized, ModelSession } from './session.ts';
 
 export interface TextEncoderConfig {
   /** Shown in logs; default "<file name>". */
@@ -183,7 +183,7 @@ export class ClipTextEncoder {
   readonly id: string;
   readonly config: TextEncoderConfig;
   readonly tokenizer: ClipTokenizer;
-  private readonly session: ort.InferenceSession;
+  private readonly session: ModelSession;
   private readonly batchSize: number;
   private readonly idsType: 'int64' | 'int32';
   private readonly feedMask: boolean;
@@ -191,7 +191,7 @@ export class ClipTextEncoder {
   private runQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    session: ort.InferenceSession,
+    session: ModelSession,
     config: TextEncoderConfig,
     tokenizer: ClipTokenizer,
     options: ClipTextEncoderOptions,
@@ -221,7 +221,7 @@ export class ClipTextEncoder {
       options.tokenizerPath ?? (await findTokenizer(options.modelPath)),
       config.maxLength,
     );
-    const session = await createSession(options.modelPath, 'text model', options.intraOpThreads);
+    const session = await ModelSession.create(options.modelPath, 'text model', options.intraOpThreads);
     const problem = checkTextSession(session, config);
     if (problem) {
       await session.release().catch(() => {});
@@ -312,7 +312,7 @@ export class ClipTextEncoder {
   }
 }
 
-function checkTextSession(session: ort.InferenceSession, config: TextEncoderConfig): string | null {
+function checkTextSession(session: ModelSession, config: TextEncoderConfig): string | null {
   const missing = checkTensorNames(session, config);
   if (missing) return missing;
   const meta = session.inputMetadata.find((m) => m.name === config.inputName);

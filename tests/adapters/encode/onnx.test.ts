@@ -228,6 +228,38 @@ describe('OnnxImageEncoder with the tiny scene encoder', () => {
       /cannot load ONNX model models\/missing\.onnx/,
     );
   });
+
+  it('runs the model in a worker thread: the event loop keeps turning during inference', async () => {
+    const encoder = await OnnxImageEncoder.load({ modelPath: MODEL, intraOpThreads: 1 });
+    try {
+      const n = 128;
+      const size = encoder.preprocessing.size;
+      let turns = 0;
+      let spinning = true;
+      const spin = () => {
+        turns++;
+        if (spinning) setImmediate(spin);
+      };
+      // Run inline, inference would block the loop: spin would turn once, before it started.
+      const run = encoder.embedTensor(new Float32Array(n * 3 * size * size), n);
+      setImmediate(spin);
+      const vectors = await run;
+      spinning = false;
+      expect(vectors).toHaveLength(n);
+      expect(turns).toBeGreaterThan(1);
+    } finally {
+      await encoder.close();
+    }
+  });
+
+  it('a closed encoder refuses new work and fails work in flight with a clear error', async () => {
+    const encoder = await OnnxImageEncoder.load({ modelPath: MODEL, intraOpThreads: 1 });
+    const size = encoder.preprocessing.size;
+    const inFlight = encoder.embedTensor(new Float32Array(128 * 3 * size * size), 128);
+    await encoder.close();
+    await expect(inFlight).resolves.toHaveLength(128); // close waits for queued runs
+    await expect(encoder.embedImages([await solidPng(8, 8, [1, 2, 3])])).rejects.toThrow(/closed/);
+  });
 });
 
 describe('OnnxImageEncoder with a CLIP-shaped model', () => {
