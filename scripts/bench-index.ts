@@ -4,20 +4,30 @@
  * preloaded tensors, with the configured encoder (the tiny one by default).
  *
  * The gallery is N scene PNGs (core/scene, 256×256, like the demo gallery), generated once into
- * out/bench/index-images. Bare and pipeline runs alternate (the machine may be shared); the table
- * shows the median of each. Writes out/bench/index.json.
+ * out/bench/index-images. Also measured: everything but the model (read, hash, decode, preprocess)
+ * alone — the pipeline cannot beat it. Bare, decode-only and pipeline runs alternate (the machine
+ * may be shared); the table shows the median of each. Writes <out>/index.json.
  *
  *   npm run bench:index -- --images 2000 --runs 3
+ *   ENCODER_MODEL=models/clip-shaped.onnx npm run bench:index -- --images 256 --out out/bench/clip
  */
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { preprocessInto, tensorLength } from '../adapters/encode/onnx/index.ts';
+import {
+  DEFAULT_LIMIT_INPUT_PIXELS,
+  preprocessInto,
+  tensorLength,
+  writeChw,
+} from '../adapters/encode/onnx/index.ts';
 import { loadConfig } from '../bots/config.ts';
 import { loadEncoder } from '../bots/runtime.ts';
 import { createRng } from '../core/random.ts';
 import { renderScene, sampleScene } from '../core/scene/index.ts';
+import { decodeForIndex } from './index-gallery/decode.ts';
 import { defaultBatchSize, indexGallery } from './index-gallery/index.ts';
+import { indexingEncoderThreads } from './index-gallery/threads.ts';
 import { percentile, printTable } from './stats.ts';
 
 function arg(name: string, fallback: string): string {
@@ -50,10 +60,15 @@ async function ensureImages(dir: string, count: number): Promise<string[]> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  // The bare encoder at its best (runtime-default threads or one thread, whichever is faster here),
-  // the pipeline with what `genir index` uses (ENCODER_THREADS, else one thread).
-  const encoder = await loadEncoder({ ...config, ENCODER_THREADS: config.ENCODER_THREADS || 1 });
-  const bareEncoders = config.ENCODER_THREADS ? [encoder] : [encoder, await loadEncoder(config)];
+  // The bare encoder at its best (one inference thread or one per core, whichever is faster here),
+  // the pipeline with what `genir index` uses.
+  const pipelineThreads = await indexingEncoderThreads(config);
+  const encoder = await loadEncoder({ ...config, ENCODER_THREADS: pipelineThreads });
+  const bareEncoders = [encoder];
+  for (const threads of new Set([1, cpus().length])) {
+    if (threads !== pipelineThreads)
+      bareEncoders.push(await loadEncoder({ ...config, ENCODER_THREADS: threads }));
+  }
   const p = encoder.preprocessing;
   const per = tensorLength(p);
   const batch = Number(arg('batch', String(defaultBatchSize(p))));
@@ -61,7 +76,6 @@ async function main(): Promise<void> {
   const files = await ensureImages(imagesDir, IMAGES);
 
   // Preloaded tensors for the bare encoder.
-  const { readFile } = await import('node:fs/promises');
   const tensor = new Float32Array(per * IMAGES);
   await Promise.all(files.map(async (f, i) => preprocessInto(await readFile(f), p, tensor, i * per, i)));
   const bareWith = async (e: typeof encoder) => {
@@ -76,6 +90,22 @@ async function main(): Promise<void> {
     let best = 0;
     for (const e of bareEncoders) best = Math.max(best, await bareWith(e));
     return best;
+  };
+  // Everything but the model: read, hash, decode and preprocess, as many at once as the pipeline.
+  const decodeOnly = async () => {
+    const out = new Float32Array(per * IMAGES);
+    let next = 0;
+    const t = performance.now();
+    const worker = async () => {
+      for (let i = next++; i < IMAGES; i = next++) {
+        const bytes = await readFile(files[i] as string);
+        createHash('sha256').update(bytes).digest('hex');
+        const image = await decodeForIndex(bytes, p, DEFAULT_LIMIT_INPUT_PIXELS);
+        writeChw(image.pixels, p, out, i * per);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY || 16 }, worker));
+    return IMAGES / ((performance.now() - t) / 1000);
   };
   const pipeline = async (run: number) => {
     const dir = join(OUT, 'index-gallery', `run-${run}`);
@@ -103,16 +133,19 @@ async function main(): Promise<void> {
   const timings: unknown[] = [];
   await bare(); // warm-up
   const bareRates: number[] = [];
+  const decodeRates: number[] = [];
   const pipeRates: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     bareRates.push(await bare());
+    decodeRates.push(await decodeOnly());
     pipeRates.push(await pipeline(r));
     console.error(
-      `run ${r + 1}/${RUNS}: bare ${Math.round(bareRates.at(-1) as number)} img/s, pipeline ${Math.round(pipeRates.at(-1) as number)} img/s`,
+      `run ${r + 1}/${RUNS}: bare ${Math.round(bareRates.at(-1) as number)} img/s, decode ${Math.round(decodeRates.at(-1) as number)} img/s, pipeline ${Math.round(pipeRates.at(-1) as number)} img/s`,
       JSON.stringify(timings.at(-1)),
     );
   }
   const bareMedian = percentile(bareRates, 50);
+  const decodeMedian = percentile(decodeRates, 50);
   const pipeMedian = percentile(pipeRates, 50);
   const result = {
     encoder: encoder.id,
@@ -121,25 +154,38 @@ async function main(): Promise<void> {
     batch,
     runs: RUNS,
     cores: cpus().length,
-    encoderThreads: config.ENCODER_THREADS || 'default',
+    pipelineEncoderThreads: pipelineThreads,
     bare: { median: bareMedian, runs: bareRates },
+    decodeOnly: { median: decodeMedian, runs: decodeRates },
     pipeline: { median: pipeMedian, runs: pipeRates },
     ratio: pipeMedian / bareMedian,
+    decodeRatio: pipeMedian / decodeMedian,
     timings,
     date: new Date().toISOString(),
   };
   await mkdir(OUT, { recursive: true });
   await writeFile(join(OUT, 'index.json'), JSON.stringify(result, null, 2));
   printTable(
-    ['encoder', 'images', 'batch', 'bare encoder img/s', 'pipeline img/s', 'pipeline / bare'],
+    [
+      'encoder',
+      'images',
+      'batch',
+      'bare encoder img/s',
+      'decode only img/s',
+      'pipeline img/s',
+      'pipeline / bare',
+      'pipeline / decode only',
+    ],
     [
       [
-        `${encoder.id} (${p.size}px)`,
+        `${encoder.id} (${p.size}px, ${pipelineThreads} inference thread${pipelineThreads > 1 ? 's' : ''})`,
         String(IMAGES),
         String(batch),
         bareMedian.toFixed(0),
+        decodeMedian.toFixed(0),
         pipeMedian.toFixed(0),
         `${(result.ratio * 100).toFixed(0)}%`,
+        `${(result.decodeRatio * 100).toFixed(0)}%`,
       ],
     ],
   );

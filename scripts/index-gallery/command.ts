@@ -14,6 +14,7 @@ import {
 } from './indexer.ts';
 import { type IndexKind, indexSettingsFromConfig } from './open.ts';
 import { GALLERIES_DIR, galleryNameFor, validateGalleryName } from './store.ts';
+import { indexingEncoderThreads } from './threads.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
@@ -76,8 +77,7 @@ export async function runIndexCommand(sources: string[], opts: IndexCommandOptio
   }
   const name = opts.name ? validateGalleryName(opts.name) : galleryNameFor(sources[0] as string);
   const dir = `${config.DATA_DIR}/${GALLERIES_DIR}/${name}`;
-  // One inference thread by default: decoding (sharp, libuv threads) gets the other cores.
-  const encoder = await loadEncoder({ ...config, ENCODER_THREADS: config.ENCODER_THREADS || 1 });
+  const encoder = await loadEncoder({ ...config, ENCODER_THREADS: await indexingEncoderThreads(config) });
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {

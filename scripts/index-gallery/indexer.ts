@@ -438,27 +438,37 @@ export async function indexGallery(options: IndexRunOptions): Promise<IndexSumma
     for (let i = 0; i < work.length; i += batchSize) slices.push(work.slice(i, i + batchSize));
     let processed = 0;
     let next: Promise<Prepared> | null = slices.length > 0 ? prepare(slices[0] as Encode['c'][]) : null;
+    // Batch i + 1 goes to the model before batch i is committed, so the model never waits for SQLite.
+    let encoding: { batch: Prepared; size: number; vectors: Promise<Float32Array[]> } | null = null;
+    const finish = async (done: NonNullable<typeof encoding>) => {
+      let t = performance.now();
+      const vectors = await done.vectors;
+      spent.encode += performance.now() - t;
+      t = performance.now();
+      await commit(done.batch, vectors);
+      spent.commit += performance.now() - t;
+      processed += done.size;
+      progress.update(processed);
+      options.onBatch?.(processed);
+      options.signal?.throwIfAborted();
+    };
     try {
       for (let i = 0; i < slices.length; i++) {
-        let t = performance.now();
+        const t = performance.now();
         const current = await (next as Promise<Prepared>);
         next = i + 1 < slices.length ? prepare(slices[i + 1] as Encode['c'][]) : null;
         next?.catch(() => {});
         spent.waitDecode += performance.now() - t;
-        t = performance.now();
         const vectors =
           current.n > 0
-            ? await encoder.embedTensor(current.tensor.subarray(0, current.n * per), current.n)
-            : [];
-        spent.encode += performance.now() - t;
-        t = performance.now();
-        await commit(current, vectors);
-        spent.commit += performance.now() - t;
-        processed += (slices[i] as Encode['c'][]).length;
-        progress.update(processed);
-        options.onBatch?.(processed);
-        options.signal?.throwIfAborted();
+            ? encoder.embedTensor(current.tensor.subarray(0, current.n * per), current.n)
+            : Promise.resolve([]);
+        vectors.catch(() => {}); // awaited in finish; a stop before then drops it
+        const previous = encoding;
+        encoding = { batch: current, size: (slices[i] as Encode['c'][]).length, vectors };
+        if (previous) await finish(previous);
       }
+      if (encoding) await finish(encoding);
     } finally {
       progress.stop();
     }

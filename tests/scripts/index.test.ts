@@ -308,18 +308,20 @@ describe.each(KINDS)('genir index with the $kind index', (settings) => {
         },
       }),
     ).rejects.toThrow('killed');
-    const committed = encoder.images;
+    const g = readGallery(dir);
+    const committed = await g.gallery.count();
+    g.close();
     expect(committed).toBeGreaterThan(0);
     expect(committed).toBeLessThan(7);
-    const g = readGallery(dir);
-    expect(await g.gallery.count()).toBe(committed);
-    g.close();
+    // The batch after the last commit (4 files) may have been encoded already: the model runs one ahead.
+    const encodedBefore = encoder.images;
+    expect(encodedBefore - committed).toBeLessThanOrEqual(4);
 
     const resumed = await run();
     expect(resumed.indexed).toBe(7 - committed);
     expect(resumed.assets).toBe(7);
     expect(resumed.vectors).toBe(7);
-    expect(encoder.images).toBe(7);
+    expect(encoder.images - encodedBefore).toBe(7 - committed);
   });
 
   it('refuses a different encoder with a clear message; --reindex rebuilds with it', async () => {

@@ -105,8 +105,6 @@ export class OnnxImageEncoder implements ImageEncoder {
   readonly batchSize: number;
   private readonly session: ModelSession;
   private readonly limitInputPixels: number;
-  /** Inference calls are serialized; preprocessing of the next batch overlaps the current run. */
-  private runQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(session: ModelSession, config: EncoderConfig, options: OnnxEncoderOptions) {
     this.session = session;
@@ -190,17 +188,10 @@ export class OnnxImageEncoder implements ImageEncoder {
   }
 
   async close(): Promise<void> {
-    await this.runQueue.catch(() => {});
     await this.session.release();
   }
 
-  private infer(data: Float32Array, n: number): Promise<Float32Array[]> {
-    const run = this.runQueue.then(() => this.runOnce(data, n));
-    this.runQueue = run.catch(() => {});
-    return run;
-  }
-
-  private async runOnce(data: Float32Array, n: number): Promise<Float32Array[]> {
+  private async infer(data: Float32Array, n: number): Promise<Float32Array[]> {
     const { size } = this.preprocessing;
     const input = new ort.Tensor('float32', data, [n, 3, size, size]);
     const results = await this.session.run({ [this.config.inputName]: input });

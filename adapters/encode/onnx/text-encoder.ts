@@ -188,7 +188,6 @@ export class ClipTextEncoder {
   private readonly idsType: 'int64' | 'int32';
   private readonly feedMask: boolean;
   private dimension: number | undefined;
-  private runQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     session: ModelSession,
@@ -254,14 +253,7 @@ export class ClipTextEncoder {
   }
 
   async close(): Promise<void> {
-    await this.runQueue.catch(() => {});
     await this.session.release();
-  }
-
-  private infer(batch: TokenizedBatch): Promise<Float32Array[]> {
-    const run = this.runQueue.then(() => this.runOnce(batch));
-    this.runQueue = run.catch(() => {});
-    return run;
   }
 
   private tensor(rows: number[][]): ort.Tensor {
@@ -273,7 +265,7 @@ export class ClipTextEncoder {
     return new ort.Tensor(this.idsType, data, [n, L]);
   }
 
-  private async runOnce(batch: TokenizedBatch): Promise<Float32Array[]> {
+  private async infer(batch: TokenizedBatch): Promise<Float32Array[]> {
     const n = batch.ids.length;
     const feeds: Record<string, ort.Tensor> = { [this.config.inputName]: this.tensor(batch.ids) };
     if (this.feedMask) feeds[this.config.attentionMaskName] = this.tensor(batch.masks);
