@@ -36,6 +36,7 @@ const schema = z.object({
   ENCODER_MODEL: z.string().min(1).default('models/tiny-encoder.onnx'),
   ENCODER_CONFIG: z.string().optional(),
   ENCODER_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  ENCODER_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
   VECTOR_INDEX: z.enum(['exact', 'usearch', 'pinecone']).default('exact'),
   // Gallery and indexes (docs/indexing.md).
   GALLERY: z.string().min(1).default('demo'),

@@ -16,6 +16,7 @@ export async function loadQueryEncoder(config: Config): Promise<LoadedEncoder> {
     textModelPath: config.ENCODER_TEXT_MODEL,
     tokenizerPath: config.ENCODER_TOKENIZER,
     intraOpThreads: config.ENCODER_THREADS || undefined,
+    workers: config.ENCODER_WORKERS || undefined,
   });
 }
 

@@ -66,6 +66,7 @@ export async function loadEncoder(config: Config): Promise<OnnxImageEncoder> {
     modelPath: config.ENCODER_MODEL,
     ...(config.ENCODER_CONFIG ? { configPath: config.ENCODER_CONFIG } : {}),
     ...(config.ENCODER_THREADS ? { intraOpThreads: config.ENCODER_THREADS } : {}),
+    ...(config.ENCODER_WORKERS ? { workers: config.ENCODER_WORKERS } : {}),
   });
 }
 

@@ -27,7 +27,7 @@ import { createRng } from '../core/random.ts';
 import { renderScene, sampleScene } from '../core/scene/index.ts';
 import { decodeForIndex } from './index-gallery/decode.ts';
 import { defaultBatchSize, indexGallery } from './index-gallery/index.ts';
-import { indexingEncoderThreads } from './index-gallery/threads.ts';
+import { type EncoderLayout, indexingEncoderLayout } from './index-gallery/threads.ts';
 import { percentile, printTable } from './stats.ts';
 
 function arg(name: string, fallback: string): string {
@@ -60,14 +60,24 @@ async function ensureImages(dir: string, count: number): Promise<string[]> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  // The bare encoder at its best (one inference thread or one per core, whichever is faster here),
-  // the pipeline with what `genir index` uses.
-  const pipelineThreads = await indexingEncoderThreads(config);
-  const encoder = await loadEncoder({ ...config, ENCODER_THREADS: pipelineThreads });
-  const bareEncoders = [encoder];
-  for (const threads of new Set([1, cpus().length])) {
-    if (threads !== pipelineThreads)
-      bareEncoders.push(await loadEncoder({ ...config, ENCODER_THREADS: threads }));
+  // The bare encoder at its best — one copy with one thread, one copy with a thread per core, or a
+  // single-threaded copy per core, whichever is fastest here — and the pipeline with what
+  // `genir index` uses.
+  const layout = await indexingEncoderLayout(config);
+  const load = (l: EncoderLayout) =>
+    loadEncoder({ ...config, ENCODER_THREADS: l.threads, ENCODER_WORKERS: l.workers });
+  const encoder = await load(layout);
+  const cores = cpus().length;
+  const bareEncoders = [{ encoder, workers: layout.workers }];
+  const tried = new Set([`${layout.threads}x${layout.workers}`]);
+  for (const l of [
+    { threads: 1, workers: 1 },
+    { threads: cores, workers: 1 },
+    { threads: 1, workers: cores },
+  ]) {
+    if (tried.has(`${l.threads}x${l.workers}`)) continue;
+    tried.add(`${l.threads}x${l.workers}`);
+    bareEncoders.push({ encoder: await load(l), workers: l.workers });
   }
   const p = encoder.preprocessing;
   const per = tensorLength(p);
@@ -78,12 +88,18 @@ async function main(): Promise<void> {
   // Preloaded tensors for the bare encoder.
   const tensor = new Float32Array(per * IMAGES);
   await Promise.all(files.map(async (f, i) => preprocessInto(await readFile(f), p, tensor, i * per, i)));
-  const bareWith = async (e: typeof encoder) => {
+  // As many batches in flight as the encoder has model copies.
+  const bareWith = async ({ encoder: e, workers }: (typeof bareEncoders)[number]) => {
     const t = performance.now();
-    for (let s = 0; s < IMAGES; s += batch) {
-      const n = Math.min(batch, IMAGES - s);
-      await e.embedTensor(tensor.subarray(s * per, (s + n) * per), n);
-    }
+    let next = 0;
+    const lane = async () => {
+      for (let s = next; s < IMAGES; s = next) {
+        next += batch;
+        const n = Math.min(batch, IMAGES - s);
+        await e.embedTensor(tensor.subarray(s * per, (s + n) * per), n);
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, lane));
     return IMAGES / ((performance.now() - t) / 1000);
   };
   const bare = async () => {
@@ -154,7 +170,7 @@ async function main(): Promise<void> {
     batch,
     runs: RUNS,
     cores: cpus().length,
-    pipelineEncoderThreads: pipelineThreads,
+    pipelineEncoder: layout,
     bare: { median: bareMedian, runs: bareRates },
     decodeOnly: { median: decodeMedian, runs: decodeRates },
     pipeline: { median: pipeMedian, runs: pipeRates },
@@ -178,7 +194,7 @@ async function main(): Promise<void> {
     ],
     [
       [
-        `${encoder.id} (${p.size}px, ${pipelineThreads} inference thread${pipelineThreads > 1 ? 's' : ''})`,
+        `${encoder.id} (${p.size}px, ${layout.workers} × ${layout.threads} inference thread${layout.threads > 1 ? 's' : ''})`,
         String(IMAGES),
         String(batch),
         bareMedian.toFixed(0),
@@ -189,7 +205,7 @@ async function main(): Promise<void> {
       ],
     ],
   );
-  for (const e of new Set(bareEncoders)) await e.close();
+  for (const { encoder: e } of bareEncoders) await e.close();
 }
 
 await main();

@@ -14,7 +14,7 @@ import {
 } from './indexer.ts';
 import { type IndexKind, indexSettingsFromConfig } from './open.ts';
 import { GALLERIES_DIR, galleryNameFor, validateGalleryName } from './store.ts';
-import { indexingEncoderThreads } from './threads.ts';
+import { indexingEncoderLayout } from './threads.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
@@ -77,7 +77,12 @@ export async function runIndexCommand(sources: string[], opts: IndexCommandOptio
   }
   const name = opts.name ? validateGalleryName(opts.name) : galleryNameFor(sources[0] as string);
   const dir = `${config.DATA_DIR}/${GALLERIES_DIR}/${name}`;
-  const encoder = await loadEncoder({ ...config, ENCODER_THREADS: await indexingEncoderThreads(config) });
+  const layout = await indexingEncoderLayout(config);
+  const encoder = await loadEncoder({
+    ...config,
+    ENCODER_THREADS: layout.threads,
+    ENCODER_WORKERS: layout.workers,
+  });
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {

@@ -62,6 +62,8 @@ export interface LoadEncoderOptions {
   tokenizerPath?: string | undefined;
   /** ENCODER_THREADS (0 / undefined = onnxruntime default). */
   intraOpThreads?: number | undefined;
+  /** ENCODER_WORKERS: copies of the image model (0 / undefined = one). */
+  workers?: number | undefined;
 }
 
 /** Load and warm the image encoder, and the text tower when a text model is given. */
@@ -71,6 +73,7 @@ export async function loadImageEncoder(options: LoadEncoderOptions): Promise<Loa
     modelPath: options.modelPath,
     ...(options.configPath ? { configPath: options.configPath } : {}),
     ...threads,
+    ...(options.workers ? { workers: options.workers } : {}),
   });
   if (!options.textModelPath) return image;
   let text: ClipTextEncoder;

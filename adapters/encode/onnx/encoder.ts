@@ -87,8 +87,10 @@ export interface OnnxEncoderOptions {
   configPath?: string;
   /** Use this config instead of reading configPath. */
   config?: EncoderConfig;
-  /** onnxruntime intra-op threads (0 / undefined = runtime default). */
+  /** onnxruntime intra-op threads per model copy (0 / undefined = runtime default). */
   intraOpThreads?: number;
+  /** Copies of the model, each in its own worker thread (default 1; see ModelSessionOptions). */
+  workers?: number;
   /** Images per inference call (default 32). */
   batchSize?: number;
   /** sharp decompression-bomb guard (default 40 MP). */
@@ -120,7 +122,10 @@ export class OnnxImageEncoder implements ImageEncoder {
     const config = options.config
       ? parseEncoderConfig(options.config)
       : await readEncoderConfig(options.configPath ?? defaultConfigPath(options.modelPath));
-    const session = await ModelSession.create(options.modelPath, 'model', options.intraOpThreads);
+    const session = await ModelSession.create(options.modelPath, 'model', {
+      ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
+      ...(options.workers ? { workers: options.workers } : {}),
+    });
     const problem = checkSession(session, config);
     if (problem) {
       await session.release().catch(() => {});

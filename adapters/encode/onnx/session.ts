@@ -5,7 +5,7 @@
  * onnxruntime-node runs inference on the calling JavaScript thread. Run there, a CLIP image encode
  * would stall the bot's event loop (gateway heartbeats, Slack acks) and, while indexing, the
  * completion of every decode waiting to hand its thread the next file. So each session lives in its
- * own worker thread and the main thread only posts tensors to it.
+ * own worker thread (or several) and the main thread only posts tensors to it.
  */
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
@@ -17,75 +17,110 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/** The part of an onnxruntime InferenceSession the encoders use, served by a worker thread. */
+export interface ModelSessionOptions {
+  /** onnxruntime intra-op threads per worker (0 / undefined = runtime default). */
+  intraOpThreads?: number;
+  /**
+   * Worker threads, each with its own copy of the model (default 1). Several single-threaded
+   * copies beat one multi-threaded copy when the cores are shared with other work: a run slowed
+   * by a busy core delays only itself, not a whole parallel step. Costs the model's memory each.
+   */
+  workers?: number;
+}
+
+/** The part of an onnxruntime InferenceSession the encoders use, served by worker threads. */
 export class ModelSession {
   private readonly pending = new Map<number, Pending>();
+  /** Runs in flight per worker: a run goes to the least busy. */
+  private readonly busy: Map<Worker, number>;
   private readonly inFlight = new Set<Promise<unknown>>();
   private nextId = 0;
   private stopped: Error | null = null;
 
   private constructor(
-    private readonly worker: Worker,
+    private readonly workers: readonly Worker[],
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
     readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[],
     what: string,
   ) {
-    worker.on('message', (m: WorkerReply) => {
-      if (m.kind !== 'result' && m.kind !== 'error') return;
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (this.pending.size === 0) worker.unref();
-      if (m.kind === 'error') p.reject(new Error(m.message));
-      else
-        p.resolve(
-          Object.fromEntries(
-            Object.entries(m.outputs).map(([name, o]) => [
-              name,
-              new ort.Tensor(o.type as 'float32', o.data as Float32Array, o.dims),
-            ]),
-          ),
-        );
-    });
+    this.busy = new Map(workers.map((w) => [w, 0]));
     const stop = (err: Error) => {
       this.stopped ??= err;
       for (const p of this.pending.values()) p.reject(this.stopped);
       this.pending.clear();
     };
-    worker.on('error', (err) => stop(new Error(`the ${what} worker failed: ${err.message}`, { cause: err })));
-    worker.on('exit', (code) => stop(new Error(`the ${what} worker stopped (exit code ${code})`)));
-    // Idle, the worker does not keep the process alive; a run in flight does.
-    worker.unref();
+    for (const worker of workers) {
+      worker.on('message', (m: WorkerReply) => {
+        if (m.kind !== 'result' && m.kind !== 'error') return;
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        const left = (this.busy.get(worker) ?? 1) - 1;
+        this.busy.set(worker, left);
+        if (left === 0) worker.unref();
+        if (m.kind === 'error') p.reject(new Error(m.message));
+        else
+          p.resolve(
+            Object.fromEntries(
+              Object.entries(m.outputs).map(([name, o]) => [
+                name,
+                new ort.Tensor(o.type as 'float32', o.data as Float32Array, o.dims),
+              ]),
+            ),
+          );
+      });
+      worker.on('error', (err) =>
+        stop(new Error(`the ${what} worker failed: ${err.message}`, { cause: err })),
+      );
+      worker.on('exit', (code) => stop(new Error(`the ${what} worker stopped (exit code ${code})`)));
+      // Idle, a worker does not keep the process alive; a run in flight does.
+      worker.unref();
+    }
   }
 
   /**
-   * Load `modelPath` (whole-graph optimization, sequential, one inter-op thread) in a new worker.
+   * Load `modelPath` (whole-graph optimization, sequential, one inter-op thread) in new workers.
    * Idle intra-op threads sleep instead of spinning: the cores are shared with decoding and with
    * the bot, and a spinning thread only delays them (`npm run bench:index`: +8% images/s with CLIP).
    * `what` names the model in errors ("model", "text model").
    */
-  static async create(modelPath: string, what: string, intraOpThreads?: number): Promise<ModelSession> {
-    const options: ort.InferenceSession.SessionOptions = {
+  static async create(
+    modelPath: string,
+    what: string,
+    options: ModelSessionOptions = {},
+  ): Promise<ModelSession> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
       interOpNumThreads: 1,
       extra: { session: { intra_op: { allow_spinning: '0' } } },
-      ...(intraOpThreads ? { intraOpNumThreads: intraOpThreads } : {}),
+      ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
     };
-    const worker = new Worker(new URL('./session-worker.mjs', import.meta.url), {
-      workerData: { modelPath, options },
-    });
-    const first = await new Promise<WorkerReply>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    }).catch((err: Error) => ({ kind: 'failed', message: err.message }) as const);
-    if (first.kind !== 'ready') {
-      await worker.terminate();
-      const reason = first.kind === 'failed' ? first.message : 'unexpected first message';
+    const count = Math.max(1, Math.floor(options.workers ?? 1));
+    const workers = Array.from(
+      { length: count },
+      () =>
+        new Worker(new URL('./session-worker.mjs', import.meta.url), {
+          workerData: { modelPath, options: sessionOptions },
+        }),
+    );
+    const replies = await Promise.all(
+      workers.map((worker) =>
+        new Promise<WorkerReply>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        }).catch((err: Error) => ({ kind: 'failed', message: err.message }) as const),
+      ),
+    );
+    const first = replies[0] as WorkerReply;
+    const failed = replies.find((r) => r.kind !== 'ready');
+    if (failed || first.kind !== 'ready') {
+      await Promise.all(workers.map((w) => w.terminate()));
+      const reason = failed?.kind === 'failed' ? failed.message : 'unexpected first message';
       throw new Error(`cannot load ONNX ${what} ${modelPath}: ${reason}`);
     }
-    return new ModelSession(worker, first.inputNames, first.outputNames, first.inputMetadata, what);
+    return new ModelSession(workers, first.inputNames, first.outputNames, first.inputMetadata, what);
   }
 
   run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
@@ -99,11 +134,14 @@ export class ModelSession {
       plain[name] = { type: t.type, data, dims: t.dims };
       transfer.push(data.buffer as ArrayBuffer);
     }
+    let worker = this.workers[0] as Worker;
+    for (const w of this.workers) if ((this.busy.get(w) ?? 0) < (this.busy.get(worker) ?? 0)) worker = w;
     const run = new Promise<Record<string, ort.Tensor>>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.ref();
+      this.busy.set(worker, (this.busy.get(worker) ?? 0) + 1);
+      worker.ref();
       // Runs queue up in the worker: it starts the next as soon as one ends, with no round trip.
-      this.worker.postMessage({ id, feeds: plain }, transfer);
+      worker.postMessage({ id, feeds: plain }, transfer);
     });
     this.inFlight.add(run);
     const settled = () => this.inFlight.delete(run);
@@ -111,11 +149,11 @@ export class ModelSession {
     return run;
   }
 
-  /** Refuses new runs, lets the queued ones finish, then stops the worker. */
+  /** Refuses new runs, lets the queued ones finish, then stops the workers. */
   async release(): Promise<void> {
     this.stopped ??= new Error('the model session is closed');
     await Promise.allSettled([...this.inFlight]);
-    await this.worker.terminate();
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 

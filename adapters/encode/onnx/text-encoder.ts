@@ -220,7 +220,9 @@ export class ClipTextEncoder {
       options.tokenizerPath ?? (await findTokenizer(options.modelPath)),
       config.maxLength,
     );
-    const session = await ModelSession.create(options.modelPath, 'text model', options.intraOpThreads);
+    const session = await ModelSession.create(options.modelPath, 'text model', {
+      ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
+    });
     const problem = checkTextSession(session, config);
     if (problem) {
       await session.release().catch(() => {});

@@ -252,6 +252,29 @@ describe('OnnxImageEncoder with the tiny scene encoder', () => {
     }
   });
 
+  it('several model copies give the same vectors as one, for batches run side by side', async () => {
+    const one = await OnnxImageEncoder.load({ modelPath: MODEL, intraOpThreads: 1 });
+    const two = await OnnxImageEncoder.load({ modelPath: MODEL, intraOpThreads: 1, workers: 2 });
+    try {
+      const rng = createRng(11);
+      const images = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          renderScene(sampleScene(rng), { size: 128, jitter: createRng(i) }),
+        ),
+      );
+      const expected = await one.embedImages(images);
+      const halves = await Promise.all([
+        two.embedImages(images.slice(0, 3)),
+        two.embedImages(images.slice(3)),
+      ]);
+      const got = halves.flat();
+      expect(got).toHaveLength(6);
+      for (let i = 0; i < 6; i++) expect(dot(got[i]!, expected[i]!)).toBeCloseTo(1, 5);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
   it('a closed encoder refuses new work and fails work in flight with a clear error', async () => {
     const encoder = await OnnxImageEncoder.load({ modelPath: MODEL, intraOpThreads: 1 });
     const size = encoder.preprocessing.size;
