@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IndexMismatchError, REINDEX_HINT } from '../../adapters/index/header.ts';
 import type { IndexHeader, SearchHit, VectorIndex } from '../../core/ports.ts';
 import { createRng, type Rng } from '../../core/random.ts';
+import { cosine } from '../support/vectors.ts';
 
 export interface IndexLocation {
   /** Open the index stored at this location (created empty on first open). */
@@ -45,18 +46,6 @@ export function randomVector(rng: Rng, dim = contractHeader.dim): Float32Array {
   const v = new Float32Array(dim);
   for (let i = 0; i < dim; i++) v[i] = gaussian(rng);
   return v;
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 /** Every item scored against the query, best first (float64). */

@@ -20,16 +20,11 @@ import {
   SIZES,
   sampleScene,
 } from '../../../core/scene/index.ts';
+import { dot } from '../../../core/vector.ts';
 import { buildTinyEncoder } from '../../../scripts/build-tiny-encoder.ts';
 import { buildClipVisionModel, clipVisionConfig } from '../../fakes/hub/clip-graphs.ts';
 
 const MODEL = 'models/tiny-encoder.onnx';
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
 
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
