@@ -105,6 +105,8 @@ export class UsearchIndex implements VectorIndex {
   /** Exact-search copy, kept while the index is small. */
   private mirror: ExactIndex | null = null;
   private file: { handle: FileHandle; meta: UsearchFileMeta } | null = null;
+  /** Handles of replaced files, closed a moment later (a concurrent fetch may still read one) or on close(). */
+  private readonly retired = new Set<FileHandle>();
   private wal: WalWriter | null = null;
   private pending: WalOp[] = [];
   private queue: Promise<unknown> = Promise.resolve();
@@ -375,7 +377,13 @@ export class UsearchIndex implements VectorIndex {
       this.wal = null;
       await this.file?.handle.close();
       this.file = null;
+      await Promise.all([...this.retired].map((h) => this.retire(h)));
     });
+  }
+
+  private async retire(handle: FileHandle): Promise<void> {
+    if (!this.retired.delete(handle)) return;
+    await handle.close().catch(() => {}); // already closed is fine: the file is being replaced
   }
 
   /** Ids in key order (a copy). */
@@ -580,7 +588,10 @@ export class UsearchIndex implements VectorIndex {
     const old = this.file;
     this.file = { handle, meta: info.meta };
     this.rows = new RowStore(this.dim, this.rowDtype, info.meta.rows, this.file);
-    if (old) setTimeout(() => void old.handle.close().catch(() => {}), 1000).unref();
+    if (old) {
+      this.retired.add(old.handle);
+      setTimeout(() => void this.retire(old.handle), 1000).unref();
+    }
     if (this.keyById.size <= this.exactBelow) {
       if (!this.mirror) await this.loadMirror();
     } else this.mirror = null;
