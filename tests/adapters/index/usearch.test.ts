@@ -46,7 +46,7 @@ vectorIndexContract('usearch (exact below the threshold)', {
 });
 
 // HNSW forced on (threshold 0): approximate, so the contract asks for recall instead of equality.
-// Built on one thread: a graph built in parallel differs from run to run, and so would the recall.
+// Built on one thread (as in openIndex below): a graph built in parallel differs from run to run.
 vectorIndexContract('usearch (HNSW)', {
   async location() {
     const path = nextPath();
@@ -72,8 +72,9 @@ function items(count: number, seed: number, dim = header.dim) {
   return Array.from({ length: count }, (_, i) => ({ id: `img-${i}`, vector: randomVector(rng, dim) }));
 }
 
+/** Graphs built on one thread, so the same inputs give the same graph (and results) every run. */
 async function openIndex(path: string, options: UsearchIndexOptions = {}) {
-  return UsearchIndex.open(path, header, options);
+  return UsearchIndex.open(path, header, { threads: 1, ...options });
 }
 
 describe('f16 conversion', () => {
