@@ -436,20 +436,22 @@ async function benchSize(
     sweep.push({ index: `exact ${kernel}`, ...e });
   }
   const baseline = exact.js as Record<string, number>;
+  /** A table row: build figures from `build`, serving figures from `served`. */
+  const row = (index: string, build: Record<string, number>, served: Record<string, number>): Row => ({
+    n,
+    index,
+    buildSeconds: build.build as number,
+    rssMb: served.rssMb as number,
+    peakBuildMb: build.peakMb as number,
+    p50: served.p50 as number,
+    p95: served.p95 as number,
+    qps: served.qps as number,
+    recall: served.recall as number,
+    speedup: (baseline.p50 as number) / (served.p50 as number),
+  });
   for (const kernel of ['js', 'wasm'] as const) {
     const e = exact[kernel] as Record<string, number>;
-    rows.push({
-      n,
-      index: kernel === 'js' ? 'exact scan (JS)' : 'exact scan (wasm SIMD)',
-      buildSeconds: e.build as number,
-      rssMb: e.rssMb as number,
-      peakBuildMb: e.peakMb as number,
-      p50: e.p50 as number,
-      p95: e.p95 as number,
-      qps: e.qps as number,
-      recall: e.recall as number,
-      speedup: (baseline.p50 as number) / (e.p50 as number),
-    });
+    rows.push(row(kernel === 'js' ? 'exact scan (JS)' : 'exact scan (wasm SIMD)', e, e));
   }
   for (const dtype of a.dtypes) {
     const indexPath = join(
@@ -487,18 +489,9 @@ async function benchSize(
         ? (ok[0] as Record<string, number>)
         : served.reduce((b, s) => ((s.recall as number) > (b.recall as number) ? s : b));
     rows.push({
-      n,
-      index: `usearch ${dtype} (ef ${pick.ef})`,
-      ef: pick.ef,
-      buildSeconds: built.build as number,
-      rssMb: pick.rssMb as number,
-      peakBuildMb: built.peakMb as number,
+      ...row(`usearch ${dtype} (ef ${pick.ef})`, built, pick),
+      ef: pick.ef as number,
       fileMb: built.fileMb as number,
-      p50: pick.p50 as number,
-      p95: pick.p95 as number,
-      qps: pick.qps as number,
-      recall: pick.recall as number,
-      speedup: (baseline.p50 as number) / (pick.p50 as number),
     });
     if (!a.keep && !a.serveOnly) await rm(indexPath, { force: true });
     await partial({ rows, sweep });

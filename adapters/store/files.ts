@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { RoundImageStore } from '../../core/ports.ts';
 import type { ThreadKey } from '../../core/types.ts';
+import { replaceFile } from './replace-file.ts';
 
 /** Ids that are already safe file names are used as they are. */
 const SAFE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -35,15 +36,7 @@ export class FileRoundImageStore implements RoundImageStore {
   async put(key: ThreadKey, roundId: string, png: Buffer): Promise<string> {
     const ref = roundImageRef(key, roundId);
     const path = join(this.root, ref);
-    await mkdir(join(this.root, safeFileName(key)), { recursive: true });
-    const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await writeFile(temp, png);
-      await rename(temp, path);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await replaceFile(path, (tmp) => writeFile(tmp, png));
     return ref;
   }
 

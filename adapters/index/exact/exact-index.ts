@@ -11,11 +11,10 @@
  * The header JSON is { format, kind: "exact", encoderId, dim, preprocessing, count }.
  * flush() writes a temporary file next to the target and renames it over (atomic on POSIX).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open as openFile, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { dirname } from 'node:path';
 import type { IndexHeader, SearchHit, VectorIndex } from '../../../core/ports.ts';
+import { replaceFile } from '../../store/replace-file.ts';
 import { assertHeaderMatches, parseIndexHeader } from '../header.ts';
 import { createDotKernel, type DotKernel, type DotKernelName } from './dots.ts';
 
@@ -263,7 +262,7 @@ export class ExactIndex implements VectorIndex {
     }
     const bytes = encodeFile(this.header, this.ids, data);
     try {
-      await writeAtomic(this.path, bytes);
+      await replaceFile(this.path, (tmp) => writeFile(tmp, bytes), { durable: true });
     } catch (err) {
       this.dirty = true;
       throw err;
@@ -356,22 +355,4 @@ function decodeFile(bytes: Buffer, path: string): { header: IndexHeader; ids: st
   const data = new Float32Array(floats);
   Buffer.from(data.buffer).set(bytes.subarray(o, o + floats * 4));
   return { header, ids: ids as string[], data };
-}
-
-async function writeAtomic(path: string, bytes: Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const fh = await openFile(tmp, 'w');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw err;
-  }
 }

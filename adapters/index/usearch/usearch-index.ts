@@ -13,10 +13,11 @@
  * - The header (encoder id, dim, preprocessing) is stored in the file and checked on open.
  */
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import type { IndexHeader, SearchHit, VectorIndex } from '../../../core/ports.ts';
+import { replaceFile } from '../../store/replace-file.ts';
 import { ExactIndex } from '../exact/exact-index.ts';
 import { assertHeaderMatches } from '../header.ts';
 import { roundToHalf } from './f16.ts';
@@ -539,9 +540,7 @@ export class UsearchIndex implements VectorIndex {
 
   private async compactNow(): Promise<void> {
     const path = this.path as string;
-    await mkdir(dirname(path), { recursive: true });
     const generation = randomBytes(8).toString('hex');
-    const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     const ids = this.idsByKey.slice();
     const meta = {
       format: USEARCH_FILE_FORMAT,
@@ -556,26 +555,24 @@ export class UsearchIndex implements VectorIndex {
       count: this.keyById.size,
       rowDtype: this.rowDtype,
     };
-    try {
-      this.native.save(tmp);
-      const out = await open(tmp, 'r+');
-      try {
-        await appendTrailer(out, meta, ids, async (start, n) => {
-          const matrix = await this.rows.read(start, n);
-          return Array.from({ length: n }, (_, j) =>
-            ids[start + j] == null ? null : matrix.subarray(j * this.dim, (j + 1) * this.dim),
-          );
-        });
-        await out.sync();
-      } finally {
-        await out.close();
-      }
-      await rename(tmp, path);
-    } catch (err) {
-      await rm(tmp, { force: true }).catch(() => {});
-      throw err;
-    }
-    await syncDir(dirname(path));
+    await replaceFile(
+      path,
+      async (tmp) => {
+        this.native.save(tmp);
+        const out = await open(tmp, 'r+');
+        try {
+          await appendTrailer(out, meta, ids, async (start, n) => {
+            const matrix = await this.rows.read(start, n);
+            return Array.from({ length: n }, (_, j) =>
+              ids[start + j] == null ? null : matrix.subarray(j * this.dim, (j + 1) * this.dim),
+            );
+          });
+        } finally {
+          await out.close();
+        }
+      },
+      { durable: true },
+    );
     // The old log (previous generation) is now stale; start the new one.
     await this.wal?.close();
     this.wal = null;
@@ -605,19 +602,6 @@ export const storedRowBytes = rowBytes;
 
 async function fileSize(handle: FileHandle): Promise<number> {
   return (await handle.stat()).size;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const h = await open(dir, 'r');
-    try {
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-  } catch {
-    // Not supported everywhere (e.g. some platforms refuse fsync on directories).
-  }
 }
 
 function unitOrThrow(v: Float32Array, what: string): Float32Array {
