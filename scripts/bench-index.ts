@@ -21,10 +21,10 @@ import {
   tensorLength,
   writeChw,
 } from '../adapters/encode/onnx/index.ts';
+import { renderScene, sampleScene } from '../adapters/scene/index.ts';
 import { loadConfig } from '../bots/config.ts';
 import { loadEncoder } from '../bots/runtime.ts';
 import { createRng } from '../core/random.ts';
-import { renderScene, sampleScene } from '../core/scene/index.ts';
 import { decodeForIndex } from './index-gallery/decode.ts';
 import { defaultBatchSize, indexGallery } from './index-gallery/index.ts';
 import { type EncoderLayout, indexingEncoderLayout } from './index-gallery/threads.ts';

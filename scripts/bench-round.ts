@@ -5,10 +5,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { captionScene, type PartialScene, type Scene, sampleScene } from '../adapters/scene/index.ts';
 import { loadConfig } from '../bots/config.ts';
 import { buildRuntime, createLogger } from '../bots/runtime.ts';
 import { createRng } from '../core/random.ts';
-import { captionScene, type PartialScene, type Scene, sampleScene } from '../core/scene/index.ts';
 import { progressBar } from './progress.ts';
 import { percentile, printTable } from './stats.ts';
 

@@ -1,9 +1,9 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { captionScene, renderScene, type Scene, sampleScene } from '../adapters/scene/index.ts';
 import type { SqliteGallery } from '../adapters/store/sqlite/index.ts';
 import type { ImageEncoder, VectorIndex } from '../core/ports.ts';
 import { createRng } from '../core/random.ts';
-import { captionScene, renderScene, type Scene, sampleScene } from '../core/scene/index.ts';
 import type { Asset } from '../core/types.ts';
 import type { Progress } from './progress.ts';
 

@@ -17,7 +17,7 @@ import {
   type SceneObject,
   SHAPE_PLURALS,
   type Size,
-} from '../../core/scene/index.ts';
+} from '../../adapters/scene/index.ts';
 
 /** Nominal object radius as a fraction of the side (as in core/scene/render.ts). */
 const RADIUS: Record<Size, number> = { small: 0.075, medium: 0.115, large: 0.165 };

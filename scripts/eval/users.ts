@@ -7,9 +7,10 @@
  * - VlmUser (real data): an OpenAI-compatible vision chat model that captions the target and then
  *   compares target and synthetic image each round (see vlm-user.ts).
  */
+
+import type { Scene, SceneObject } from '../../adapters/scene/index.ts';
+import { positionPhrase, SHAPE_PLURALS } from '../../adapters/scene/index.ts';
 import { createRng, hashString, type Rng } from '../../core/random.ts';
-import type { Scene, SceneObject } from '../../core/scene/index.ts';
-import { positionPhrase, SHAPE_PLURALS } from '../../core/scene/index.ts';
 import {
   countWords,
   mainObject,

@@ -1,8 +1,14 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuleRefiner } from '../../adapters/refine/rules/index.ts';
+import {
+  captionScene,
+  completeScene,
+  parseScene,
+  type Scene,
+  sampleScene,
+} from '../../adapters/scene/index.ts';
 import { createRng } from '../../core/random.ts';
-import { captionScene, completeScene, parseScene, type Scene, sampleScene } from '../../core/scene/index.ts';
 import { plainScene, sceneDiffs } from '../../scripts/eval/scene-diff.ts';
 import {
   BlindUser,

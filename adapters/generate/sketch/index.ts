@@ -1,6 +1,6 @@
 import type { GenerateResult, ImageGenerator } from '../../../core/ports.ts';
 import { createRng } from '../../../core/random.ts';
-import { captionScene, completeScene, parseScene, renderScene } from '../../../core/scene/index.ts';
+import { captionScene, completeScene, parseScene, renderScene } from '../../scene/index.ts';
 
 export interface SketchGeneratorOptions {
   /** Side of the square PNG in pixels; default 256. */

@@ -5,7 +5,7 @@ import {
   type Position,
   positionAt,
   SIZES,
-} from '../../../core/scene/index.ts';
+} from '../../scene/index.ts';
 import { type EditState, shownPosition } from './state.ts';
 
 export type Attribute = MentionOf<'colour' | 'size' | 'count' | 'position' | 'resize' | 'shift'>;

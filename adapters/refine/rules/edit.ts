@@ -5,7 +5,7 @@ import {
   type Mention,
   type MentionOf,
   type PartialObject,
-} from '../../../core/scene/index.ts';
+} from '../../scene/index.ts';
 import { type Attribute, applyAttribute, type ClauseContext } from './attributes.ts';
 import { renameShapes } from './rename.ts';
 import { addObject, type EditState, findByShape, oneMore, removeObject, shownPosition } from './state.ts';

@@ -1,5 +1,5 @@
 import type { QueryRefiner, RefineInput, RefineResult } from '../../../core/ports.ts';
-import { captionScene, parseScene } from '../../../core/scene/index.ts';
+import { captionScene, parseScene } from '../../scene/index.ts';
 import { applyMessage } from './edit.ts';
 import { type EditState, stateFrom } from './state.ts';
 

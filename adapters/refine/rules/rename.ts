@@ -1,4 +1,4 @@
-import type { Lexed, Mention, MentionOf, PartialObject, Shape } from '../../../core/scene/index.ts';
+import type { Lexed, Mention, MentionOf, PartialObject, Shape } from '../../scene/index.ts';
 import { type EditState, findByShape } from './state.ts';
 
 /** Words that may sit between "the star" and "a heart" in "change the star into a heart". */

@@ -7,7 +7,7 @@ import {
   type PartialScene,
   type Position,
   type Shape,
-} from '../../../core/scene/index.ts';
+} from '../../scene/index.ts';
 
 /** The scene being refined, with the object the conversation is currently about. */
 export interface EditState {

@@ -2,9 +2,9 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { areaResizeRgb } from '../../../adapters/encode/onnx/area-resize.ts';
 import { toRgbPixels } from '../../../adapters/encode/onnx/index.ts';
+import { renderScene, sampleScene } from '../../../adapters/scene/index.ts';
 import type { Preprocessing } from '../../../core/ports.ts';
 import { createRng } from '../../../core/random.ts';
-import { renderScene, sampleScene } from '../../../core/scene/index.ts';
 
 function noise(width: number, height: number, seed: number): Uint8Array {
   const rng = createRng(seed);

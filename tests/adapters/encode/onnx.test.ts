@@ -10,7 +10,6 @@ import {
   preprocessImage,
   readEncoderConfig,
 } from '../../../adapters/encode/onnx/index.ts';
-import { createRng, pick, type Rng } from '../../../core/random.ts';
 import {
   COLOURS,
   POSITIONS,
@@ -19,7 +18,8 @@ import {
   SHAPES,
   SIZES,
   sampleScene,
-} from '../../../core/scene/index.ts';
+} from '../../../adapters/scene/index.ts';
+import { createRng, pick, type Rng } from '../../../core/random.ts';
 import { dot } from '../../../core/vector.ts';
 import { buildTinyEncoder } from '../../../scripts/build-tiny-encoder.ts';
 import { buildClipVisionModel, clipVisionConfig } from '../../fakes/hub/clip-graphs.ts';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { RuleRefiner } from '../../../adapters/refine/rules/index.ts';
-import { createRng, pick, type Rng } from '../../../core/random.ts';
 import {
   captionScene,
   completeScene,
@@ -11,7 +10,8 @@ import {
   SHAPE_PLURALS,
   SIZES,
   sampleScene,
-} from '../../../core/scene/index.ts';
+} from '../../../adapters/scene/index.ts';
+import { createRng, pick, type Rng } from '../../../core/random.ts';
 import type { Round } from '../../../core/types.ts';
 
 const refiner = new RuleRefiner();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { completeScene, jitterScene, sampleScene } from '../../../adapters/scene/index.ts';
 import { createRng } from '../../../core/random.ts';
-import { completeScene, jitterScene, sampleScene } from '../../../core/scene/index.ts';
 
 describe('completeScene', () => {
   it('draws one default object for an empty scene', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type PartialScene, parseScene } from '../../../core/scene/index.ts';
+import { type PartialScene, parseScene } from '../../../adapters/scene/index.ts';
 
 const cases: [string, PartialScene][] = [
   [

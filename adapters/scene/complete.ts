@@ -1,4 +1,4 @@
-import type { Rng } from '../random.ts';
+import type { Rng } from '../../core/random.ts';
 import { MAX_OBJECTS, type PartialObject, type PartialScene, type Scene, type SceneObject } from './scene.ts';
 import { type Colour, POSITIONS, type Position, type Shape, type Size } from './vocabulary.ts';
 

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { Rng } from '../random.ts';
+import type { Rng } from '../../core/random.ts';
 import { jitterScene } from './complete.ts';
 import { hex, outlineHex, shiftedHex } from './paint.ts';
 import type { Scene, SceneJitter, SceneObject } from './scene.ts';

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, pick } from '../../../core/random.ts';
 import {
   captionScene,
   completeScene,
@@ -7,7 +6,8 @@ import {
   type PartialScene,
   parseScene,
   sampleScene,
-} from '../../../core/scene/index.ts';
+} from '../../../adapters/scene/index.ts';
+import { createRng, pick } from '../../../core/random.ts';
 
 /** A sampled scene with some attributes forgotten, as a person might describe it. */
 function forget(rng: () => number, partial: PartialScene): PartialScene {

@@ -1,6 +1,5 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../../core/random.ts';
 import {
   COLOUR_RGB,
   completeScene,
@@ -9,7 +8,8 @@ import {
   type Scene,
   SHAPES,
   sampleScene,
-} from '../../../core/scene/index.ts';
+} from '../../../adapters/scene/index.ts';
+import { createRng } from '../../../core/random.ts';
 
 async function pixels(
   png: Buffer,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { COLOURS, POSITIONS, SHAPES, SIZES, sampleScene } from '../../../adapters/scene/index.ts';
 import { createRng } from '../../../core/random.ts';
-import { COLOURS, POSITIONS, SHAPES, SIZES, sampleScene } from '../../../core/scene/index.ts';
 
 describe('sampleScene', () => {
   const rng = createRng(11);

@@ -7,7 +7,7 @@ import {
   SHAPES,
   shapeOf,
   sizeOf,
-} from '../../../core/scene/index.ts';
+} from '../../../adapters/scene/index.ts';
 
 describe('scene vocabulary', () => {
   it('has at least 12 colours and 8 shapes, each colour with an RGB value', () => {

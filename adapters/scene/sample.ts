@@ -1,4 +1,4 @@
-import { pick, type Rng, shuffle } from '../random.ts';
+import { pick, type Rng, shuffle } from '../../core/random.ts';
 import type { Scene, SceneObject } from './scene.ts';
 import { COLOURS, type Count, POSITIONS, SHAPES, SIZES } from './vocabulary.ts';
 
