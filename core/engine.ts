@@ -10,7 +10,7 @@ import {
 import type { TranscriptPolicy } from './consent.ts';
 import { errorMessage, SupersededError, UserFacingError } from './errors.ts';
 import { uploadToPng } from './image-input.ts';
-import type { ThreadStore, TranscriptStore } from './ports.ts';
+import type { ChatEngine, ThreadStore, TranscriptStore } from './ports.ts';
 import { hashString } from './random.ts';
 import { DEFAULT_RANKING, type RankingOptions } from './ranking.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
@@ -87,7 +87,7 @@ const NOTHING: Outcome = { state: null, after: async () => {} };
  * thread run in order, one at a time; messages that arrive while a round runs are merged
  * into the next round. Every event is deduplicated by its platform id.
  */
-export class ConversationEngine {
+export class ConversationEngine implements ChatEngine {
   readonly options: EngineOptions;
   private readonly runner: RoundRunner;
   private readonly queues: SerialQueues<WorkItem>;
@@ -173,8 +173,29 @@ export class ConversationEngine {
     return this.queues.idle();
   }
 
-  async state(key: ThreadKey): Promise<ThreadState | null> {
+  get settings(): ChatEngine['settings'] {
+    const { maxMessageChars, topK, transcripts } = this.options;
+    return { maxMessageChars, topK, transcripts };
+  }
+
+  async isForUs(key: ThreadKey, addressed: boolean): Promise<boolean> {
+    return addressed || (await this.deps.threads.load(key)) !== null;
+  }
+
+  thread(key: ThreadKey): Promise<ThreadState | null> {
     return this.deps.threads.load(key);
+  }
+
+  async threads(prefix: string, limit: number): Promise<ThreadState[]> {
+    const keys = await this.deps.threads.listKeys(prefix, limit);
+    const states = await Promise.all(keys.map((k) => this.deps.threads.load(k)));
+    return states.filter((s): s is ThreadState => s !== null);
+  }
+
+  async openThread(key: ThreadKey, ownerId?: string): Promise<ThreadState> {
+    const state = { ...this.emptyState(key), ...(ownerId ? { ownerId } : {}) };
+    if (!(await this.deps.threads.save(state, 0))) throw new Error(`thread ${key} already exists`);
+    return { ...state, version: 1 };
   }
 
   private enqueueAction(action: InboundAction, ref: ActionRef, sink: ThreadSink): Promise<void> {

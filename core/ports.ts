@@ -1,4 +1,13 @@
-import type { Asset, Round, ThreadKey, ThreadState } from './types.ts';
+import type { TranscriptPolicy } from './consent.ts';
+import type {
+  Asset,
+  InboundAction,
+  InboundMessage,
+  Round,
+  ThreadKey,
+  ThreadSink,
+  ThreadState,
+} from './types.ts';
 
 export interface RefineInput {
   previous?: string;
@@ -134,4 +143,37 @@ export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+}
+
+/** What the chat front ends hand events to; core's ConversationEngine implements it. */
+export interface ChatEngine {
+  /** The limits and policies a front end shows people (page info, help). */
+  readonly settings: { maxMessageChars: number; topK: number; transcripts: TranscriptPolicy };
+  /**
+   * Core's one rule for "is this message for us?": a message addressed to the bot (a mention, a
+   * DM, a slash command) starts or continues a search; any other message counts only in a
+   * thread that already has one. Front ends ask before any side effect (downloads, new threads).
+   */
+  isForUs(key: ThreadKey, addressed: boolean): Promise<boolean>;
+  onMessage(msg: InboundMessage, sink: ThreadSink): Promise<void>;
+  onAction(action: InboundAction, sink: ThreadSink): Promise<void>;
+  /** A thread as stored (read-only for front ends), or null. */
+  thread(key: ThreadKey): Promise<ThreadState | null>;
+  /** Threads whose keys start with `prefix`, most recently updated first. */
+  threads(prefix: string, limit: number): Promise<ThreadState[]>;
+  /** Creates an empty search thread (a front end's "New search" before any message). */
+  openThread(key: ThreadKey, ownerId?: string): Promise<ThreadState>;
+  /** Resolves when every event handed over so far has been handled. */
+  idle(): Promise<void>;
+}
+
+/** One chat platform's front end: Discord, Slack, web, terminal. The composition root starts them. */
+export interface ChatFrontEnd {
+  readonly name: string;
+  /** Connects/listens; resolves once events flow. */
+  start(): Promise<void>;
+  /** Stops taking events, lets those already taken finish, and disconnects. */
+  stop(): Promise<void>;
+  /** Resolves when every event received so far has been handled. */
+  idle(): Promise<void>;
 }

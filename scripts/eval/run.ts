@@ -474,14 +474,14 @@ async function runDialogue(
   const say = async (text: string): Promise<{ round: Round | null; log: SearchLog; replies: Reply[] }> => {
     const sink = new CaptureSink();
     const store: SearchLog = { searches: [] };
-    const before = (await rt.engine.state(key))?.rounds.length ?? 0;
+    const before = (await rt.engine.thread(key))?.rounds.length ?? 0;
     await searchLog.run(store, () =>
       rt.engine.onMessage(
         { key, eventId: `${ctx.nonce}:${rt.name}:${target}:${seq++}`, userId: USER_ID, text },
         sink,
       ),
     );
-    const state = await rt.engine.state(key);
+    const state = await rt.engine.thread(key);
     const round = state && state.rounds.length > before ? (state.rounds.at(-1) as Round) : null;
     return { round, log: store, replies: sink.replies };
   };

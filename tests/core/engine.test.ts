@@ -23,7 +23,7 @@ describe('ConversationEngine', () => {
       roundId: view?.roundId,
       arg: '3',
     });
-    const state = await w.engine.state(KEY);
+    const state = await w.engine.thread(KEY);
     expect(state?.rounds).toHaveLength(1);
     expect(state?.version).toBe(1);
     expect(sink.progressLines.length).toBeGreaterThan(0);
@@ -55,7 +55,7 @@ describe('ConversationEngine', () => {
     await Promise.all([first, second, third]);
     expect(sink.rounds().map((v) => v.query)).toEqual(['a red circle\nit is blue\nand large']);
     expect(w.deps.generator.queries).toEqual(['a red circle', 'a red circle\nit is blue\nand large']);
-    expect((await w.engine.state(KEY))?.rounds).toHaveLength(1);
+    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
   });
 
   it('merges messages that arrive after the drawing is done into the next round, in order', async () => {
@@ -151,7 +151,7 @@ describe('ConversationEngine', () => {
     const found = sink.replies.at(-1);
     expect(found?.kind).toBe('found');
     if (found?.kind === 'found') expect(found.view.asset.id).toBe(view.tiles[3]?.assetId);
-    const state = await w.engine.state(KEY);
+    const state = await w.engine.thread(KEY);
     expect(state?.status).toBe('found');
     expect(state?.found?.assetId).toBe(view.tiles[3]?.assetId);
     const records = await w.deps.transcripts.list();
@@ -170,7 +170,7 @@ describe('ConversationEngine', () => {
     const r2 = sink.rounds()[1]!;
     expect(w.deps.generator.queries.length).toBe(drawn);
     expect(r2.syntheticPng).toBeNull();
-    const state = await w.engine.state(KEY);
+    const state = await w.engine.thread(KEY);
     expect(state?.rounds[0]?.feedback).toMatchObject([
       { kind: 'more-like', assetIds: [r1.tiles[4]?.assetId] },
     ]);
@@ -188,7 +188,7 @@ describe('ConversationEngine', () => {
     const r1 = sink.rounds()[0]!;
     await w.press(KEY, r1.actions.notThese, sink);
     const r2 = sink.rounds()[1]!;
-    const state = await w.engine.state(KEY);
+    const state = await w.engine.thread(KEY);
     expect(state?.rounds[0]?.feedback[0]?.kind).toBe('not-these');
     expect(state?.rounds[0]?.feedback[0]?.assetIds).toHaveLength(10);
     const shown = r1.tiles.map((t) => w.vectors.get(t.assetId)!);
@@ -204,7 +204,7 @@ describe('ConversationEngine', () => {
     const sink = new RecordingSink();
     await w.say(KEY, 'a red circle', sink);
     await w.press(KEY, sink.rounds()[0]?.actions.regenerate as string, sink);
-    const state = await w.engine.state(KEY);
+    const state = await w.engine.thread(KEY);
     const [a, b] = state?.rounds ?? [];
     expect(b?.query).toBe(a?.query);
     expect(b?.cause).toBe('regenerate');
@@ -217,7 +217,7 @@ describe('ConversationEngine', () => {
     await w.say(KEY, 'a red circle', sink);
     await w.say(KEY, 'it is blue', sink);
     await w.say(KEY, '/undo', sink);
-    const state = await w.engine.state(KEY);
+    const state = await w.engine.thread(KEY);
     expect(state?.rounds).toHaveLength(1);
     expect(sink.rounds().at(-1)?.roundNumber).toBe(1);
     expect((await w.deps.transcripts.list()).map((r) => r.roundIndex)).toEqual([0]);
@@ -230,7 +230,7 @@ describe('ConversationEngine', () => {
     const sink = new RecordingSink();
     await w.say(KEY, 'a red circle', sink);
     await w.say(KEY, '/reset', sink);
-    expect((await w.engine.state(KEY))?.rounds).toHaveLength(0);
+    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(0);
     await w.say(KEY, 'a blue star', sink);
     expect(sink.rounds().at(-1)).toMatchObject({ query: 'a blue star', roundNumber: 1 });
   });
@@ -245,7 +245,7 @@ describe('ConversationEngine', () => {
     expect(sink.rounds().at(-1)).toMatchObject({ query: 'a pink heart', roundNumber: 1 });
     await w.say(KEY, 'start over', sink);
     expect(sink.notices().at(-1)).toBe('Started over. Describe the image you have in mind.');
-    expect((await w.engine.state(KEY))?.rounds).toEqual([]);
+    expect((await w.engine.thread(KEY))?.rounds).toEqual([]);
   });
 
   it('answers help, empty messages and unknown commands with the command list', async () => {
@@ -257,7 +257,7 @@ describe('ConversationEngine', () => {
     const [help, empty, unknown] = sink.notices();
     for (const text of [help, empty, unknown]) expect(text).toContain('/pick <n>');
     expect(unknown).toContain('Unknown command "/frobnicate"');
-    expect(await w.engine.state(KEY)).toBeNull();
+    expect(await w.engine.thread(KEY)).toBeNull();
   });
 
   it('truncates a huge message with a notice', async () => {
@@ -283,7 +283,7 @@ describe('ConversationEngine', () => {
     expect(notices[1]).toContain('There is no match #0');
     expect(notices[2]).toContain('Say which match');
     expect(notices[3]).toContain('This search is finished');
-    const state = await w.engine.state(KEY);
+    const state = await w.engine.thread(KEY);
     expect(state?.rounds).toHaveLength(1);
     expect(state?.status).toBe('found');
   });
@@ -298,7 +298,7 @@ describe('ConversationEngine', () => {
     const last = sink.replies.at(-1);
     expect(last).toMatchObject({ kind: 'notice', ephemeral: true });
     if (last?.kind === 'notice') expect(last.text).toContain('round 1, which is no longer current');
-    expect((await w.engine.state(KEY))?.status).toBe('active');
+    expect((await w.engine.thread(KEY))?.status).toBe('active');
     await w.press(KEY, encodeActionId('pick', 'gone', 1), sink);
     expect(sink.notices().at(-1)).toContain('an earlier search');
     await w.press(KEY, 'not-a-genir-id', sink);
@@ -316,7 +316,7 @@ describe('ConversationEngine', () => {
     expect(r2.notes.join(' ')).toContain(
       "could not draw this round (provider down); these matches reuse the previous round's picture",
     );
-    expect((await w.engine.state(KEY))?.rounds).toHaveLength(2);
+    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(2);
   });
 
   it('reports a failed first drawing in the thread and keeps nothing half-done', async () => {
@@ -325,7 +325,7 @@ describe('ConversationEngine', () => {
     w.deps.generator.fail = new Error('provider down');
     await w.say(KEY, 'a red circle', sink);
     expect(sink.notices()[0]).toContain('I could not draw a picture for that (provider down)');
-    expect(await w.engine.state(KEY)).toBeNull();
+    expect(await w.engine.thread(KEY)).toBeNull();
     w.deps.generator.fail = null;
     await w.say(KEY, 'a red circle', sink);
     expect(sink.rounds()).toHaveLength(1);
@@ -340,7 +340,7 @@ describe('ConversationEngine', () => {
     );
     await w.say(KEY, 'something unsafe', sink);
     expect(sink.notices().at(-1)).toBe('The image service refused that description. Please rephrase it.');
-    expect((await w.engine.state(KEY))?.rounds).toHaveLength(1);
+    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
   });
 
   it('uses the fallback refiner when the refiner fails, with a note', async () => {
@@ -372,14 +372,14 @@ describe('ConversationEngine', () => {
     await w.say(KEY, '', sink, { images: [{ name: 'photo.png', data: png }] });
     expect(sink.rounds()).toHaveLength(1);
     expect(w.deps.generator.queries.length).toBe(drawn);
-    expect((await w.engine.state(KEY))?.rounds[0]?.generated?.generatorId).toBe('upload');
+    expect((await w.engine.thread(KEY))?.rounds[0]?.generated?.generatorId).toBe('upload');
     await w.say(KEY, 'like this', sink, {
       images: [{ name: 'broken.jpg', data: Buffer.from('not really a jpeg') }],
     });
     expect(sink.notices().at(-1)).toContain(
       'I could not use "broken.jpg" as a picture: it is not an image I can read',
     );
-    expect((await w.engine.state(KEY))?.rounds).toHaveLength(1);
+    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
   });
 
   it('retries once on a compare-and-set conflict, then tells the person', async () => {
@@ -415,7 +415,7 @@ describe('ConversationEngine', () => {
     );
     await w.say(KEY, '/pick 1', sink);
     expect(sink.replies.at(-1)?.kind).toBe('found');
-    expect((await w.engine.state(KEY))?.rounds).toHaveLength(2);
+    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(2);
   });
 
   describe('research transcripts', () => {
@@ -474,8 +474,8 @@ describe('ConversationEngine', () => {
       expect(sink.notices().at(-1)).toBe(
         'Deleted 1 search and 1 transcript record of yours. Nothing of yours is kept.',
       );
-      expect(await w.engine.state('test:mine')).toBeNull();
-      expect(await w.engine.state('test:theirs')).not.toBeNull();
+      expect(await w.engine.thread('test:mine')).toBeNull();
+      expect(await w.engine.thread('test:theirs')).not.toBeNull();
       expect((await w.deps.transcripts.list()).map((r) => r.threadKey)).toEqual(['test:theirs']);
     });
 
@@ -502,7 +502,7 @@ describe('ConversationEngine', () => {
         'exported',
         'Deleted 1 search and 1 transcript record of user u1.',
       ]);
-      expect(await w.engine.state(KEY)).toBeNull();
+      expect(await w.engine.thread(KEY)).toBeNull();
     });
   });
 });

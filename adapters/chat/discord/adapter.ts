@@ -266,7 +266,7 @@ export class DiscordAdapter {
         const known =
           this.ownThreads.has(channel.id) ||
           channel.ownerId === this.botId ||
-          (await this.engine.state(key)) !== null;
+          (await this.engine.thread(key)) !== null;
         if (!known && !mentioned) return null;
         const msg = await this.inbound(message, key, { startsSearch: !known });
         this.remember(channel.id);

@@ -282,7 +282,7 @@ export class SlackAdapter {
     if (inThread) {
       threadTs = event.thread_ts as string;
       const key = this.key(event.channel, threadTs);
-      const hasSearch = this.searches.has(key) || (await this.engine.state(key)) !== null;
+      const hasSearch = this.searches.has(key) || (await this.engine.thread(key)) !== null;
       if (!hasSearch && !mentioned && !isDm) return;
       startsSearch = !hasSearch;
     } else if (isDm) {

@@ -62,7 +62,7 @@ export class TerminalChat {
 
   /** Runs until /quit or the end of input; resolves when every message has been answered. */
   async run(): Promise<void> {
-    const state = await this.engine.state(this.threadKey);
+    const state = await this.engine.thread(this.threadKey);
     this.print(
       state?.rounds.length
         ? `Resumed thread ${this.session} at round ${state.rounds.length}.`

@@ -81,7 +81,7 @@ describe('discord adapter', () => {
     expect(main?.image).toMatchObject({ url: 'attachment://round-01-synthetic.png' });
     expect(sheet?.image).toMatchObject({ url: 'attachment://round-01-matches.png' });
 
-    const state = await w.world.engine.state(
+    const state = await w.world.engine.thread(
       encodeThreadId({ guild: fake.guildId, channel: fake.channels.general, thread: thread?.id as string }),
     );
     const roundId = state?.rounds[0]?.id;
@@ -171,7 +171,7 @@ describe('discord adapter', () => {
     const thread = await w.find('a red circle');
     const key = encodeThreadId({ guild: fake.guildId, channel: fake.channels.general, thread });
     const latest = () => w.roundPosts(thread).at(-1) as NonNullable<ReturnType<typeof w.roundPosts>[number]>;
-    const state = () => w.world.engine.state(key);
+    const state = () => w.world.engine.thread(key);
 
     const r1 = (await state())?.rounds[0];
     const moreId = await w.press(latest(), 'more', 3);
@@ -211,7 +211,7 @@ describe('discord adapter', () => {
     await w.say(thread, 'it is blue');
     const before = fake.botPostsIn(thread).length;
     const key = encodeThreadId({ guild: fake.guildId, channel: fake.channels.general, thread });
-    const version = (await w.world.engine.state(key))?.version;
+    const version = (await w.world.engine.thread(key))?.version;
 
     await w.press(
       w.roundPosts(thread)[0] as NonNullable<ReturnType<typeof w.roundPosts>[number]>,
@@ -223,7 +223,7 @@ describe('discord adapter', () => {
     expect(posts).toHaveLength(before + 1);
     expect(posts.at(-1)?.ephemeral).toBe(true);
     expect(posts.at(-1)?.content).toContain('round 1, which is no longer current');
-    expect((await w.world.engine.state(key))?.version).toBe(version);
+    expect((await w.world.engine.thread(key))?.version).toBe(version);
   });
 
   it('ignores bots: its own posts echoed by the gateway and other bots', async () => {
@@ -258,7 +258,7 @@ describe('discord adapter', () => {
     const thread = await w.find('a red circle');
     await w.say(thread, '', { attachments: [{ name: 'photo.png', data: await png(10, 200, 30) }] });
     const key = encodeThreadId({ guild: fake.guildId, channel: fake.channels.general, thread });
-    expect((await w.world.engine.state(key))?.rounds.map((r) => r.cause)).toEqual(['find', 'image']);
+    expect((await w.world.engine.thread(key))?.rounds.map((r) => r.cause)).toEqual(['find', 'image']);
     expect(w.roundPosts(thread)).toHaveLength(2);
   });
 
@@ -306,7 +306,7 @@ describe('discord adapter', () => {
     const b = await fake.sendMessage({ channelId: thread, content: 'but smaller' });
     await w.settle(a, b);
     const key = encodeThreadId({ guild: fake.guildId, channel: fake.channels.general, thread });
-    const rounds = (await w.world.engine.state(key))?.rounds ?? [];
+    const rounds = (await w.world.engine.thread(key))?.rounds ?? [];
     expect(rounds[1]?.cause).toBe('image');
     expect(rounds[1]?.userText).toMatch(/^like this photo/);
     const said = rounds
@@ -459,7 +459,7 @@ describe('discord adapter', () => {
     expect(answer?.ephemeral).toBe(true);
     expect(answer?.content).toContain('Deleted 2 searches');
     const key = encodeThreadId({ guild: fake.guildId, channel: fake.channels.general, thread: other });
-    expect(await w.world.engine.state(key)).toBeNull();
+    expect(await w.world.engine.thread(key)).toBeNull();
   });
 
   it('survives a dropped gateway connection: discord.js resumes and missed events are handled', async () => {

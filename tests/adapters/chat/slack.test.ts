@@ -46,7 +46,7 @@ const withWorld =
   };
 
 const stateOf = (w: SlackWorld, channel: string, threadTs: string) =>
-  w.world.engine.state(encodeThreadId(w.fake.identity.teamId, channel, threadTs));
+  w.world.engine.thread(encodeThreadId(w.fake.identity.teamId, channel, threadTs));
 
 const controlsOf = (m: FakeMessage) =>
   (m.blocks ?? []).find((b: Block) => b.type === 'actions') as Block | undefined;
@@ -145,7 +145,7 @@ describe('slack: starting a search', () => {
       const posts = await w.posts('D1');
       expect(posts.filter((p) => p.kind === 'round').map((p) => p.round)).toEqual([1, 2, 3]);
       expect(w.fake.messages.filter((m) => m.channel === 'D1' && m.threadTs)).toEqual([]);
-      const state = await w.world.engine.state(encodeThreadId(w.fake.identity.teamId, 'D1', '-'));
+      const state = await w.world.engine.thread(encodeThreadId(w.fake.identity.teamId, 'D1', '-'));
       expect(state?.rounds.map((r) => r.cause)).toEqual(['find', 'refine', 'more-like']);
     }),
   );

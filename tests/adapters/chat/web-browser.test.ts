@@ -199,7 +199,7 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     await waitForRound(page, 2);
     await shot(page, '06-after-reload');
 
-    const state = await rt.engine.state(`web:${threadId}`);
+    const state = await rt.engine.thread(`web:${threadId}`);
     expect(state?.status).toBe('found');
     expect(state?.found?.assetId).toBe(pickedAsset);
     expect(errors).toEqual([]);
@@ -226,7 +226,7 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     await page.locator('.notice', { hasText: 'kept for research' }).waitFor();
     await r1.locator('.round-actions .keep').waitFor({ state: 'hidden' });
     const secondId = new URL(page.url()).pathname.split('/').pop() as string;
-    expect((await rt.engine.state(`web:${secondId}`))?.consent).toBeDefined();
+    expect((await rt.engine.thread(`web:${secondId}`))?.consent).toBeDefined();
 
     // Esc leaves the text box; "4" picks match 4.
     const fourth = await r1.locator('.tile[data-n="4"]').getAttribute('data-asset-id');
@@ -236,7 +236,7 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     await page.locator('.found-card').waitFor();
     await page.keyboard.press('Escape');
     const threadId = new URL(page.url()).pathname.split('/').pop() as string;
-    expect((await rt.engine.state(`web:${threadId}`))?.found?.assetId).toBe(fourth);
+    expect((await rt.engine.thread(`web:${threadId}`))?.found?.assetId).toBe(fourth);
 
     // "Forget me" (sidebar footer), confirmed: this browser's search is deleted, the list follows,
     // the page moves to a thread that is left and still shows what it was told.
@@ -245,7 +245,7 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     await page.locator('.notice', { hasText: 'Deleted 1 search and' }).waitFor();
     await page.locator(`.thread-item[data-thread="${threadId}"]`).waitFor({ state: 'detached' });
     await expect.poll(() => new URL(page.url()).pathname).not.toBe(`/t/${threadId}`);
-    expect(await rt.engine.state(`web:${threadId}`)).toBeNull();
+    expect(await rt.engine.thread(`web:${threadId}`)).toBeNull();
     await page.locator('.notice', { hasText: 'Deleted 1 search and' }).waitFor();
     await page.waitForFunction(imagesDecoded, '.round img');
     await shot(page, '08-forgot-me');

@@ -379,7 +379,7 @@ describe('web playground server', () => {
     const wrongType = await postJson(`${s.base}/api/threads/${t.id}/messages`, { text: 42 });
     expect(wrongType.status).toBe(400);
 
-    const state = await s.world.engine.state(`web:${t.id}`);
+    const state = await s.world.engine.thread(`web:${t.id}`);
     expect(state?.rounds).toHaveLength(1);
     expect(state?.status).toBe('active');
   });
@@ -422,7 +422,7 @@ describe('web playground server', () => {
     expect(notices).toHaveLength(2);
     expect(notices[0]?.kind === 'notice' && notices[0].text).toContain('/pick <n>');
     expect(tab.posts().some((p) => p.kind === 'user' || p.kind === 'round')).toBe(false);
-    expect((await s.world.engine.state(`web:${t.id}`))?.rounds).toHaveLength(0);
+    expect((await s.world.engine.thread(`web:${t.id}`))?.rounds).toHaveLength(0);
   });
 
   it('refuses a huge message with 413 and a reason; a long one is shortened with a note', async () => {
@@ -436,7 +436,7 @@ describe('web playground server', () => {
     const tooBig = await postJson(`${s.base}/api/threads/${t.id}/messages`, { text: 'x'.repeat(600 * 1024) });
     expect(tooBig.status).toBe(413);
     expect(((await tooBig.json()) as { error: string }).error).toContain('too large');
-    expect((await s.world.engine.state(`web:${t.id}`))?.rounds).toHaveLength(0);
+    expect((await s.world.engine.thread(`web:${t.id}`))?.rounds).toHaveLength(0);
     expect(tab.posts()).toEqual([]);
 
     const long = `a red circle ${'and more '.repeat(300)}`;
@@ -704,7 +704,7 @@ describe('web playground server', () => {
       req.end();
     });
     expect(rebound).toBe(403);
-    expect((await s.world.engine.state(`web:${t.id}`))?.rounds).toHaveLength(0);
+    expect((await s.world.engine.thread(`web:${t.id}`))?.rounds).toHaveLength(0);
   });
 
   it('forgets a tab that went away', async () => {

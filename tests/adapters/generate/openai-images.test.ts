@@ -145,7 +145,7 @@ describe('OpenAIImageGenerator in the engine', () => {
     const w = await providerWorld({ generator: generator() });
     const sink = new RecordingSink();
     await w.say(KEY, 'an orange fox', sink);
-    const before = (await w.engine.state(KEY))!;
+    const before = (await w.engine.thread(KEY))!;
     return { ...w, sink, before };
   }
 
@@ -162,7 +162,7 @@ describe('OpenAIImageGenerator in the engine', () => {
     const w = await world();
     fake.images.push(policy('moderation_blocked'));
     await w.say(KEY, 'something unsafe', w.sink);
-    expect(await w.engine.state(KEY)).toEqual(w.before);
+    expect(await w.engine.thread(KEY)).toEqual(w.before);
     expect(w.sink.notices()).toEqual([
       "The image service's safety system refused to draw this description. Please rephrase it and send it again.",
     ]);
@@ -176,7 +176,7 @@ describe('OpenAIImageGenerator in the engine', () => {
       json: { created: 0, data: [{ b64_json: Buffer.alloc(60_000, 1).toString('base64') }] },
     });
     await w.say(KEY, 'bigger', w.sink);
-    const after = (await w.engine.state(KEY))!;
+    const after = (await w.engine.thread(KEY))!;
     expect(after.rounds).toHaveLength(2);
     expect(after.rounds[0]).toEqual(w.before.rounds[0]);
     expect(after.rounds[1]!.notes[0]).toMatch(

@@ -26,7 +26,7 @@ async function world(options: { generateTimeoutMs?: number; maxBytes?: number } 
   const w = await providerWorld({ generator, generateTimeoutMs: options.generateTimeoutMs ?? 10_000 });
   const sink = new RecordingSink();
   await w.say(KEY, 'an orange fox', sink);
-  const before = (await w.engine.state(KEY))!;
+  const before = (await w.engine.thread(KEY))!;
   expect(before.rounds).toHaveLength(1);
   fake.requests.length = 0; // count only what the case itself sends
   return { ...w, generator, sink, before };
@@ -35,7 +35,7 @@ async function world(options: { generateTimeoutMs?: number; maxBytes?: number } 
 type World = Awaited<ReturnType<typeof world>>;
 
 async function expectOneMoreRound(w: World) {
-  const after = (await w.engine.state(KEY))!;
+  const after = (await w.engine.thread(KEY))!;
   expect(after.rounds).toHaveLength(2);
   expect(after.version).toBe(w.before.version + 1);
   expect(after.rounds[0]).toEqual(w.before.rounds[0]);
@@ -44,7 +44,7 @@ async function expectOneMoreRound(w: World) {
 }
 
 async function expectUnchanged(w: World) {
-  const after = (await w.engine.state(KEY))!;
+  const after = (await w.engine.thread(KEY))!;
   expect(after).toEqual(w.before);
   expect(w.sink.rounds()).toHaveLength(1);
 }
@@ -105,7 +105,7 @@ describe('ReplicateGenerator in the engine', () => {
     expect(sink.notices()).toEqual([
       'I could not draw a picture for that (replicate: the service failed (HTTP 503)). Nothing was lost: try again.',
     ]);
-    expect(await w.engine.state('test:first')).toBeNull();
+    expect(await w.engine.thread('test:first')).toBeNull();
   });
 
   it('timeout: a generation that outlives the round is cancelled and the round falls back', async () => {
@@ -161,7 +161,7 @@ describe('ReplicateGenerator in the engine', () => {
     await Promise.all([slowRound, next]);
     await w.generator.idle();
 
-    const state = (await w.engine.state(KEY))!;
+    const state = (await w.engine.thread(KEY))!;
     expect(state.rounds).toHaveLength(2);
     expect(state.version).toBe(w.before.version + 1);
     expect(state.rounds[0]).toEqual(w.before.rounds[0]);

@@ -23,14 +23,14 @@ async function world() {
   const w = await providerWorld({ refiner, refineTimeoutMs: 5_000 });
   const sink = new RecordingSink();
   await w.say(KEY, 'an orange fox', sink);
-  const before = await w.engine.state(KEY);
+  const before = await w.engine.thread(KEY);
   expect(before?.rounds).toHaveLength(1);
   return { ...w, sink, before: before! };
 }
 
 /** The thread gained exactly one round and kept the earlier ones unchanged. */
 async function expectOneMoreRound(w: Awaited<ReturnType<typeof world>>) {
-  const after = await w.engine.state(KEY);
+  const after = await w.engine.thread(KEY);
   expect(after?.rounds).toHaveLength(2);
   expect(after?.version).toBe(w.before.version + 1);
   expect(after?.rounds[0]).toEqual(w.before.rounds[0]);
@@ -96,7 +96,7 @@ describe('OpenAIRefiner in the engine', () => {
       /^The gpt-4o-mini refiner failed \(openai: took longer than the round allows/,
     );
     expect(fake.calls('/v1/chat/completions')).toHaveLength(1);
-    expect((await w.engine.state(KEY))?.version).toBe(1);
+    expect((await w.engine.thread(KEY))?.version).toBe(1);
   });
 
   it('malformed JSON: retried once, then the rules answer with a note', async () => {
@@ -126,7 +126,7 @@ describe('OpenAIRefiner in the engine', () => {
     const w = await world();
     fake.chat.push({ json: refined('A blue sailing boat at dusk.', 'restart') });
     await w.say(KEY, 'forget it, a boat', w.sink);
-    const state = await w.engine.state(KEY);
+    const state = await w.engine.thread(KEY);
     expect(state?.rounds.map((r) => r.query)).toEqual(['A blue sailing boat at dusk.']);
     expect(w.sink.rounds().at(-1)?.roundNumber).toBe(1);
   });
