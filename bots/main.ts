@@ -1,9 +1,8 @@
+import type { ChatFrontEnd } from '../core/ports.ts';
 import { progressBar } from '../scripts/progress.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { discordConfigured, startDiscordBot } from './discord.ts';
+import { configuredFrontEnds, FALLBACK, startFrontEnd } from './front-ends.ts';
 import { buildRuntime } from './runtime.ts';
-import { slackConfigured, startSlackBot } from './slack.ts';
-import { startWeb } from './web.ts';
 
 /**
  * `npm start`: the Discord and/or Slack bots when their credentials are set; otherwise the local
@@ -11,37 +10,31 @@ import { startWeb } from './web.ts';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  const factories = configuredFrontEnds(config);
   const rt = await buildRuntime(config, { progress: progressBar('demo gallery'), log: console.error });
-  const running: { name: string; stop(): Promise<void> }[] = [];
+  const running: ChatFrontEnd[] = [];
   const stopAll = async () => {
-    for (const r of running)
-      await r.stop().catch((err: Error) => rt.logger.error({ err: err.message }, `${r.name} stop`));
+    for (const fe of running)
+      await fe.stop().catch((err: unknown) => rt.logger.error({ err }, `${fe.name} stop`));
     await rt.close();
-    process.exit(0);
   };
-  process.once('SIGINT', stopAll);
-  process.once('SIGTERM', stopAll);
+  const exit = () => void stopAll().finally(() => process.exit(0));
+  process.once('SIGINT', exit);
+  process.once('SIGTERM', exit);
   try {
-    if (discordConfigured(config)) {
-      running.push({ name: 'discord', ...(await startDiscordBot(rt.engine, config, rt.logger)) });
-      console.log('GenIR is running on Discord (Ctrl+C to stop).');
-    }
-    if (slackConfigured(config)) {
-      running.push({ name: 'slack', ...(await startSlackBot(rt.engine, config, rt.logger)) });
-      console.log('GenIR is running on Slack (Ctrl+C to stop).');
-    }
-    if (running.length === 0) {
-      const web = await startWeb(rt, config, rt.logger);
-      running.push({ name: 'web', stop: web.stop });
-      console.log(`GenIR is running at ${web.url} — open it in a browser (Ctrl+C to stop).`);
-      console.log(
-        'No Discord or Slack credentials are set; see README for the bots, or `npx genir chat` for the terminal.',
-      );
+    for (const factory of factories) {
+      const frontEnd = await startFrontEnd(factory, rt);
+      running.push(frontEnd);
+      console.log(factory.describe(frontEnd));
     }
   } catch (err) {
-    for (const r of running) await r.stop().catch(() => {});
-    await rt.close();
+    await stopAll();
     throw err;
+  }
+  if (factories.includes(FALLBACK)) {
+    console.log(
+      'No Discord or Slack credentials are set; see README for the bots, or `npx genir chat` for the terminal.',
+    );
   }
 }
 

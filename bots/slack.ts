@@ -1,20 +1,8 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { App, type AppOptions, type Logger as BoltLogger, LogLevel, type webApi } from '@slack/bolt';
-import { SlackAdapter } from '../adapters/chat/slack/adapter.ts';
-import type { ConversationEngine } from '../core/engine.ts';
+import type { AppOptions, Logger as BoltLogger, LogLevel, webApi } from '@slack/bolt';
+import type { SlackAdapter } from '../adapters/chat/slack/adapter.ts';
 import type { Logger } from '../core/ports.ts';
 import { type Config, ConfigError } from './config.ts';
-
-export interface SlackBot {
-  mode: 'socket' | 'http';
-  /** The HTTP receiver's port (HTTP mode). */
-  port?: number;
-  app: App;
-  adapter: SlackAdapter;
-  /** Stops taking events, lets work in progress and queued posts finish. */
-  stop(): Promise<void>;
-}
+import type { FrontEndDeps, FrontEndFactory } from './front-ends.ts';
 
 /** Knobs tests turn; production uses the defaults. */
 export interface SlackBotOverrides {
@@ -26,11 +14,6 @@ export interface SlackBotOverrides {
   host?: string;
   /** Progress lines while a round runs (default on). */
   progress?: boolean;
-}
-
-/** true when the Slack front end should start (a bot token is configured). */
-export function slackConfigured(config: Config): boolean {
-  return Boolean(config.SLACK_BOT_TOKEN);
 }
 
 /**
@@ -57,7 +40,8 @@ export function boltLogger(
   config: Config,
 ): BoltLogger {
   const debug = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace';
-  let level = debug ? LogLevel.DEBUG : LogLevel.INFO;
+  // LogLevel's values are these strings; the enum itself would load Bolt.
+  let level = (debug ? 'debug' : 'info') as LogLevel;
   const line = (msg: unknown[]) =>
     msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : String(m))).join(' ');
   return {
@@ -76,15 +60,14 @@ export function boltLogger(
 }
 
 /**
- * Starts the Slack front end: Socket Mode when SLACK_APP_TOKEN is set, otherwise the HTTP
- * receiver (signed requests, SLACK_SIGNING_SECRET) on SLACK_PORT at /slack/events.
+ * The Slack front end: Socket Mode when SLACK_APP_TOKEN is set, otherwise the HTTP receiver
+ * (signed requests, SLACK_SIGNING_SECRET) on SLACK_PORT at /slack/events.
  */
-export async function startSlackBot(
-  engine: ConversationEngine,
-  config: Config,
-  logger: Logger,
+export async function createSlackFrontEnd(
+  deps: Pick<FrontEndDeps, 'engine' | 'config' | 'logger'>,
   overrides: SlackBotOverrides = {},
-): Promise<SlackBot> {
+): Promise<SlackAdapter> {
+  const { engine, config, logger } = deps;
   const token = config.SLACK_BOT_TOKEN;
   if (!token) throw new ConfigError('SLACK_BOT_TOKEN is not set; see docs/slack.md.');
   const socket = Boolean(config.SLACK_APP_TOKEN);
@@ -93,6 +76,10 @@ export async function startSlackBot(
       'Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) next to SLACK_BOT_TOKEN; see docs/slack.md.',
     );
   }
+  const [{ App }, { SlackAdapter }] = await Promise.all([
+    import('@slack/bolt'),
+    import('../adapters/chat/slack/adapter.ts'),
+  ]);
   const common: AppOptions = {
     token,
     clientOptions: slackClientOptions(config, overrides.clientOptions),
@@ -104,43 +91,19 @@ export async function startSlackBot(
       ? { ...common, socketMode: true, appToken: config.SLACK_APP_TOKEN as string }
       : { ...common, signingSecret: config.SLACK_SIGNING_SECRET as string, port: config.SLACK_PORT },
   );
-  try {
-    await app.init();
-  } catch (err) {
-    throw new Error(`Slack did not accept SLACK_BOT_TOKEN (${(err as Error).message}).`);
-  }
-  const adapter = await SlackAdapter.attach(app, engine, {
+  return new SlackAdapter(app, engine, {
     logger,
+    ...(socket
+      ? {}
+      : { listen: { port: config.SLACK_PORT, ...(overrides.host ? { host: overrides.host } : {}) } }),
     ...(overrides.postIntervalMs !== undefined ? { postIntervalMs: overrides.postIntervalMs } : {}),
     ...(overrides.progress !== undefined ? { progress: overrides.progress } : {}),
   });
-  let port: number | undefined;
-  if (socket) {
-    try {
-      await app.start();
-    } catch (err) {
-      throw new Error(
-        `Slack did not open a Socket Mode connection with SLACK_APP_TOKEN (${(err as Error).message}).`,
-      );
-    }
-  } else {
-    const server = (await app.start(
-      overrides.host ? { port: config.SLACK_PORT, host: overrides.host } : config.SLACK_PORT,
-    )) as Server;
-    port = (server.address() as AddressInfo).port;
-  }
-  logger.info(
-    { mode: socket ? 'socket' : 'http', ...(port !== undefined ? { port } : {}) },
-    'slack bot started',
-  );
-  return {
-    mode: socket ? 'socket' : 'http',
-    ...(port !== undefined ? { port } : {}),
-    app,
-    adapter,
-    async stop() {
-      await app.stop();
-      await adapter.close();
-    },
-  };
 }
+
+export const slackFrontEnd: FrontEndFactory<SlackAdapter> = {
+  name: 'slack',
+  configured: (config) => Boolean(config.SLACK_BOT_TOKEN),
+  create: (deps) => createSlackFrontEnd(deps),
+  describe: () => 'GenIR is running on Slack (Ctrl+C to stop).',
+};

@@ -1,52 +1,25 @@
-import { DEFAULT_EXAMPLES, WebChat, type WebChatOptions } from '../adapters/chat/web/adapter.ts';
-import type { ConversationEngine } from '../core/engine.ts';
-import type { Gallery, Logger, RoundImageStore, ThreadStore } from '../core/ports.ts';
-import type { Config } from './config.ts';
-
-/** What the web page needs of a runtime (bots/runtime.ts `Runtime` has all of it). */
-export interface WebRuntime {
-  engine: ConversationEngine;
-  stores: { threads: ThreadStore };
-  gallery: Gallery;
-  images: RoundImageStore;
-}
-
-export type WebConfig = Pick<Config, 'WEB_PORT' | 'WEB_HOST' | 'GENERATOR'>;
-
-export interface WebServer {
-  url: string;
-  port: number;
-  chat: WebChat;
-  stop(): Promise<void>;
-}
+import type { WebChat } from '../adapters/chat/web/adapter.ts';
+import type { FrontEndFactory } from './front-ends.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
-/** Starts the web playground on WEB_HOST:WEB_PORT; the URL is where to open it. */
-export async function startWeb(
-  rt: WebRuntime,
-  config: WebConfig,
-  logger: Logger,
-  options: WebChatOptions = {},
-): Promise<WebServer> {
-  const chat = new WebChat(
-    {
-      engine: rt.engine,
-      threads: rt.stores.threads,
-      gallery: rt.gallery,
-      images: rt.images,
-      logger,
-    },
-    {
-      localOnly: LOOPBACK.has(config.WEB_HOST),
-      examples:
-        config.GENERATOR === 'sketch'
-          ? DEFAULT_EXAMPLES
-          : ['the banner with an orange fox', 'a photo of a red bicycle against a brick wall'],
-      ...options,
-    },
-  );
-  const { url, port } = await chat.listen(config.WEB_PORT, config.WEB_HOST);
-  logger.info({ url }, 'web playground listening');
-  return { url, port, chat, stop: () => chat.stop() };
-}
+const PHOTO_EXAMPLES = ['the banner with an orange fox', 'a photo of a red bicycle against a brick wall'];
+
+/** The local web playground on WEB_HOST:WEB_PORT: `npm start` when no chat platform is configured. */
+export const webFrontEnd: FrontEndFactory<WebChat> = {
+  name: 'web',
+  configured: () => true,
+  async create({ engine, config, logger, gallery, images }) {
+    const { DEFAULT_EXAMPLES, WebChat } = await import('../adapters/chat/web/adapter.ts');
+    return new WebChat(
+      { engine, gallery, images, logger },
+      {
+        port: config.WEB_PORT,
+        host: config.WEB_HOST,
+        localOnly: LOOPBACK.has(config.WEB_HOST),
+        examples: config.GENERATOR === 'sketch' ? DEFAULT_EXAMPLES : PHOTO_EXAMPLES,
+      },
+    );
+  },
+  describe: (web) => `GenIR is running at ${web.url} — open it in a browser (Ctrl+C to stop).`,
+};

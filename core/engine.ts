@@ -7,6 +7,7 @@ import {
   LATEST,
   parseTypedCommand,
 } from '../commands/index.ts';
+import { BoundedSet } from './bounded.ts';
 import type { TranscriptPolicy } from './consent.ts';
 import { errorMessage, SupersededError, UserFacingError } from './errors.ts';
 import { uploadToPng } from './image-input.ts';
@@ -95,6 +96,8 @@ export class ConversationEngine implements ChatEngine {
   private readonly inFlight = new Map<ThreadKey, AbortController>();
   private readonly userLimiter: SlidingWindowLimiter;
   private readonly workspaceLimiter: SlidingWindowLimiter;
+  /** Threads a message was addressed to lately, in this process. */
+  private readonly addressed = new BoundedSet<ThreadKey>(50_000);
 
   constructor(
     private readonly deps: EngineDeps,
@@ -179,7 +182,12 @@ export class ConversationEngine implements ChatEngine {
   }
 
   async isForUs(key: ThreadKey, addressed: boolean): Promise<boolean> {
-    return addressed || (await this.deps.threads.load(key)) !== null;
+    if (addressed) {
+      // Covers the moments before the thread's first round is saved (e.g. while its upload downloads).
+      this.addressed.add(key);
+      return true;
+    }
+    return this.addressed.has(key) || this.queues.busy(key) || (await this.deps.threads.load(key)) !== null;
   }
 
   thread(key: ThreadKey): Promise<ThreadState | null> {

@@ -12,6 +12,11 @@ export class SerialQueues<T> {
     return this.queues.get(key)?.items ?? [];
   }
 
+  /** Whether the key has work running or waiting. */
+  busy(key: string): boolean {
+    return this.queues.has(key);
+  }
+
   enqueue(key: string, item: T): void {
     const existing = this.queues.get(key);
     if (existing) {

@@ -4,8 +4,9 @@ import { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
 import { encodeThreadId } from '../adapters/chat/terminal/thread-id.ts';
 import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
 import { ConfigError, loadConfig } from '../bots/config.ts';
+import { startFrontEnd } from '../bots/front-ends.ts';
 import { buildRuntime, dbPath, ensureDemoGallery, loadEncoder, roundImages } from '../bots/runtime.ts';
-import { startWeb } from '../bots/web.ts';
+import { webFrontEnd } from '../bots/web.ts';
 import type { Reply } from '../core/types.ts';
 import { discordRegister } from './discord-register.ts';
 import { doctorCommand } from './doctor.ts';
@@ -40,7 +41,8 @@ program
       outDir: rt.config.OUT_DIR,
       ...(opts.thread ? { session: opts.thread } : {}),
     });
-    await chat.run();
+    await chat.start();
+    await chat.finished;
     await rt.close();
   });
 
@@ -113,7 +115,7 @@ program
     if (opts.port) config.WEB_PORT = opts.port;
     if (opts.host) config.WEB_HOST = opts.host;
     const rt = await buildRuntime(config, { progress: progressBar('demo gallery'), log: console.error });
-    const web = await startWeb(rt, config, rt.logger);
+    const web = await startFrontEnd(webFrontEnd, rt);
     console.log(`GenIR web playground: ${web.url}  (Ctrl+C to stop)`);
     await new Promise((resolve) => {
       process.once('SIGINT', resolve);

@@ -1,10 +1,12 @@
 /**
- * One behaviour suite for every chat front end (terminal, Discord, Slack, web). Each adapter's
- * test file provides a harness that drives the real adapter the way a person would on that
- * platform (through the platform's fake server), and reads back what the bot posted.
+ * One behaviour suite for every chat front end (terminal, Discord, Slack, web), through the
+ * `ChatFrontEnd` port. Each adapter's test file provides a harness: the started front end, and a
+ * driver that acts the way a person would on that platform (through the platform's fake server)
+ * and reads back what the bot posted. The suite waits with the port's idle() and ends with its stop().
  */
 import { describe, expect, it } from 'vitest';
 import type { ActionName } from '../../commands/index.ts';
+import type { ChatFrontEnd } from '../../core/ports.ts';
 
 export interface HarnessPost {
   kind: 'round' | 'found' | 'notice';
@@ -19,14 +21,17 @@ export interface HarnessPost {
 }
 
 export interface ChatHarness {
+  /** The front end under test, started. */
+  frontEnd: ChatFrontEnd;
   /** Start a search the platform's main way (slash command / first message); returns a thread handle. */
   start(text: string): Promise<string>;
   /** A person's message in the thread. */
   say(thread: string, text: string): Promise<void>;
   /** Press the control of `action` (with match number n) on round `round` (default: the latest). */
   act(thread: string, action: ActionName, n?: number, round?: number): Promise<void>;
-  /** Everything the bot posted in the thread so far, in order; waits until the bot is idle. */
+  /** Everything the bot posted in the thread so far, in order (read once the front end is idle). */
   posts(thread: string): Promise<HarnessPost[]>;
+  /** Closes what the harness runs besides the front end (the platform's fake). */
   close(): Promise<void>;
 }
 
@@ -37,20 +42,42 @@ export interface HarnessCapabilities {
 
 const rounds = (posts: HarnessPost[]) => posts.filter((p) => p.kind === 'round');
 
+type Driver = Omit<ChatHarness, 'frontEnd' | 'close'>;
+
 export function chatAdapterContract(
   name: string,
   makeHarness: () => Promise<ChatHarness>,
   capabilities: HarnessCapabilities = { staleControls: true },
 ): void {
   describe(`chat adapter contract: ${name}`, () => {
-    const withHarness = (fn: (h: ChatHarness) => Promise<void>) => async () => {
+    const withHarness = (fn: (h: Driver) => Promise<void>) => async () => {
       const h = await makeHarness();
       try {
-        await fn(h);
+        await fn({
+          ...h,
+          async posts(thread) {
+            await h.frontEnd.idle();
+            return h.posts(thread);
+          },
+        });
       } finally {
+        await h.frontEnd.stop();
         await h.close();
       }
     };
+
+    it('is a named front end that settles and stops', async () => {
+      const h = await makeHarness();
+      try {
+        expect(h.frontEnd.name).toBe(name);
+        const t = await h.start('a red circle');
+        await h.frontEnd.idle();
+        expect(rounds(await h.posts(t))).toHaveLength(1);
+      } finally {
+        await h.frontEnd.stop();
+        await h.close();
+      }
+    });
 
     it(
       'starts a search: round 1 with the synthetic image, the contact sheet and the query',

@@ -1,4 +1,4 @@
-import { EventEmitter, once } from 'node:events';
+import { once } from 'node:events';
 import {
   type AnyThreadChannel,
   type ButtonInteraction,
@@ -20,10 +20,10 @@ import {
   ThreadAutoArchiveDuration,
 } from 'discord.js';
 import { encodeActionId, helpText, isThreadless, LATEST } from '../../../commands/index.ts';
-import type { ConversationEngine } from '../../../core/engine.ts';
 import { errorMessage } from '../../../core/errors.ts';
-import type { Logger } from '../../../core/ports.ts';
+import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
 import type { InboundMessage, Reply, ThreadKey, ThreadSink } from '../../../core/types.ts';
+import { InFlight } from '../shared/in-flight.ts';
 import { threadTitle } from '../shared/text.ts';
 import { collectUploads } from '../shared/uploads.ts';
 import { FIND_COMMAND, GROUP_COMMAND, groupAction } from './commands.ts';
@@ -93,23 +93,21 @@ type SearchThread = AnyThreadChannel;
  * search in a thread; later messages in the thread refine it; menus and buttons on round posts act on it.
  * The engine owns all state; this class only translates events and renders replies.
  */
-export class DiscordAdapter {
+export class DiscordAdapter implements ChatFrontEnd {
+  readonly name = 'discord';
   readonly client: Client;
   private readonly log: Logger;
   private readonly allowed: Set<string>;
-  /** Threads this process started searches in (covers the moment before round 1 is saved). */
-  private readonly ownThreads = new Set<string>();
   /** Per-channel chains so that events of one thread reach the engine in gateway order. */
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly handled = new Map<string, Promise<void>>();
-  private readonly events = new EventEmitter();
+  private readonly inFlight: InFlight;
 
   constructor(
-    private readonly engine: ConversationEngine,
+    private readonly engine: ChatEngine,
     private readonly options: DiscordAdapterOptions,
   ) {
     this.log = options.logger ?? silent;
+    this.inFlight = new InFlight(this.log, 'discord event failed');
     this.allowed = new Set(options.allowedChannelIds ?? []);
     const { rest, ...extra } = options.clientOptions ?? {};
     this.client = new Client({
@@ -119,34 +117,44 @@ export class DiscordAdapter {
       rest: { ...(options.apiUrl ? { api: options.apiUrl } : {}), ...rest },
       ...extra,
     });
-    this.client.on(Events.MessageCreate, (m) => this.track(m.id, () => this.onMessage(m)));
-    this.client.on(Events.InteractionCreate, (i) => this.track(i.id, () => this.onInteraction(i)));
-    this.client.on(Events.Error, (err) => this.log.error({ err: errorMessage(err) }, 'discord client error'));
+    this.client.on(Events.MessageCreate, (m) => this.inFlight.track(this.onMessage(m), { eventId: m.id }));
+    this.client.on(Events.InteractionCreate, (i) =>
+      this.inFlight.track(this.onInteraction(i), { eventId: i.id }),
+    );
+    this.client.on(Events.Error, (err) => this.log.error({ err }, 'discord client error'));
     this.client.on(Events.ShardDisconnect, (_e, shard) =>
       this.log.warn({ shard }, 'discord gateway disconnected'),
     );
     this.client.on(Events.ShardResume, (shard) => this.log.info({ shard }, 'discord gateway resumed'));
   }
 
-  /** Logs in and resolves once the gateway session is ready. */
+  /**
+   * Logs in and resolves once the gateway session is ready. Rejects with a message naming the
+   * problem (never the token) when it cannot log in, and leaves no connection behind.
+   */
   async start(): Promise<void> {
     const ready = once(this.client, Events.ClientReady);
     try {
       await this.client.login(this.options.token);
+      await ready;
     } catch (err) {
+      await this.client.destroy().catch(() => {});
       if (/disallowed intent/i.test(errorMessage(err))) {
         throw new Error(
           'Discord refused the Message Content intent: turn on "Message Content Intent" on the Bot page of the Developer Portal (see docs/discord.md).',
         );
       }
-      throw err;
+      throw new Error(`Discord bot could not start: ${errorMessage(err)}`);
     }
-    await ready;
+    const user = this.client.user;
+    if (user?.id && user.id !== this.options.applicationId) {
+      this.log.warn(
+        { botUser: user.id, applicationId: this.options.applicationId },
+        'DISCORD_APPLICATION_ID is not the id of the bot the token belongs to; slash commands may not reach it',
+      );
+    }
     const invite = inviteUrl(this.options.applicationId);
-    this.log.info(
-      { user: this.client.user?.tag, guilds: this.client.guilds.cache.size, invite },
-      'discord bot ready',
-    );
+    this.log.info({ user: user?.tag, guilds: this.client.guilds.cache.size, invite }, 'discord bot ready');
   }
 
   /** Waits (at most `graceMs`) for events being handled, then closes the gateway connection. */
@@ -163,39 +171,8 @@ export class DiscordAdapter {
 
   /** Resolves once every event received so far has been handled (and the engine is idle). */
   async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    await this.inFlight.idle();
     await this.engine.idle();
-  }
-
-  /**
-   * Resolves once the gateway event with this id (message or interaction id) has been handled,
-   * including when it was ignored. Meant for tests and tools that script conversations.
-   */
-  whenHandled(eventId: string): Promise<void> {
-    const done = this.handled.get(eventId);
-    if (done) return done;
-    return new Promise((resolve) => {
-      const check = (id: string) => {
-        if (id !== eventId) return;
-        this.events.off('handled', check);
-        void this.handled.get(id)?.then(resolve);
-      };
-      this.events.on('handled', check);
-    });
-  }
-
-  private track(eventId: string, fn: () => Promise<void>): void {
-    const p = fn().catch((err: unknown) =>
-      this.log.error({ eventId, err: errorMessage(err) }, 'discord event failed'),
-    );
-    this.inFlight.add(p);
-    this.handled.set(eventId, p);
-    if (this.handled.size > 2000) {
-      const oldest = this.handled.keys().next().value;
-      if (oldest !== undefined) this.handled.delete(oldest);
-    }
-    this.events.emit('handled', eventId);
-    void p.finally(() => this.inFlight.delete(p));
   }
 
   /**
@@ -241,14 +218,6 @@ export class DiscordAdapter {
     });
   }
 
-  private remember(threadId: string): void {
-    this.ownThreads.add(threadId);
-    if (this.ownThreads.size > 50_000) {
-      const oldest = this.ownThreads.values().next().value;
-      if (oldest !== undefined) this.ownThreads.delete(oldest);
-    }
-  }
-
   private get botId(): string {
     return this.client.user?.id ?? this.options.applicationId;
   }
@@ -263,13 +232,9 @@ export class DiscordAdapter {
       // Decide whether the thread is a search and fetch uploads in order, then hand over to the engine.
       await this.inOrder(channel.id, async () => {
         const key = this.keyOf(channel);
-        const known =
-          this.ownThreads.has(channel.id) ||
-          channel.ownerId === this.botId ||
-          (await this.engine.thread(key)) !== null;
-        if (!known && !mentioned) return null;
-        const msg = await this.inbound(message, key, { startsSearch: !known });
-        this.remember(channel.id);
+        // The bot's own threads are addressed to it; elsewhere only a mention is.
+        if (!(await this.engine.isForUs(key, mentioned || channel.ownerId === this.botId))) return null;
+        const msg = await this.inbound(message, key, { startsSearch: false });
         return { done: this.runMessage(msg, channel) };
       });
       return;
@@ -289,20 +254,19 @@ export class DiscordAdapter {
         autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
       });
     } catch (err) {
-      this.log.warn({ channel: channel.id, err: errorMessage(err) }, 'could not start a thread');
+      this.log.warn({ channel: channel.id, err }, 'could not start a thread');
       await message
         .reply(
           renderText(
             `I could not start a thread for this search (${apiReason(err)}). ${THREAD_PERMISSIONS_HINT}`,
           ),
         )
-        .catch((e: unknown) =>
-          this.log.warn({ err: errorMessage(e) }, 'could not explain the failed thread'),
-        );
+        .catch((e: unknown) => this.log.warn({ err: e }, 'could not explain the failed thread'));
       return;
     }
-    this.remember(thread.id);
-    const msg = await this.inbound(message, this.keyOf(thread), { startsSearch: true });
+    const key = this.keyOf(thread);
+    await this.engine.isForUs(key, true);
+    const msg = await this.inbound(message, key, { startsSearch: true });
     await this.runMessage(msg, thread);
   }
 
@@ -368,7 +332,7 @@ export class DiscordAdapter {
       }
       if (i.isButton() || i.isStringSelectMenu()) return await this.onComponent(i);
     } catch (err) {
-      this.log.error({ interaction: i.id, err: errorMessage(err) }, 'interaction failed');
+      this.log.error({ interaction: i.id, err }, 'interaction failed');
       if (i.isRepliable()) await this.answerFailure(i, err);
     }
   }
@@ -382,7 +346,7 @@ export class DiscordAdapter {
       if (i.deferred || i.replied) await i.followUp(payload);
       else await i.reply(payload);
     } catch (e) {
-      this.log.warn({ err: errorMessage(e) }, 'could not report an interaction failure');
+      this.log.warn({ err: e }, 'could not report an interaction failure');
     }
   }
 
@@ -410,7 +374,7 @@ export class DiscordAdapter {
           autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
         });
       } catch (err) {
-        this.log.warn({ channel: channel.id, err: errorMessage(err) }, 'could not start a thread');
+        this.log.warn({ channel: channel.id, err }, 'could not start a thread');
         await i.editReply(
           renderText(
             `${header}\n⚠️ I could not start a thread (${apiReason(err)}). ${THREAD_PERMISSIONS_HINT}`,
@@ -422,15 +386,16 @@ export class DiscordAdapter {
       await i.editReply(renderText('I can only search in server text channels and their threads.'));
       return;
     }
-    this.remember(thread.id);
     const line = new ReplyLine(i, header, this.log);
     const sink = new DiscordThreadSink(thread, this.log, {
       typingIntervalMs: this.options.typingIntervalMs,
       ephemeral: (p) => i.followUp({ ...p, flags: MessageFlags.Ephemeral }).then(() => {}),
       progress: (text) => line.set(`${header}\n-# ⏳ ${text}`),
     });
+    const key = this.keyOf(thread);
+    await this.engine.isForUs(key, true);
     const msg: InboundMessage = {
-      key: this.keyOf(thread),
+      key,
       eventId: i.id,
       userId: i.user.id,
       text: description,
@@ -499,9 +464,7 @@ export class DiscordAdapter {
     } finally {
       if (sink instanceof DiscordThreadSink) sink.close();
       if (!answered)
-        await i
-          .deleteReply()
-          .catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'deleteReply failed'));
+        await i.deleteReply().catch((e: unknown) => this.log.warn({ err: e }, 'deleteReply failed'));
     }
   }
 
@@ -557,7 +520,7 @@ class ReplyLine {
     try {
       await this.i.editReply(renderText(text));
     } catch (err) {
-      this.log.warn({ err: errorMessage(err) }, 'could not update the interaction reply');
+      this.log.warn({ err }, 'could not update the interaction reply');
     }
   }
 }
@@ -610,9 +573,7 @@ export class DiscordThreadSink implements ThreadSink {
   }
 
   private sendTyping(): void {
-    this.thread
-      .sendTyping()
-      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'typing failed'));
+    this.thread.sendTyping().catch((err: unknown) => this.log.warn({ err }, 'typing failed'));
   }
 
   private stopTyping(): void {

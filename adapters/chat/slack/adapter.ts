@@ -1,8 +1,12 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { App, RespondFn } from '@slack/bolt';
 import { type ActionName, isThreadless } from '../../../commands/index.ts';
-import type { ConversationEngine } from '../../../core/engine.ts';
-import type { Logger } from '../../../core/ports.ts';
+import { BoundedSet } from '../../../core/bounded.ts';
+import { errorMessage } from '../../../core/errors.ts';
+import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
+import { InFlight } from '../shared/in-flight.ts';
 import { collectUploads, type RemoteFile } from '../shared/uploads.ts';
 import {
   clip,
@@ -31,6 +35,8 @@ export interface SlackAdapterOptions {
   identity?: SlackIdentity;
   maxUploadBytes?: number;
   logger?: Logger;
+  /** HTTP mode: where Bolt's receiver listens (port 0 picks a free one); Socket Mode when absent. */
+  listen?: { port: number; host?: string };
 }
 
 /** A message-like Slack event (`message` or `app_mention`), as far as this adapter reads it. */
@@ -86,19 +92,7 @@ interface SlackSink extends ThreadSink {
   close(): Promise<void>;
 }
 
-/** Remembers recent keys, oldest dropped first. */
-class RecentSet {
-  private readonly items = new Set<string>();
-  constructor(private readonly max: number) {}
-  has(key: string): boolean {
-    return this.items.has(key);
-  }
-  add(key: string): void {
-    this.items.delete(key);
-    this.items.add(key);
-    if (this.items.size > this.max) this.items.delete(this.items.values().next().value as string);
-  }
-}
+const silent: Logger = { info() {}, warn() {}, error() {} };
 
 const errorCode = (err: unknown): string | undefined => (err as { data?: { error?: string } }).data?.error;
 
@@ -108,70 +102,95 @@ const errorCode = (err: unknown): string | undefined => (err as { data?: { error
  * works in the background; each person message becomes one engine event whose id
  * ("slack:<channel>:<ts>") is the same for Slack's retries and for the message/app_mention pair.
  */
-export class SlackAdapter {
+export class SlackAdapter implements ChatFrontEnd {
+  readonly name = 'slack';
   readonly renderer: SlackRenderer;
-  private readonly pending = new Set<Promise<void>>();
-  /** Threads that have a search started by this process (the store knows the rest). */
-  private readonly searches = new RecentSet(10_000);
+  /** The HTTP receiver's port once started (HTTP mode). */
+  port: number | undefined;
+  private readonly inFlight: InFlight;
   /** Event ids already taken in by this process; the engine's store is the authority across processes. */
-  private readonly seen = new RecentSet(10_000);
+  private readonly seen = new BoundedSet<string>(10_000);
   private readonly command: string;
-  private readonly logger: Logger | undefined;
+  private readonly logger: Logger;
   private readonly botToken: string;
+  private identity: SlackIdentity | undefined;
 
-  private constructor(
-    private readonly app: App,
-    private readonly engine: ConversationEngine,
-    private readonly identity: SlackIdentity,
-    private readonly options: SlackAdapterOptions,
+  /** Registers the handlers on `app`; start() connects. */
+  constructor(
+    readonly app: App,
+    private readonly engine: ChatEngine,
+    private readonly options: SlackAdapterOptions = {},
   ) {
     this.command = options.command ?? '/genir';
-    this.logger = options.logger;
+    this.logger = options.logger ?? silent;
+    this.inFlight = new InFlight(this.logger, 'slack event failed');
+    this.identity = options.identity;
     this.botToken = app.client.token ?? '';
     this.renderer = new SlackRenderer({
       client: app.client,
       command: this.command,
       ...(options.postIntervalMs !== undefined ? { postIntervalMs: options.postIntervalMs } : {}),
-      ...(options.logger ? { logger: options.logger } : {}),
+      logger: this.logger,
     });
     this.register();
   }
 
-  /** Registers the handlers on `app` (call before app.start()). */
-  static async attach(
-    app: App,
-    engine: ConversationEngine,
-    options: SlackAdapterOptions = {},
-  ): Promise<SlackAdapter> {
-    const identity = options.identity ?? (await SlackAdapter.whoAmI(app));
-    return new SlackAdapter(app, engine, identity, options);
+  get mode(): 'socket' | 'http' {
+    return this.options.listen ? 'http' : 'socket';
   }
 
-  static async whoAmI(app: App): Promise<SlackIdentity> {
-    const res = await app.client.auth.test();
-    if (!res.team_id || !res.user_id)
-      throw new Error('auth.test did not say which workspace and bot user this token is for');
-    return { teamId: res.team_id, botUserId: res.user_id, ...(res.bot_id ? { botId: res.bot_id } : {}) };
+  /**
+   * Checks the bot token (auth.test tells the workspace and the bot's own user), then opens the
+   * Socket Mode connection or starts the HTTP receiver. Errors name the setting to fix.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.app.init();
+      this.identity ??= await whoAmI(this.app);
+    } catch (err) {
+      throw new Error(`Slack did not accept SLACK_BOT_TOKEN (${errorMessage(err)}).`);
+    }
+    const { listen } = this.options;
+    if (!listen) {
+      try {
+        await this.app.start();
+      } catch (err) {
+        throw new Error(
+          `Slack did not open a Socket Mode connection with SLACK_APP_TOKEN (${errorMessage(err)}).`,
+        );
+      }
+    } else {
+      const server = (await this.app.start(
+        listen.host ? { port: listen.port, host: listen.host } : listen.port,
+      )) as Server;
+      this.port = (server.address() as AddressInfo).port;
+    }
+    this.logger.info(
+      { mode: this.mode, ...(this.port !== undefined ? { port: this.port } : {}) },
+      'slack bot started',
+    );
   }
 
-  /** Resolves when every event taken in so far has been answered. */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-    await this.engine.idle();
-  }
-
-  /** Waits for work in progress and queued posts; the App itself is stopped by its owner. */
-  async close(): Promise<void> {
+  /** Stops taking events, then lets work in progress and queued posts finish. */
+  async stop(): Promise<void> {
+    await this.app.stop();
     await this.idle();
     await this.renderer.close();
   }
 
+  /** Resolves when every event taken in so far has been answered. */
+  async idle(): Promise<void> {
+    await this.inFlight.idle();
+    await this.engine.idle();
+  }
+
   private track(work: Promise<void>): void {
-    const p = work.catch((err: unknown) => {
-      this.logger?.error({ err: (err as Error).message }, 'slack event failed');
-    });
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
+    void this.inFlight.track(work);
+  }
+
+  private get me(): SlackIdentity {
+    if (!this.identity) throw new Error('the Slack front end has not been started');
+    return this.identity;
   }
 
   private register(): void {
@@ -191,12 +210,12 @@ export class SlackAdapter {
       this.track(this.onAction(body as unknown as SlackActionBody, action as unknown as SlackActionPayload));
     });
     app.error(async (err) => {
-      this.logger?.error({ err: err.message }, 'slack app error');
+      this.logger.error({ err }, 'slack app error');
     });
   }
 
   private key(channel: string, threadTs: string): string {
-    return encodeThreadId(this.identity.teamId, channel, threadTs);
+    return encodeThreadId(this.me.teamId, channel, threadTs);
   }
 
   /** `/genir <description>`: a root message in the channel, and round 1 in its thread. */
@@ -204,7 +223,7 @@ export class SlackAdapter {
     const text = unescapeSlack(command.text ?? '').trim();
     const tell = async (message: string): Promise<void> => {
       await respond({ response_type: 'ephemeral', text: message }).catch((err: unknown) => {
-        this.logger?.warn({ err: (err as Error).message }, 'could not answer the slash command');
+        this.logger.warn({ err }, 'could not answer the slash command');
       });
     };
     const [first = '', ...rest] = text.split(/\s+/);
@@ -243,12 +262,12 @@ export class SlackAdapter {
       await tell(
         code === 'not_in_channel' || code === 'channel_not_found'
           ? `I cannot post in this conversation. Invite me first (\`/invite @genir\`), or use ${this.command} in a channel I am in.`
-          : `Slack did not let me start the search here (${code ?? (err as Error).message}).`,
+          : `Slack did not let me start the search here (${code ?? errorMessage(err)}).`,
       );
       return;
     }
     const key = this.key(channel, rootTs);
-    this.searches.add(key);
+    await this.engine.isForUs(key, true);
     await this.run(
       {
         key,
@@ -267,36 +286,25 @@ export class SlackAdapter {
    * search (a refinement; a mention in a thread without one starts one there), or is in a DM.
    */
   private async onPersonMessage(event: SlackMessageEvent): Promise<void> {
-    if (!event.user || event.bot_id || event.user === this.identity.botUserId) return;
+    if (!event.user || event.bot_id || event.user === this.me.botUserId) return;
     if (event.subtype && !PERSON_SUBTYPES.has(event.subtype)) return;
     const eventId = `slack:${event.channel}:${event.ts}`;
     if (this.seen.has(eventId)) return;
 
     const raw = event.text ?? '';
-    const mention = new RegExp(`<@${this.identity.botUserId}(\\|[^>]*)?>`, 'g');
+    const mention = new RegExp(`<@${this.me.botUserId}(\\|[^>]*)?>`, 'g');
     const mentioned = mention.test(raw);
     const isDm = event.channel_type === 'im' || event.channel.startsWith('D');
     const inThread = Boolean(event.thread_ts && event.thread_ts !== event.ts);
-    let threadTs: string;
-    let startsSearch = false;
-    if (inThread) {
-      threadTs = event.thread_ts as string;
-      const key = this.key(event.channel, threadTs);
-      const hasSearch = this.searches.has(key) || (await this.engine.thread(key)) !== null;
-      if (!hasSearch && !mentioned && !isDm) return;
-      startsSearch = !hasSearch;
-    } else if (isDm) {
-      threadTs = NO_THREAD;
-    } else {
-      if (!mentioned) return;
-      threadTs = event.ts;
-      startsSearch = true;
-    }
+    // A message at the top of a channel can only start a search (in a thread on it); DMs are one thread.
+    if (!inThread && !isDm && !mentioned) return;
+    const threadTs = inThread ? (event.thread_ts as string) : isDm ? NO_THREAD : event.ts;
+    const key = this.key(event.channel, threadTs);
+    if (!(await this.engine.isForUs(key, mentioned || isDm))) return;
     if (this.seen.has(eventId)) return;
     this.seen.add(eventId);
+    const startsSearch = !inThread && !isDm;
 
-    const key = this.key(event.channel, threadTs);
-    this.searches.add(key);
     const text = unescapeSlack(raw.replace(mention, ' '))
       .replace(/[ \t]+/g, ' ')
       .trim();
@@ -364,7 +372,7 @@ export class SlackAdapter {
 
   /** The engine answers its own errors; this is the last word if it could not. */
   private async failed(sink: SlackSink, err: unknown): Promise<void> {
-    this.logger?.error({ err: (err as Error).message }, 'slack event failed');
+    this.logger.error({ err }, 'slack event failed');
     await sink
       .send({ kind: 'notice', level: 'error', text: 'Something went wrong on my side. Please try again.' })
       .catch(() => {});
@@ -372,8 +380,7 @@ export class SlackAdapter {
 
   private sink(dest: SlackDestination): SlackSink {
     const renderer = this.renderer;
-    const warn = (what: string) => (err: unknown) =>
-      this.logger?.warn({ channel: dest.channel, err: (err as Error).message }, what);
+    const warn = (what: string) => (err: unknown) => this.logger.warn({ channel: dest.channel, err }, what);
     let status: string | null = null;
     let chain: Promise<void> = Promise.resolve();
     const clear = async () => {
@@ -403,4 +410,11 @@ export class SlackAdapter {
       close: clear,
     };
   }
+}
+
+async function whoAmI(app: App): Promise<SlackIdentity> {
+  const res = await app.client.auth.test();
+  if (!res.team_id || !res.user_id)
+    throw new Error('auth.test did not say which workspace and bot user this token is for');
+  return { teamId: res.team_id, botUserId: res.user_id, ...(res.bot_id ? { botId: res.bot_id } : {}) };
 }

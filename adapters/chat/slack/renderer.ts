@@ -1,6 +1,7 @@
 import type { types, webApi } from '@slack/bolt';
 import Bottleneck from 'bottleneck';
 import { COMMANDS, commandSpec } from '../../../commands/index.ts';
+import { BoundedMap } from '../../../core/bounded.ts';
 import type { Logger } from '../../../core/ports.ts';
 import type { FoundView, Reply, RoundView } from '../../../core/types.ts';
 
@@ -280,7 +281,7 @@ export class SlackRenderer {
   private readonly logger: Logger | undefined;
   private readonly command: string;
   /** Latest round message per thread, so its controls can be retired when a newer round is posted. */
-  private readonly lastRound = new Map<string, { ts: string; blocks: KnownBlock[] }>();
+  private readonly lastRound = new BoundedMap<string, { ts: string; blocks: KnownBlock[] }>(5000);
 
   constructor(options: SlackRendererOptions) {
     this.client = options.client;
@@ -402,9 +403,7 @@ export class SlackRenderer {
   ) {
     const key = `${dest.channel}|${dest.threadTs ?? ''}`;
     const previous = this.lastRound.get(key);
-    this.lastRound.delete(key);
     this.lastRound.set(key, latest);
-    if (this.lastRound.size > 5000) this.lastRound.delete(this.lastRound.keys().next().value as string);
     if (!previous) return;
     try {
       await this.client.chat.update({

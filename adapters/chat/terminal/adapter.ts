@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
-import type { ConversationEngine } from '../../../core/engine.ts';
+import { createInterface, type Interface } from 'node:readline';
+import type { ChatEngine, ChatFrontEnd } from '../../../core/ports.ts';
 import type { ThreadSink } from '../../../core/types.ts';
 import { TerminalRenderer } from './renderer.ts';
 import { encodeThreadId } from './thread-id.ts';
@@ -15,18 +15,27 @@ export interface TerminalChatOptions {
 }
 
 /** A readline chat: each line is a message in one thread; /quit ends it. */
-export class TerminalChat {
+export class TerminalChat implements ChatFrontEnd {
+  readonly name = 'terminal';
   readonly session: string;
+  /** Resolves once the input has ended (or /quit) and every message has been answered. */
+  readonly finished: Promise<void>;
   private readonly renderer: TerminalRenderer;
+  private readonly pending: Promise<void>[] = [];
+  private readline: Interface | null = null;
+  private finish: () => void = () => {};
   private seq = 0;
 
   constructor(
-    private readonly engine: ConversationEngine,
+    private readonly engine: ChatEngine,
     private readonly options: TerminalChatOptions,
   ) {
     this.session =
       options.session ?? `${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
     this.renderer = new TerminalRenderer(options.outDir);
+    this.finished = new Promise((resolve) => {
+      this.finish = resolve;
+    });
   }
 
   get threadKey(): string {
@@ -60,8 +69,8 @@ export class TerminalChat {
     return { quit: false, done };
   }
 
-  /** Runs until /quit or the end of input; resolves when every message has been answered. */
-  async run(): Promise<void> {
+  /** Greets and starts reading lines; `finished` tells when the conversation is over. */
+  async start(): Promise<void> {
     const state = await this.engine.thread(this.threadKey);
     this.print(
       state?.rounds.length
@@ -69,14 +78,29 @@ export class TerminalChat {
         : `New thread ${this.session} (resume later with: genir chat --thread ${this.session}).\nDescribe the image you remember. /help lists the commands.`,
     );
     const rl = createInterface({ input: this.options.input, terminal: false });
+    this.readline = rl;
+    void this.read(rl).finally(() => this.finish());
+  }
+
+  /** Stops reading; messages already sent are still answered. */
+  async stop(): Promise<void> {
+    this.readline?.close();
+    await this.idle();
+  }
+
+  async idle(): Promise<void> {
+    await Promise.all(this.pending);
+    await this.engine.idle();
+  }
+
+  private async read(rl: Interface): Promise<void> {
     // Lines are sent in order without waiting, as in a chat; the engine merges what arrives mid-round.
-    const pending: Promise<void>[] = [];
     for await (const line of rl) {
       const { quit, done } = this.handleLine(line);
       if (quit) break;
-      pending.push(done);
+      this.pending.push(done);
     }
     rl.close();
-    await Promise.all(pending);
+    await this.idle();
   }
 }

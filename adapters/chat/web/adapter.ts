@@ -22,10 +22,9 @@ import { serve } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { COMMANDS, decodeActionId, encodeActionId, LATEST } from '../../../commands/index.ts';
-import type { ConversationEngine } from '../../../core/engine.ts';
-import { errorMessage } from '../../../core/errors.ts';
-import type { Gallery, Logger, RoundImageStore, ThreadStore } from '../../../core/ports.ts';
+import type { ChatEngine, ChatFrontEnd, Gallery, Logger, RoundImageStore } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadKey, ThreadSink, ThreadState } from '../../../core/types.ts';
+import { InFlight } from '../shared/in-flight.ts';
 import { MAX_UPLOAD_BYTES } from '../shared/uploads.ts';
 import { EventHub } from './events.ts';
 import { type ImageResponse, WebImages } from './images.ts';
@@ -33,14 +32,16 @@ import { actionLabel, type WebPost, WebRenderer } from './renderer.ts';
 import { encodeThreadId, isThreadId, newThreadId, PLATFORM, webThreadIdOf } from './thread-id.ts';
 
 export interface WebChatDeps {
-  engine: ConversationEngine;
-  threads: ThreadStore;
+  engine: ChatEngine;
   gallery: Gallery;
   images: RoundImageStore;
   logger: Logger;
 }
 
 export interface WebChatOptions {
+  /** Where start() listens (port 0 picks a free one). */
+  port?: number;
+  host?: string;
   /** Longest message accepted at all (longer → 413); the engine's own limit truncates with a note. */
   maxTextChars?: number;
   maxUploadBytes?: number;
@@ -53,7 +54,6 @@ export interface WebChatOptions {
   localOnly?: boolean;
   /** Descriptions offered on an empty thread. */
   examples?: string[];
-  now?: () => number;
 }
 
 export const DEFAULT_MAX_TEXT_CHARS = 50_000;
@@ -113,30 +113,36 @@ interface MessageInput {
   rejectedFiles: { name: string; reason: string }[];
 }
 
-export class WebChat {
+export class WebChat implements ChatFrontEnd {
+  readonly name = 'web';
   readonly app: Hono;
+  /** The page's address once started. */
+  url = '';
+  port = 0;
   readonly hub = new EventHub();
   private readonly renderer: WebRenderer;
   private readonly pictures: WebImages;
   private readonly options: Required<WebChatOptions>;
   private readonly page: Map<string, { body: string; type: string }>;
-  private readonly running = new Set<Promise<void>>();
+  private readonly inFlight: InFlight;
   private server: Server | null = null;
 
   constructor(
     private readonly deps: WebChatDeps,
     options: WebChatOptions = {},
   ) {
+    this.inFlight = new InFlight(deps.logger, 'web event failed');
     this.options = {
+      port: 0,
+      host: '127.0.0.1',
       maxTextChars: DEFAULT_MAX_TEXT_CHARS,
       maxUploadBytes: MAX_UPLOAD_BYTES,
       maxThreads: 100,
       localOnly: false,
       examples: DEFAULT_EXAMPLES,
-      now: Date.now,
       ...options,
     };
-    this.renderer = new WebRenderer(deps.gallery, deps.engine.options.transcripts);
+    this.renderer = new WebRenderer(deps.gallery, deps.engine.settings.transcripts);
     this.pictures = new WebImages(deps);
     this.page = new Map(
       Object.entries(PAGE_FILES).map(([route, file]) => [
@@ -150,9 +156,10 @@ export class WebChat {
     this.app = this.routes();
   }
 
-  /** Starts listening; port 0 picks a free port. */
-  async listen(port: number, host: string): Promise<{ url: string; port: number }> {
+  /** Starts listening on the configured port and host. */
+  async start(): Promise<void> {
     if (this.server) throw new Error('the web chat is already listening');
+    const { port, host } = this.options;
     const server = await new Promise<Server>((resolve, reject) => {
       // Leave the process's global Request/Response alone (other adapters share the process).
       const s = serve({
@@ -171,9 +178,10 @@ export class WebChat {
       );
     });
     this.server = server;
-    const actual = (server.address() as AddressInfo).port;
+    this.port = (server.address() as AddressInfo).port;
     const shown = ['127.0.0.1', 'localhost', '0.0.0.0', '::', '::1'].includes(host) ? 'localhost' : host;
-    return { url: `http://${shown}:${actual}`, port: actual };
+    this.url = `http://${shown}:${this.port}`;
+    this.deps.logger.info({ url: this.url }, 'web playground listening');
   }
 
   /** Closes every event stream and the server. Rounds already running finish in the engine. */
@@ -189,15 +197,16 @@ export class WebChat {
   }
 
   /** Resolves when every message and action accepted so far has been handled. */
-  async settled(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  async idle(): Promise<void> {
+    await this.inFlight.idle();
+    await this.deps.engine.idle();
   }
 
   private routes(): Hono {
     const app = new Hono();
     app.onError((err, c) => {
       if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
-      this.deps.logger.error({ err: errorMessage(err), path: c.req.path }, 'web request failed');
+      this.deps.logger.error({ err, path: c.req.path }, 'web request failed');
       return c.json({ error: 'Something went wrong on the server.' }, 500);
     });
     app.notFound((c) =>
@@ -244,39 +253,32 @@ export class WebChat {
       c.json({
         gallerySize: await this.deps.gallery.count(),
         maxTextChars: this.options.maxTextChars,
-        maxMessageChars: this.deps.engine.options.maxMessageChars,
+        maxMessageChars: this.deps.engine.settings.maxMessageChars,
         maxUploadBytes: this.options.maxUploadBytes,
-        topK: this.deps.engine.options.topK,
+        topK: this.deps.engine.settings.topK,
         commands: COMMANDS.map((cmd) => ({ name: cmd.name, label: cmd.label, help: cmd.help })),
         // Controls that are not on a round: "Forget me" (sent to the open thread's actions).
         actions: { forget: encodeActionId('forget', LATEST) },
-        transcripts: this.deps.engine.options.transcripts,
+        transcripts: this.deps.engine.settings.transcripts,
         examples: this.options.examples,
       }),
     );
     app.get('/api/threads', async (c) => {
-      const keys = [...(await this.deps.threads.listKeys(`${PLATFORM}:`, this.options.maxThreads))];
+      const states = await this.deps.engine.threads(`${PLATFORM}:`, this.options.maxThreads);
       // ?also=<id>: the tab's open thread, listed too if it still exists (it may be older than the
       // newest ones listed); its absence tells the tab the thread was deleted.
       const also = c.req.query('also') ?? '';
-      if (isThreadId(also) && !keys.includes(encodeThreadId(also))) keys.push(encodeThreadId(also));
-      const states = await Promise.all(keys.map((k) => this.deps.threads.load(k)));
+      if (isThreadId(also) && !states.some((s) => s.key === encodeThreadId(also))) {
+        const open = await this.deps.engine.thread(encodeThreadId(also));
+        if (open) states.push(open);
+      }
       const threads = states
-        .filter((s): s is ThreadState => s !== null && webThreadIdOf(s.key) !== null)
+        .filter((s) => webThreadIdOf(s.key) !== null)
         .map((s) => this.renderer.summary(s));
       return c.json({ threads });
     });
     app.post('/api/threads', async (c) => {
-      const now = this.options.now();
-      const state: ThreadState = {
-        key: encodeThreadId(newThreadId()),
-        status: 'active',
-        rounds: [],
-        version: 0,
-        createdAt: now,
-        updatedAt: now,
-      };
-      if (!(await this.deps.threads.save(state, 0))) throw new Error('could not create a thread');
+      const state = await this.deps.engine.openThread(encodeThreadId(newThreadId()));
       const summary = this.renderer.summary(state);
       this.hub.broadcast('thread', summary);
       return c.json({ thread: summary }, 201);
@@ -289,7 +291,7 @@ export class WebChat {
       const { id, key } = await this.thread(c);
       const client = c.req.query('client') ?? '';
       const body = this.hub.stream(id, CLIENT_ID.test(client) ? client : null, async () => {
-        const state = await this.deps.threads.load(key);
+        const state = await this.deps.engine.thread(key);
         if (!state) throw new Error('thread vanished');
         return {
           event: 'snapshot',
@@ -412,7 +414,7 @@ export class WebChat {
     const id = c.req.param('id') ?? '';
     if (!isThreadId(id)) throw new HttpError(404, 'No such thread.');
     const key = encodeThreadId(id);
-    const state = await this.deps.threads.load(key);
+    const state = await this.deps.engine.thread(key);
     if (!state) throw new HttpError(404, 'No such thread.');
     return { id, key, state };
   }
@@ -490,7 +492,7 @@ export class WebChat {
     const key = encodeThreadId(threadId);
     return {
       send: async (reply) => {
-        const state = await this.deps.threads.load(key);
+        const state = await this.deps.engine.thread(key);
         const post = await this.renderer.reply(reply, state);
         if (reply.kind === 'round')
           this.pictures.rememberSheet(threadId, reply.view.roundId, reply.view.contactSheetPng);
@@ -510,9 +512,9 @@ export class WebChat {
     clientId: string | null,
   ): void {
     const end = this.hub.begin(threadId);
-    const task: Promise<void> = job(this.sink(threadId, clientId))
+    const task = job(this.sink(threadId, clientId))
       .catch((err: unknown) => {
-        this.deps.logger.error({ threadId, err: errorMessage(err) }, 'web event failed');
+        this.deps.logger.error({ threadId, err }, 'web event failed');
         this.post(threadId, {
           kind: 'notice',
           level: 'error',
@@ -523,9 +525,8 @@ export class WebChat {
       .finally(() => {
         end();
         this.hub.publish(threadId, 'done', { eventId });
-        this.running.delete(task);
       });
-    this.running.add(task);
+    void this.inFlight.track(task);
   }
 }
 

@@ -3,8 +3,9 @@
  * thread store, gallery pictures by asset id in the gallery. No URL part is ever used as a path.
  */
 import sharp from 'sharp';
+import { BoundedMap } from '../../../core/bounded.ts';
 import { MAX_INPUT_PIXELS } from '../../../core/image-input.ts';
-import type { Gallery, RoundImageStore, ThreadStore } from '../../../core/ports.ts';
+import type { ChatEngine, Gallery, RoundImageStore } from '../../../core/ports.ts';
 import { buildRoundView } from '../../../core/round-view.ts';
 import type { Asset, Round, ThreadState } from '../../../core/types.ts';
 import { encodeThreadId, isThreadId } from './thread-id.ts';
@@ -14,25 +15,6 @@ export interface ImageResponse {
   type: string;
   /** Offer as a download with this file name. */
   attachment?: string;
-}
-
-/** A small least-recently-used cache. */
-export class Lru<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(key: string): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-  set(key: string, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
-  }
 }
 
 /** Content type of the picture formats browsers display, from the bytes; null for anything else. */
@@ -56,15 +38,15 @@ const MAX_ASSET_ID = 512;
 export const THUMB_SIZE = 320;
 
 export interface WebImagesDeps {
-  threads: ThreadStore;
+  engine: Pick<ChatEngine, 'thread'>;
   gallery: Gallery;
   images: RoundImageStore;
 }
 
 export class WebImages {
-  private readonly thumbs = new Lru<Buffer>(2000);
-  private readonly sheets = new Lru<Buffer>(200);
-  private readonly displayable = new Lru<Buffer>(100);
+  private readonly thumbs = new BoundedMap<string, Buffer>(2000);
+  private readonly sheets = new BoundedMap<string, Buffer>(200);
+  private readonly displayable = new BoundedMap<string, Buffer>(100);
 
   constructor(private readonly deps: WebImagesDeps) {}
 
@@ -153,7 +135,7 @@ export class WebImages {
     roundId: string,
   ): Promise<{ state: ThreadState; round: Round } | null> {
     if (!isThreadId(threadId) || !ROUND_ID.test(roundId)) return null;
-    const state = await this.deps.threads.load(encodeThreadId(threadId));
+    const state = await this.deps.engine.thread(encodeThreadId(threadId));
     const round = state?.rounds.find((r) => r.id === roundId);
     return state && round ? { state, round } : null;
   }

@@ -13,7 +13,8 @@ import {
 } from '../../../adapters/chat/discord/renderer.ts';
 import { decodeThreadId, encodeThreadId } from '../../../adapters/chat/discord/thread-id.ts';
 import { loadConfig } from '../../../bots/config.ts';
-import { startDiscordBot } from '../../../bots/discord.ts';
+import { discordFrontEnd } from '../../../bots/discord.ts';
+import { startFrontEnd } from '../../../bots/front-ends.ts';
 import { COMMANDS, decodeActionId, encodeActionId } from '../../../commands/index.ts';
 import type { RoundView } from '../../../core/types.ts';
 import { discordRegister, registerDiscordCommands } from '../../../scripts/discord-register.ts';
@@ -620,7 +621,9 @@ describe('discord thread ids and slash commands', () => {
   });
 });
 
-describe('startDiscordBot', () => {
+const silent = { info() {}, warn() {}, error() {} };
+
+describe('the Discord front end from config', () => {
   it('starts from the config (DISCORD_API_URL pointing at the fake), answers /find and stops', async () => {
     const fake = await FakeDiscord.start();
     const w = await engineWorld();
@@ -636,7 +639,7 @@ describe('startDiscordBot', () => {
     expect(config.DISCORD_ALLOWED_CHANNELS).toEqual([fake.channels.random, fake.channels.news]);
     const logs: string[] = [];
     const logger = { info: (_: object, m?: string) => logs.push(`${m}`), warn() {}, error() {} };
-    const bot = await startDiscordBot(w.engine, config, logger);
+    const bot = await startFrontEnd(discordFrontEnd, { ...w.deps, engine: w.engine, config, logger });
     try {
       await fake.sendMessage({ channelId: fake.channels.random, content: 'a red circle' });
       await vi.waitFor(() =>
@@ -659,9 +662,12 @@ describe('startDiscordBot', () => {
       { dotenv: false },
     );
     try {
-      const err = await startDiscordBot(w.engine, config, { info() {}, warn() {}, error() {} }).catch(
-        (e: Error) => e,
-      );
+      const err = await startFrontEnd(discordFrontEnd, {
+        ...w.deps,
+        engine: w.engine,
+        config,
+        logger: silent,
+      }).catch((e: Error) => e);
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toMatch(/Discord bot could not start: .*token/i);
       expect((err as Error).message).not.toContain(token);
@@ -678,9 +684,9 @@ describe('startDiscordBot', () => {
       { dotenv: false },
     );
     try {
-      await expect(startDiscordBot(w.engine, config, { info() {}, warn() {}, error() {} })).rejects.toThrow(
-        /Message Content Intent/,
-      );
+      await expect(
+        startFrontEnd(discordFrontEnd, { ...w.deps, engine: w.engine, config, logger: silent }),
+      ).rejects.toThrow(/Message Content Intent/);
     } finally {
       await fake.close();
     }

@@ -18,8 +18,9 @@ import {
   unescapeSlack,
 } from '../../../adapters/chat/slack/renderer.ts';
 import { decodeThreadId, encodeThreadId } from '../../../adapters/chat/slack/thread-id.ts';
-import { ConfigError, loadConfig } from '../../../bots/config.ts';
-import { startSlackBot } from '../../../bots/slack.ts';
+import { type Config, ConfigError, loadConfig } from '../../../bots/config.ts';
+import { createSlackFrontEnd } from '../../../bots/slack.ts';
+import type { ChatEngine } from '../../../core/ports.ts';
 import type { RoundView } from '../../../core/types.ts';
 import { blockKitProblem, type FakeCall, type FakeMessage, FakeSlack } from '../../fakes/slack/fake-slack.ts';
 import {
@@ -602,8 +603,8 @@ describe('slack: configuration', () => {
     const { engine } = await engineWorld();
     const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' }, { dotenv: false });
     const logger = { info() {}, warn() {}, error() {} };
-    await expect(startSlackBot(engine, config, logger)).rejects.toThrow(ConfigError);
-    await expect(startSlackBot(engine, config, logger)).rejects.toThrow(
+    await expect(createSlackFrontEnd({ engine, config, logger })).rejects.toThrow(ConfigError);
+    await expect(createSlackFrontEnd({ engine, config, logger })).rejects.toThrow(
       /SLACK_APP_TOKEN.*SLACK_SIGNING_SECRET/,
     );
   });
@@ -613,21 +614,21 @@ describe('slack: configuration', () => {
     try {
       const { engine } = await engineWorld();
       const logger = { info() {}, warn() {}, error() {} };
+      const startSlack = async (engine: ChatEngine, config: Config) =>
+        (await createSlackFrontEnd({ engine, config, logger })).start();
       const base = { SLACK_API_URL: fake.apiUrl, SLACK_PORT: '0' };
       const badBot = loadConfig(
         { ...base, SLACK_BOT_TOKEN: 'xoxb-wrong', SLACK_SIGNING_SECRET: 'secret-123' },
         { dotenv: false },
       );
-      await expect(startSlackBot(engine, badBot, logger)).rejects.toThrow(/SLACK_BOT_TOKEN.*invalid_auth/);
+      await expect(startSlack(engine, badBot)).rejects.toThrow(/SLACK_BOT_TOKEN.*invalid_auth/);
       const badApp = loadConfig(
         { ...base, SLACK_BOT_TOKEN: fake.identity.botToken, SLACK_APP_TOKEN: 'xapp-wrong' },
         { dotenv: false },
       );
-      await expect(startSlackBot(engine, badApp, logger)).rejects.toThrow(/SLACK_APP_TOKEN.*invalid_auth/);
+      await expect(startSlack(engine, badApp)).rejects.toThrow(/SLACK_APP_TOKEN.*invalid_auth/);
       // Neither error shows a token.
-      await startSlackBot(engine, badBot, logger).catch((err: Error) =>
-        expect(err.message).not.toContain('xoxb-wrong'),
-      );
+      await startSlack(engine, badBot).catch((err: Error) => expect(err.message).not.toContain('xoxb-wrong'));
     } finally {
       await fake.close();
     }

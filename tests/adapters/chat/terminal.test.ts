@@ -25,17 +25,13 @@ function toPost(chunk: string): HarnessPost | null {
 async function terminalHarness(): Promise<ChatHarness> {
   const w = await engineWorld();
   const outDir = await mkdtemp(join(tmpdir(), 'genir-term-'));
-  const chats = new Map<string, { chat: TerminalChat; chunks: string[] }>();
-  let n = 0;
-  const open = (): string => {
-    const chunks: string[] = [];
-    const output = new PassThrough();
-    output.on('data', (d: Buffer) => chunks.push(d.toString().replace(/\n$/, '')));
-    const chat = new TerminalChat(w.engine, { input: new PassThrough(), output, outDir, session: `s${n++}` });
-    chats.set(chat.session, { chat, chunks });
-    return chat.session;
-  };
-  const line = (thread: string, text: string) => chats.get(thread)?.chat.handleLine(text).done;
+  const chunks: string[] = [];
+  const output = new PassThrough();
+  output.on('data', (d: Buffer) => chunks.push(d.toString().replace(/\n$/, '')));
+  // One terminal is one thread: the contract starts one search per harness.
+  const chat = new TerminalChat(w.engine, { input: new PassThrough(), output, outDir, session: 's0' });
+  await chat.start();
+  const line = (text: string) => chat.handleLine(text).done;
   const commands: Record<ActionName, string> = {
     pick: '/pick',
     more: '/more',
@@ -50,20 +46,19 @@ async function terminalHarness(): Promise<ChatHarness> {
     export: '/export',
   };
   return {
+    frontEnd: chat,
     async start(text) {
-      const t = open();
-      await line(t, text);
-      return t;
+      await line(text);
+      return chat.session;
     },
-    async say(thread, text) {
-      await line(thread, text);
+    async say(_thread, text) {
+      await line(text);
     },
-    async act(thread, action, n) {
-      await line(thread, `${commands[action]}${n ? ` ${n}` : ''}`);
+    async act(_thread, action, n) {
+      await line(`${commands[action]}${n ? ` ${n}` : ''}`);
     },
-    async posts(thread) {
-      await w.engine.idle();
-      return (chats.get(thread)?.chunks ?? []).flatMap((c) => toPost(c) ?? []);
+    async posts() {
+      return chunks.flatMap((c) => toPost(c) ?? []);
     },
     async close() {},
   };
@@ -85,9 +80,9 @@ describe('terminal chat', () => {
     output.on('data', (d: Buffer) => text.push(d.toString()));
     const input = new PassThrough();
     const chat = new TerminalChat(w.engine, { input, output, outDir, session: 'files' });
-    const running = chat.run();
+    await chat.start();
     input.end('a red circle\n/pick 1\n/quit\nnever read\n');
-    await running;
+    await chat.finished;
     const all = text.join('');
     const sheet = /Top 10 matches: (\S+)/.exec(all)?.[1] as string;
     const synthetic = /Synthetic image: (\S+)/.exec(all)?.[1] as string;

@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebChat } from '../../../adapters/chat/web/adapter.ts';
 import { loadConfig } from '../../../bots/config.ts';
+import { startFrontEnd } from '../../../bots/front-ends.ts';
 import { buildRuntime, type Runtime } from '../../../bots/runtime.ts';
-import { startWeb, type WebServer } from '../../../bots/web.ts';
+import { webFrontEnd } from '../../../bots/web.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SKIP = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (install it: apt-get install -y chromium)`;
@@ -36,7 +38,7 @@ const BUNDLED_ENCODER = resolve('models', 'tiny-encoder.onnx');
 describe('web playground in Chromium, on the real offline runtime', () => {
   let dir: string;
   let rt: Runtime;
-  let web: WebServer;
+  let web: WebChat;
   let browser: Browser;
   let base: string;
 
@@ -65,7 +67,7 @@ describe('web playground in Chromium, on the real offline runtime', () => {
       { dotenv: false },
     );
     rt = await buildRuntime(config);
-    web = await startWeb(rt, config, rt.logger);
+    web = await startFrontEnd(webFrontEnd, rt);
     base = `http://127.0.0.1:${web.port}`;
     browser = await chromium.launch({
       executablePath: CHROMIUM,

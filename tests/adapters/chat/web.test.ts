@@ -26,13 +26,12 @@ interface Server {
 
 async function startServer(options: WebChatOptions = {}, world?: World): Promise<Server> {
   const w = world ?? (await engineWorld());
-  const threads = w.deps.threads;
   const chat = new WebChat(
-    { engine: w.engine, threads, gallery: w.deps.gallery, images: w.deps.images, logger: silent },
-    options,
+    { engine: w.engine, gallery: w.deps.gallery, images: w.deps.images, logger: silent },
+    { port: 0, host: '127.0.0.1', ...options },
   );
-  const { port } = await chat.listen(0, '127.0.0.1');
-  return { world: w, chat, base: `http://127.0.0.1:${port}`, port, close: () => chat.stop() };
+  await chat.start();
+  return { world: w, chat, base: `http://127.0.0.1:${chat.port}`, port: chat.port, close: () => chat.stop() };
 }
 
 interface SseEvent {
@@ -224,6 +223,7 @@ async function webHarness(): Promise<ChatHarness> {
     return n;
   };
   return {
+    frontEnd: server.chat,
     async start(text) {
       const { id } = await createThread(server.base);
       tabs.set(id, await Tab.open(server.base, id));
@@ -280,7 +280,6 @@ async function webHarness(): Promise<ChatHarness> {
     },
     async close() {
       for (const tab of tabs.values()) tab.close();
-      await server.close();
     },
   };
 }
@@ -691,7 +690,7 @@ describe('web playground server', () => {
     expect(cross.status).toBe(403);
     const same = await postJson(`${s.base}/api/threads/${t.id}/messages`, { text: '' }, { Origin: s.base });
     expect(same.status).toBe(202);
-    await s.chat.settled();
+    await s.chat.idle();
     const rebound = await new Promise<number>((resolve, reject) => {
       const req = request(
         { host: '127.0.0.1', port: s.port, path: '/api/threads', headers: { Host: 'evil.example' } },

@@ -2,6 +2,7 @@
  * A ready-to-use world for Discord tests: the fake Discord, an engine on fakes, and the real
  * DiscordAdapter (real discord.js Client) connected to the fake. Also the chat-contract harness.
  */
+import { Events } from 'discord.js';
 import { DiscordAdapter, type DiscordAdapterOptions } from '../../../adapters/chat/discord/adapter.ts';
 import { FOUND_PREFIX, ROUND_TITLE } from '../../../adapters/chat/discord/renderer.ts';
 import { type ActionName, decodeActionId, isThreadless } from '../../../commands/index.ts';
@@ -48,10 +49,22 @@ export async function discordWorld(
     apiUrl: fake.apiUrl,
     ...(typeof o.adapter === 'function' ? o.adapter(fake) : o.adapter),
   });
+  // The adapter's listeners were added first, so once the client has emitted an event here the
+  // adapter has taken it in, and its idle() covers it.
+  const emitted = new Set<string>();
+  const waiting = new Map<string, () => void>();
+  const saw = (id: string) => {
+    emitted.add(id);
+    waiting.get(id)?.();
+  };
+  adapter.client.on(Events.MessageCreate, (m) => saw(m.id));
+  adapter.client.on(Events.InteractionCreate, (i) => saw(i.id));
+  const received = (id: string) =>
+    emitted.has(id) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(id, resolve));
   await adapter.start();
 
   const settle = async (...ids: string[]) => {
-    await Promise.all(ids.map((id) => adapter.whenHandled(id)));
+    await Promise.all(ids.map(received));
     await adapter.idle();
   };
   const w: DiscordWorld = {
@@ -150,6 +163,7 @@ export function toHarnessPost(post: FakePost): HarnessPost {
 export async function discordHarness(): Promise<ChatHarness> {
   const w = await discordWorld();
   return {
+    frontEnd: w.adapter,
     start: (text) => w.find(text),
     async say(thread, text) {
       await w.say(thread, text);
@@ -171,9 +185,8 @@ export async function discordHarness(): Promise<ChatHarness> {
       await w.press(post, action, n);
     },
     async posts(thread) {
-      await w.adapter.idle();
       return w.fake.botPostsIn(thread).map(toHarnessPost);
     },
-    close: () => w.close(),
+    close: () => w.fake.close(),
   };
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { FOUND_EVENT, MORE_SELECT, PICK_SELECT, ROUND_EVENT } from '../../../adapters/chat/slack/renderer.ts';
 import { loadConfig } from '../../../bots/config.ts';
-import { type SlackBot, startSlackBot } from '../../../bots/slack.ts';
+import { createSlackFrontEnd } from '../../../bots/slack.ts';
 import { type ActionName, decodeActionId, isThreadless } from '../../../commands/index.ts';
 import type { EngineOptions } from '../../../core/engine.ts';
 import type { ChatHarness, HarnessPost } from '../../contracts/chat-adapter.ts';
@@ -59,13 +59,16 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     warn: (obj: object, msg?: string) => logs.push({ level: 'warn', obj, ...(msg ? { msg } : {}) }),
     error: (obj: object, msg?: string) => logs.push({ level: 'error', obj, ...(msg ? { msg } : {}) }),
   };
-  const bot: SlackBot = await startSlackBot(world.engine, config, logger, {
-    // Retry-After is still honoured; only the extra backoff between attempts is short.
-    clientOptions: { retryConfig: { retries: 3, minTimeout: 5, maxTimeout: 20 } },
-    postIntervalMs: 0,
-    host: '127.0.0.1',
-    ...(options.progress !== undefined ? { progress: options.progress } : {}),
-  });
+  const bot = await createSlackFrontEnd(
+    { engine: world.engine, config, logger },
+    {
+      // Retry-After is still honoured; only the extra backoff between attempts is short.
+      clientOptions: { retryConfig: { retries: 3, minTimeout: 5, maxTimeout: 20 } },
+      postIntervalMs: 0,
+      host: '127.0.0.1',
+      ...(options.progress !== undefined ? { progress: options.progress } : {}),
+    },
+  );
 
   // Every request Bolt takes in is tracked until its listeners have run, so `idle()` cannot miss
   // an event whose HTTP response (the ack) arrived before its listener was called.
@@ -77,6 +80,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     void p.catch(() => {}).finally(() => inflight.delete(p));
     return p;
   };
+  await bot.start();
   const sender = new SlackRequestSender(
     `http://127.0.0.1:${bot.port ?? 0}/slack/events`,
     SIGNING_SECRET,
@@ -86,7 +90,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
   const idle = async () => {
     do {
       await Promise.allSettled([...inflight]);
-      await bot.adapter.idle();
+      await bot.idle();
     } while (inflight.size > 0);
   };
 
@@ -312,6 +316,7 @@ export async function slackHarness(): Promise<ChatHarness> {
   // answer shows there, to them only. Those answers are part of the thread's conversation here.
   const asides = new Map<string, Set<string>>();
   return {
+    frontEnd: w.bot,
     async start(text) {
       const channel = `C${String(++channels).padStart(4, '0')}`;
       const root = await w.command(channel, text);
@@ -337,6 +342,6 @@ export async function slackHarness(): Promise<ChatHarness> {
       const [channel, threadTs] = split(thread);
       return w.posts(channel, threadTs, asides.get(thread));
     },
-    close: () => w.close(),
+    close: () => w.fake.close(),
   };
 }
