@@ -15,6 +15,7 @@ import { openIndexedGallery } from '../scripts/index-gallery/open.ts';
 import { type Progress, silentProgress } from '../scripts/progress.ts';
 import type { Config } from './config.ts';
 import { buildProviders, loadQueryEncoder } from './providers.ts';
+import { redactingLogOptions } from './redact.ts';
 
 export type Stores = ReturnType<typeof openSqliteStores>;
 
@@ -33,10 +34,7 @@ export interface Runtime {
 
 export function createLogger(config: Config, destination: 'stdout' | 'stderr' = 'stderr'): pino.Logger {
   return pino(
-    {
-      level: config.LOG_LEVEL,
-      redact: { paths: ['*.token', '*.apiKey', '*.authorization', '*.secret'], censor: '[redacted]' },
-    },
+    { level: config.LOG_LEVEL, ...redactingLogOptions },
     pino.destination(destination === 'stderr' ? 2 : 1),
   );
 }
