@@ -3,10 +3,11 @@
  * thread store, gallery pictures by asset id in the gallery. No URL part is ever used as a path.
  */
 import sharp from 'sharp';
-import { MAX_INPUT_PIXELS } from '../../../core/image-input.ts';
 import type { Gallery, RoundImageStore, ThreadStore } from '../../../core/ports.ts';
 import { buildRoundView } from '../../../core/round-view.ts';
 import type { Asset, Round, ThreadState } from '../../../core/types.ts';
+import { MAX_INPUT_PIXELS } from '../../pictures/sharp/image-input.ts';
+import { sharpPictures } from '../../pictures/sharp/index.ts';
 import { encodeThreadId, isThreadId } from './thread-id.ts';
 
 export interface ImageResponse {
@@ -88,7 +89,7 @@ export class WebImages {
     if (cached) return { body: cached, type: 'image/png' };
     const found = await this.round(threadId, roundId);
     if (!found) return null;
-    const view = await buildRoundView(found.state, found.round, this.deps);
+    const view = await buildRoundView(found.state, found.round, { ...this.deps, pictures: sharpPictures });
     this.sheets.set(key, view.contactSheetPng);
     return { body: view.contactSheetPng, type: 'image/png' };
   }
