@@ -4,7 +4,7 @@ import { ACTION_HANDLERS } from './actions/index.ts';
 import { answerMessages } from './actions/message.ts';
 import { DEFAULT_ENGINE_OPTIONS, type EngineDeps, type EngineOptions } from './engine-options.ts';
 import { describeError, errorText } from './error-text.ts';
-import { CodedError, SupersededError, UserFacingError } from './errors.ts';
+import { CodedError, errorMessage, SupersededError, UserFacingError } from './errors.ts';
 import type { ChatEngine } from './ports.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
 import { SerialQueues } from './serial-queue.ts';
@@ -159,19 +159,19 @@ export class ConversationEngine implements ChatEngine {
 
   private async process(key: ThreadKey, item: WorkItem): Promise<void> {
     const cancel = new AbortController();
+    const sink = deliveryChecked(item.sink);
     let superseded = false;
     try {
       if (item.kind === 'action') {
         const handler = ACTION_HANDLERS[item.ref.action];
-        if (handler.scope === 'outside') return await handler.run(this.ctx, key, item);
+        const input = { ...item, sink };
+        if (handler.scope === 'outside') return await handler.run(this.ctx, key, input);
         if (handler.startsRound) this.checkRate(key, item.action.userId);
-        await this.withCas(key, (state) => handler.run(this.ctx, state, item));
+        await this.withCas(key, (state) => handler.run(this.ctx, state, input));
       } else {
         this.checkRate(key, (item.msgs.at(-1) as InboundMessage).userId);
         this.inFlight.set(key, cancel);
-        await this.withCas(key, (state) =>
-          answerMessages(this.ctx, state, item.msgs, item.sink, cancel.signal),
-        );
+        await this.withCas(key, (state) => answerMessages(this.ctx, state, item.msgs, sink, cancel.signal));
       }
     } catch (err) {
       superseded = err instanceof SupersededError && item.kind === 'messages';
@@ -227,4 +227,25 @@ export class ConversationEngine implements ChatEngine {
       this.deps.logger.error({ key, err: sendErr }, 'could not deliver an error notice');
     }
   }
+}
+
+/**
+ * The thread's sink, with a post the platform refuses (a missing permission or scope) reported to
+ * people in the platform's words, so whoever runs the bot learns what to fix.
+ */
+function deliveryChecked(sink: ThreadSink): ThreadSink {
+  const checked: ThreadSink = {
+    send: async (reply) => {
+      try {
+        await sink.send(reply);
+      } catch (err) {
+        const reason = errorMessage(err);
+        throw new UserFacingError('delivery-failed', errorText('delivery-failed', { reason }), {
+          cause: err,
+        });
+      }
+    },
+  };
+  if (sink.progress) checked.progress = (text) => sink.progress?.(text);
+  return checked;
 }

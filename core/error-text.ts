@@ -20,6 +20,8 @@ const ERROR_TEXT = {
     `I could not use "${p.name}" as a picture: ${p.reason}`,
   'generation-failed': (p: { reason: string }) =>
     `I could not draw a picture for that (${p.reason}). Nothing was lost: try again.`,
+  'delivery-failed': (p: { reason: string }) =>
+    `I could not post that here (${p.reason}). Your thread is safe; please try again.`,
   refused: () => 'The image service refused to draw this description. Please rephrase it and send it again.',
   'refiner-failed': (p: { reason: string }) =>
     `I could not read that description (${p.reason}). Your thread is safe; please try again.`,
