@@ -119,6 +119,16 @@ export class ActionContext {
     };
   }
 
+  /** A round on the same description as `from`: more like one, not these, drawn again. */
+  sameQueryRound(
+    state: ThreadState,
+    sink: ThreadSink,
+    from: Round,
+    req: Pick<RoundRequest, 'cause' | 'userText' | 'userId' | 'visual'>,
+  ): Promise<Outcome> {
+    return this.newRound(state, sink, { ...req, query: from.query, notes: [] });
+  }
+
   /** Keeps the round as a transcript record when the policy (and the person's consent) allows. */
   async record(state: ThreadState, round: Round): Promise<void> {
     const policy = this.options.transcripts;

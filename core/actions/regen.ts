@@ -1,25 +1,20 @@
-import { refuse, type ThreadHandler } from './context.ts';
-import { currentRound } from './guards.ts';
+import { currentRound, roundAction } from './guards.ts';
 
 /** "Regenerate": the same description drawn again with another seed (reopens a finished search). */
-export const regen: ThreadHandler = {
-  scope: 'thread',
-  startsRound: true,
-  async run(ctx, state, { ref, action, sink }) {
-    const round = currentRound(state, ref);
-    if (typeof round === 'string') return refuse(sink, round);
+export const regen = roundAction(
+  currentRound,
+  async (ctx, state, round, { action, sink }) => {
     if (state.status === 'found') ctx.reopen(state);
     await sink.progress?.('Drawing it again…');
-    return ctx.newRound(state, sink, {
+    return ctx.sameQueryRound(state, sink, round, {
       cause: 'regenerate',
       userText: '/regen',
       userId: action.userId,
-      query: round.query,
-      notes: [],
       visual: {
         kind: 'generate',
         seed: ctx.seedFor(state, `${round.query}#${round.generated?.seed ?? 0}`),
       },
     });
   },
-};
+  { startsRound: true },
+);
