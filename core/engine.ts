@@ -221,6 +221,7 @@ export class ConversationEngine implements ChatEngine {
   private async report(key: ThreadKey, sink: ThreadSink, err: unknown): Promise<void> {
     const { code, text } = describeError(err);
     if (!(err instanceof UserFacingError)) this.deps.logger.error({ key, code, err }, 'event failed');
+    else if (err.cause !== undefined) this.deps.logger.warn({ key, code, err }, 'event failed');
     try {
       await sink.send({ kind: 'notice', level: 'error', text });
     } catch (sendErr) {
