@@ -5,8 +5,10 @@ import pino from 'pino';
 import type { LoadedEncoder } from '../adapters/encode/onnx/clip.ts';
 import { OnnxImageEncoder } from '../adapters/encode/onnx/encoder.ts';
 import { ExactIndex } from '../adapters/index/exact/exact-index.ts';
+import { sharpPictures } from '../adapters/pictures/sharp/index.ts';
 import { FileRoundImageStore } from '../adapters/store/files.ts';
 import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
+import { commandSet } from '../commands/index.ts';
 import { ConversationEngine, type EngineOptions } from '../core/engine.ts';
 import type { Gallery, ImageEncoder, IndexHeader, Logger, VectorIndex } from '../core/ports.ts';
 import { buildDemoGallery, demoGalleryReady } from '../scripts/demo-gallery.ts';
@@ -149,6 +151,8 @@ export async function buildRuntime(
       images,
       threads: stores.threads,
       transcripts: stores.transcripts,
+      commands: commandSet,
+      pictures: sharpPictures,
       logger: logger as Logger,
     },
     {

@@ -1,20 +1,20 @@
 /**
- * The one command set every front end uses: names, arguments, help text, and the short ids
- * that buttons, selects and typed commands carry ("genir:<action>:<roundId>:<arg>").
+ * The one command set every front end uses: names, aliases, arguments, help text and typed-command
+ * parsing. The ids buttons carry are core's (core/action-id.ts), re-exported here for front ends.
  */
+import { type ActionName, LATEST } from '../core/action-id.ts';
+import { isThreadless } from '../core/actions/index.ts';
+import type { CommandSet, TypedCommand } from '../core/ports.ts';
 
-export type ActionName =
-  | 'pick'
-  | 'more'
-  | 'not'
-  | 'regen'
-  | 'undo'
-  | 'reset'
-  | 'help'
-  | 'keep'
-  | 'forget'
-  | 'status'
-  | 'export';
+export {
+  type ActionName,
+  type ActionRef,
+  decodeActionId,
+  encodeActionId,
+  LATEST,
+} from '../core/action-id.ts';
+export type { TypedCommand } from '../core/ports.ts';
+export { isThreadless };
 
 export interface CommandSpec {
   action: ActionName | 'find';
@@ -27,8 +27,6 @@ export interface CommandSpec {
   help: string;
   /** Only for the admins of the bot (ADMIN_USER_IDS). */
   admin?: boolean;
-  /** About the person or the server, not a thread's search: works anywhere, needs no search. */
-  threadless?: boolean;
 }
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -92,7 +90,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     aliases: [],
     arg: { name: 'thread | user <id>', kind: 'text' },
     label: 'Forget me',
-    threadless: true,
     help: 'Delete every search and transcript of yours. Admins: "forget thread" (this thread) or "forget user <id>".',
   },
   {
@@ -102,7 +99,6 @@ export const COMMANDS: readonly CommandSpec[] = [
     label: 'Status',
     help: 'Gallery, index and transcript counts.',
     admin: true,
-    threadless: true,
   },
   {
     action: 'export',
@@ -111,39 +107,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     label: 'Export',
     help: 'Export the consented transcripts (GenIR format) on the server.',
     admin: true,
-    threadless: true,
   },
 ];
-
-const ACTIONS = new Set<string>(COMMANDS.flatMap((c) => (c.action === 'find' ? [] : [c.action])));
-const PREFIX = 'genir';
-/** Round reference meaning "the latest round" (typed commands name no round). */
-export const LATEST = '-';
-
-export interface ActionRef {
-  action: ActionName;
-  roundId: string;
-  arg?: string;
-}
-
-export function encodeActionId(action: ActionName, roundId: string, arg?: string | number): string {
-  const id = [PREFIX, action, roundId, arg ?? ''].join(':');
-  if (id.length > 100) throw new Error(`action id too long (${id.length} > 100): ${id}`);
-  return id;
-}
-
-export function decodeActionId(id: string): ActionRef | null {
-  const parts = id.split(':');
-  if (parts.length !== 4 || parts[0] !== PREFIX) return null;
-  const [, action, roundId, arg] = parts as [string, string, string, string];
-  if (!ACTIONS.has(action) || !roundId) return null;
-  return arg ? { action: action as ActionName, roundId, arg } : { action: action as ActionName, roundId };
-}
-
-export type TypedCommand =
-  | { kind: 'find'; text: string }
-  | { kind: 'action'; ref: ActionRef }
-  | { kind: 'unknown'; name: string };
 
 function findSpec(name: string): CommandSpec | undefined {
   const n = name.toLowerCase();
@@ -165,11 +130,6 @@ export function parseTypedCommand(text: string): TypedCommand | null {
   };
 }
 
-/** forget / status / export: they act on the person or the server, so they work outside threads too. */
-export function isThreadless(action: ActionName): boolean {
-  return COMMANDS.some((c) => c.action === action && c.threadless);
-}
-
 export function commandSpec(action: ActionName | 'find'): CommandSpec {
   return COMMANDS.find((c) => c.action === action) as CommandSpec;
 }
@@ -188,3 +148,9 @@ export function helpText(prefix = '/', options: { admin?: boolean } = {}): strin
     ...(options.admin ? ['Admin:', ...admin.map(line)] : []),
   ].join('\n');
 }
+
+/** The command set the engine reads typed commands with. */
+export const commandSet: CommandSet = {
+  parseTyped: parseTypedCommand,
+  help: (options) => helpText('/', options),
+};

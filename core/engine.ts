@@ -1,96 +1,44 @@
-import { randomBytes } from 'node:crypto';
-import {
-  type ActionRef,
-  decodeActionId,
-  helpText,
-  isThreadless,
-  LATEST,
-  parseTypedCommand,
-} from '../commands/index.ts';
+import { type ActionRef, decodeActionId } from './action-id.ts';
+import { ActionContext, type Outcome } from './actions/context.ts';
+import { ACTION_HANDLERS } from './actions/index.ts';
+import { answerMessages } from './actions/message.ts';
 import { BoundedSet } from './bounded.ts';
-import type { TranscriptPolicy } from './consent.ts';
-import { errorMessage, SupersededError, UserFacingError } from './errors.ts';
-import { uploadToPng } from './image-input.ts';
-import type { ChatEngine, ThreadStore, TranscriptStore } from './ports.ts';
-import { hashString } from './random.ts';
-import { DEFAULT_RANKING, type RankingOptions } from './ranking.ts';
+import { DEFAULT_ENGINE_OPTIONS, type EngineDeps, type EngineOptions } from './engine-options.ts';
+import { describeError, errorText } from './error-text.ts';
+import { CodedError, errorMessage, SupersededError, UserFacingError } from './errors.ts';
+import type { ChatEngine } from './ports.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
-import { type RoundRequest, RoundRunner, type RunnerDeps, type Visual } from './round-runner.ts';
-import { buildFoundView, buildRoundView } from './round-view.ts';
 import { SerialQueues } from './serial-queue.ts';
 import { decodeThreadKey } from './thread-key.ts';
-import { toTranscriptRecord } from './transcript.ts';
-import type { InboundAction, InboundMessage, Round, ThreadKey, ThreadSink, ThreadState } from './types.ts';
+import type {
+  InboundAction,
+  InboundMessage,
+  RoundView,
+  ThreadKey,
+  ThreadSink,
+  ThreadState,
+} from './types.ts';
 
-export interface EngineDeps extends RunnerDeps {
-  threads: ThreadStore;
-  transcripts: TranscriptStore;
-}
-
-/** Server-side tasks behind the admin commands; the composition root provides them. */
-export interface AdminTasks {
-  status(): Promise<string>;
-  export(): Promise<string>;
-}
-
-export interface EngineOptions {
-  topK: number;
-  ranking: RankingOptions;
-  maxMessageChars: number;
-  dedupeTtlMs: number;
-  refineTimeoutMs: number;
-  generateTimeoutMs: number;
-  /** Salted one-way hash of user ids for transcripts. */
-  hashUser: (userId: string) => string;
-  now: () => number;
-  /** Rounds a person may start per minute, and all people of one workspace together (0 = no limit). */
-  roundsPerUserPerMinute: number;
-  roundsPerWorkspacePerMinute: number;
-  /** Whether rounds are kept as research transcripts: never, after the person agrees, or always. */
-  transcripts: TranscriptPolicy;
-  isAdmin: (userId: string) => boolean;
-  admin?: AdminTasks;
-  /** Called with every round's stage timings (ms) once it has been sent. */
-  onRoundTimings?: (round: Round, timings: Record<string, number>) => void;
-}
-
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
-  topK: 10,
-  ranking: DEFAULT_RANKING,
-  maxMessageChars: 2000,
-  dedupeTtlMs: 24 * 60 * 60 * 1000,
-  refineTimeoutMs: 30_000,
-  generateTimeoutMs: 120_000,
-  hashUser: (id) => hashString(`genir:${id}`).toString(36),
-  now: () => Date.now(),
-  roundsPerUserPerMinute: 20,
-  roundsPerWorkspacePerMinute: 120,
-  transcripts: 'opt-in',
-  isAdmin: () => false,
-};
-
-const ROUND_ACTIONS = new Set(['more', 'not', 'regen']);
+export {
+  type AdminTasks,
+  DEFAULT_ENGINE_OPTIONS,
+  type EngineDeps,
+  type EngineOptions,
+} from './engine-options.ts';
 
 type WorkItem =
   | { kind: 'messages'; msgs: InboundMessage[]; sink: ThreadSink; done: (() => void)[] }
   | { kind: 'action'; action: InboundAction; ref: ActionRef; sink: ThreadSink; done: (() => void)[] };
 
-/** Outcome of handling one item: a new state to save (CAS), and what to say once it is saved. */
-interface Outcome {
-  state: ThreadState | null;
-  after: (saved: ThreadState, saveMs: number) => Promise<void>;
-}
-
-const NOTHING: Outcome = { state: null, after: async () => {} };
-
 /**
  * The conversation engine: one per process, shared by every chat front end. Events of one
  * thread run in order, one at a time; messages that arrive while a round runs are merged
- * into the next round. Every event is deduplicated by its platform id.
+ * into the next round. Every event is deduplicated by its platform id. What each action does
+ * is its handler's business (core/actions/); the engine orders, limits, saves and reports.
  */
 export class ConversationEngine implements ChatEngine {
   readonly options: EngineOptions;
-  private readonly runner: RoundRunner;
+  private readonly ctx: ActionContext;
   private readonly queues: SerialQueues<WorkItem>;
   /** The running messages round of each thread, to give up when the person sends more. */
   private readonly inFlight = new Map<ThreadKey, AbortController>();
@@ -104,7 +52,7 @@ export class ConversationEngine implements ChatEngine {
     options: Partial<EngineOptions> = {},
   ) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
-    this.runner = new RoundRunner(deps, this.options);
+    this.ctx = new ActionContext(deps, this.options);
     this.queues = new SerialQueues((key, item) => this.process(key, item));
     const { now } = this.options;
     this.userLimiter = new SlidingWindowLimiter(this.options.roundsPerUserPerMinute, 60_000, now);
@@ -114,7 +62,7 @@ export class ConversationEngine implements ChatEngine {
   /** Resolves once the message has been handled (or merged into a round that has). */
   async onMessage(msg: InboundMessage, sink: ThreadSink): Promise<void> {
     if (!(await this.deps.threads.claimOnce(`msg:${msg.eventId}`, this.options.dedupeTtlMs))) return;
-    const typed = parseTypedCommand(msg.text);
+    const typed = this.deps.commands.parseTyped(msg.text);
     if (typed?.kind === 'action') {
       return this.enqueueAction({ ...msg, actionId: '' }, typed.ref, sink);
     }
@@ -122,7 +70,7 @@ export class ConversationEngine implements ChatEngine {
       await sink.send({
         kind: 'notice',
         level: 'warn',
-        text: `Unknown command "/${typed.name}".\n${helpText()}`,
+        text: `Unknown command "/${typed.name}".\n${this.deps.commands.help()}`,
       });
       return;
     }
@@ -200,10 +148,28 @@ export class ConversationEngine implements ChatEngine {
     return states.filter((s): s is ThreadState => s !== null);
   }
 
+  async roundView(key: ThreadKey, roundId: string): Promise<RoundView | null> {
+    const state = await this.deps.threads.load(key);
+    const round = state?.rounds.find((r) => r.id === roundId);
+    return state && round ? this.ctx.roundView(state, round) : null;
+  }
+
   async openThread(key: ThreadKey, ownerId?: string): Promise<ThreadState> {
     const state = { ...this.emptyState(key), ...(ownerId ? { ownerId } : {}) };
-    if (!(await this.deps.threads.save(state, 0))) throw new Error(`thread ${key} already exists`);
+    if (!(await this.deps.threads.save(state, 0))) {
+      throw new CodedError('thread-exists', `thread ${key} already exists`);
+    }
     return { ...state, version: 1 };
+  }
+
+  /** Deletes every search the person started and every transcript record of theirs. */
+  forgetUser(userId: string): Promise<{ threads: number; records: number }> {
+    return this.ctx.forgetUser(userId);
+  }
+
+  /** Deletes a thread, its transcript records and its round images; returns how many records went. */
+  forgetThread(key: ThreadKey): Promise<number> {
+    return this.ctx.forgetThread(key);
   }
 
   private enqueueAction(action: InboundAction, ref: ActionRef, sink: ThreadSink): Promise<void> {
@@ -214,19 +180,20 @@ export class ConversationEngine implements ChatEngine {
 
   private async process(key: ThreadKey, item: WorkItem): Promise<void> {
     const cancel = new AbortController();
+    const sink = deliveryChecked(item.sink);
     let superseded = false;
     try {
-      if (item.kind === 'action' && isThreadless(item.ref.action)) {
-        await this.handleOutsideThread(key, item);
-        return;
+      if (item.kind === 'action') {
+        const handler = ACTION_HANDLERS[item.ref.action];
+        const input = { ...item, sink };
+        if (handler.scope === 'outside') return await handler.run(this.ctx, key, input);
+        if (handler.startsRound) this.checkRate(key, item.action.userId);
+        await this.withCas(key, (state) => handler.run(this.ctx, state, input));
+      } else {
+        this.checkRate(key, (item.msgs.at(-1) as InboundMessage).userId);
+        this.inFlight.set(key, cancel);
+        await this.withCas(key, (state) => answerMessages(this.ctx, state, item.msgs, sink, cancel.signal));
       }
-      this.checkRate(key, item);
-      if (item.kind === 'messages') this.inFlight.set(key, cancel);
-      await this.withCas(key, (state) =>
-        item.kind === 'messages'
-          ? this.handleMessages(state, item.msgs, item.sink, cancel.signal)
-          : this.handleAction(state, item),
-      );
     } catch (err) {
       superseded = err instanceof SupersededError && item.kind === 'messages';
       if (superseded) this.requeue(key, item as Extract<WorkItem, { kind: 'messages' }>);
@@ -238,21 +205,21 @@ export class ConversationEngine implements ChatEngine {
   }
 
   /** Throws a "slow down" answer when the person or their workspace starts rounds too fast. */
-  private checkRate(key: ThreadKey, item: WorkItem): void {
-    if (item.kind === 'action' && !ROUND_ACTIONS.has(item.ref.action)) return;
-    const userId = item.kind === 'action' ? item.action.userId : (item.msgs.at(-1) as InboundMessage).userId;
+  private checkRate(key: ThreadKey, userId: string): void {
     const { platform, parts } = decodeThreadKey(key);
     const workspace = `${platform}:${parts[0] ?? ''}`;
     const wait = this.userLimiter.take(`${workspace}:${userId}`) || this.workspaceLimiter.take(workspace);
     if (wait > 0) {
-      throw new UserFacingError(
-        `Slow down a little: too many rounds in the last minute. Try again in ${Math.ceil(wait / 1000)} s.`,
-      );
+      const seconds = Math.ceil(wait / 1000);
+      throw new UserFacingError('rate-limited', errorText('rate-limited', { seconds }));
     }
   }
 
   /** Load, decide, save with compare-and-set; on a conflict (another instance wrote) decide again once. */
-  private async withCas(key: ThreadKey, decide: (state: ThreadState) => Promise<Outcome>): Promise<void> {
+  private async withCas(
+    key: ThreadKey,
+    decide: (state: ThreadState) => Outcome | Promise<Outcome>,
+  ): Promise<void> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const loaded = (await this.deps.threads.load(key)) ?? this.emptyState(key);
       const outcome = await decide(structuredClone(loaded));
@@ -263,9 +230,7 @@ export class ConversationEngine implements ChatEngine {
       }
       this.deps.logger.warn({ key, attempt }, 'thread changed concurrently; retrying');
     }
-    throw new UserFacingError(
-      'This thread was changed somewhere else at the same time. Please send that again.',
-    );
+    throw new UserFacingError('thread-conflict', errorText('thread-conflict'));
   }
 
   private emptyState(key: ThreadKey): ThreadState {
@@ -273,393 +238,36 @@ export class ConversationEngine implements ChatEngine {
     return { key, status: 'active', rounds: [], version: 0, createdAt: now, updatedAt: now };
   }
 
+  /** Tells the person what failed in the table's words; the log gets the whole error. */
   private async report(key: ThreadKey, sink: ThreadSink, err: unknown): Promise<void> {
-    const text =
-      err instanceof UserFacingError
-        ? err.message
-        : `Something went wrong on my side (${errorMessage(err).slice(0, 200)}). Your thread is safe; please try again.`;
-    if (!(err instanceof UserFacingError))
-      this.deps.logger.error({ key, err: errorMessage(err) }, 'event failed');
+    const { code, text } = describeError(err);
+    if (!(err instanceof UserFacingError)) this.deps.logger.error({ key, code, err }, 'event failed');
+    else if (err.cause !== undefined) this.deps.logger.warn({ key, code, err }, 'event failed');
     try {
       await sink.send({ kind: 'notice', level: 'error', text });
     } catch (sendErr) {
-      this.deps.logger.error({ key, err: errorMessage(sendErr) }, 'could not deliver an error notice');
+      this.deps.logger.error({ key, err: sendErr }, 'could not deliver an error notice');
     }
-  }
-
-  private async handleMessages(
-    state: ThreadState,
-    msgs: InboundMessage[],
-    sink: ThreadSink,
-    cancel: AbortSignal,
-  ): Promise<Outcome> {
-    const notes: string[] = [];
-    const rejected = msgs.flatMap((m) => m.rejectedFiles ?? []);
-    for (const f of rejected) notes.push(`I skipped "${f.name}": ${f.reason}.`);
-    let text = msgs
-      .map((m) => m.text.trim())
-      .filter(Boolean)
-      .join('\n');
-    if (text.length > this.options.maxMessageChars) {
-      notes.push(
-        `Your message was ${text.length.toLocaleString('en')} characters; I used the first ${this.options.maxMessageChars.toLocaleString('en')}.`,
-      );
-      text = text.slice(0, this.options.maxMessageChars);
-    }
-    const upload = msgs.flatMap((m) => m.images ?? []).at(-1);
-    const last = msgs.at(-1) as InboundMessage;
-
-    if (!text && !upload) {
-      const said = notes.length > 0 ? `${notes.join('\n')}\n` : '';
-      await sink.send({
-        kind: 'notice',
-        level: rejected.length ? 'warn' : 'info',
-        text: `${said}${helpText()}`,
-      });
-      return NOTHING;
-    }
-    let uploadPng: Buffer | undefined;
-    if (upload) {
-      try {
-        uploadPng = await uploadToPng(upload.data);
-      } catch (err) {
-        throw new UserFacingError(`I could not use "${upload.name}" as a picture: ${errorMessage(err)}`);
-      }
-    }
-
-    let restart = msgs.some((m) => m.startsSearch) || state.rounds.length === 0;
-    await sink.progress?.('Refining your description…');
-    const previous = restart ? undefined : state.rounds.at(-1)?.query;
-    const t0 = performance.now();
-    const refined = text
-      ? await this.runner.refine(previous, text, restart ? [] : state.rounds, cancel)
-      : { query: previous ?? 'an image' };
-    const refineMs = ms(performance.now() - t0);
-    if (refined.note) notes.push(refined.note);
-    if (refined.intent === 'restart') restart = true;
-    if (!refined.query.trim() && !uploadPng) {
-      if (restart) this.clearSearch(state);
-      const text = restart ? 'Started over. Describe the image you have in mind.' : helpText();
-      return {
-        state: restart ? state : null,
-        after: () => sink.send({ kind: 'notice', level: 'info', text }),
-      };
-    }
-    if (restart) this.clearSearch(state);
-    else if (state.status === 'found') {
-      state.status = 'active';
-      delete state.found;
-      notes.push('You had already picked a match; I am searching again with your correction.');
-    }
-
-    const visual: Visual = uploadPng
-      ? { kind: 'upload', png: uploadPng }
-      : { kind: 'generate', seed: this.seedFor(state, refined.query) };
-    await sink.progress?.(uploadPng ? 'Searching with your picture…' : 'Drawing what I understood…');
-    return this.newRound(state, sink, {
-      cause: uploadPng ? 'image' : restart ? 'find' : 'refine',
-      userText: text,
-      userId: last.userId,
-      query: refined.query,
-      visual,
-      notes,
-      timings: { refine: refineMs },
-      cancel,
-    });
-  }
-
-  private async handleAction(
-    state: ThreadState,
-    item: Extract<WorkItem, { kind: 'action' }>,
-  ): Promise<Outcome> {
-    const { ref, sink, action } = item;
-    const say = (text: string, ephemeral = true): Outcome => ({
-      state: null,
-      after: () => sink.send({ kind: 'notice', level: 'warn', text, ephemeral }),
-    });
-    if (ref.action === 'help') {
-      const text = helpText('/', { admin: this.options.isAdmin(action.userId) });
-      return { state: null, after: () => sink.send({ kind: 'notice', level: 'info', text }) };
-    }
-    if (ref.action === 'keep') return this.keep(state, action.userId, sink);
-    if (ref.action === 'reset') {
-      this.clearSearch(state);
-      return {
-        state,
-        after: () =>
-          sink.send({
-            kind: 'notice',
-            level: 'info',
-            text: 'Started over. Describe the image you have in mind.',
-          }),
-      };
-    }
-    const latest = state.rounds.at(-1);
-    if (!latest)
-      return say('There is no search in this thread yet. Describe the image you remember to start one.');
-    if (ref.roundId !== LATEST && ref.roundId !== latest.id) {
-      const stale = state.rounds.find((r) => r.id === ref.roundId);
-      return say(
-        `That button belongs to ${stale ? `round ${stale.index + 1}` : 'an earlier search'}, which is no longer current; use the buttons of round ${latest.index + 1}.`,
-      );
-    }
-    if (ref.action === 'undo') return this.undo(state, sink);
-    if (state.status === 'found' && ref.action !== 'regen') {
-      return say(
-        `This search is finished: you picked a match in round ${latest.index + 1}. Send a correction to keep searching, or start a new search.`,
-      );
-    }
-    const n = ref.action === 'pick' || ref.action === 'more' ? this.matchNumber(ref, latest) : 0;
-    if (typeof n === 'string') return say(n);
-    const base = { userText: '', userId: action.userId, query: latest.query, notes: [] };
-
-    switch (ref.action) {
-      case 'pick':
-        return this.pick(state, latest, n, action.userId, sink);
-      case 'more': {
-        const assetId = (latest.matches[n - 1] as { assetId: string }).assetId;
-        latest.feedback.push({ kind: 'more-like', assetIds: [assetId], at: this.options.now() });
-        await sink.progress?.(`Looking for more like #${n}…`);
-        return this.newRound(state, sink, {
-          ...base,
-          cause: 'more-like',
-          userText: `/more ${n}`,
-          visual: { kind: 'reuse', from: latest },
-        });
-      }
-      case 'not': {
-        const assetIds = latest.matches.map((m) => m.assetId);
-        latest.feedback.push({ kind: 'not-these', assetIds, at: this.options.now() });
-        await sink.progress?.('Searching away from those…');
-        return this.newRound(state, sink, {
-          ...base,
-          cause: 'not-these',
-          userText: '/not',
-          visual: { kind: 'reuse', from: latest },
-        });
-      }
-      case 'regen':
-        if (state.status === 'found') {
-          state.status = 'active';
-          delete state.found;
-        }
-        await sink.progress?.('Drawing it again…');
-        return this.newRound(state, sink, {
-          ...base,
-          cause: 'regenerate',
-          userText: '/regen',
-          visual: {
-            kind: 'generate',
-            seed: this.seedFor(state, `${latest.query}#${latest.generated?.seed ?? 0}`),
-          },
-        });
-      default:
-        return say(`/${ref.action} does not apply here.`);
-    }
-  }
-
-  private keep(state: ThreadState, userId: string, sink: ThreadSink): Outcome {
-    const info = (text: string): Outcome => ({
-      state: null,
-      after: () => sink.send({ kind: 'notice', level: 'info', text, ephemeral: true }),
-    });
-    if (this.options.transcripts === 'off')
-      return info('Transcripts are not collected on this server; nothing is kept.');
-    if (this.options.transcripts === 'on' || state.consent)
-      return info('This search is already kept for research.');
-    if (state.rounds.length === 0) return info('There is no search in this thread yet.');
-    state.consent = { userId, at: this.options.now() };
-    return {
-      state,
-      after: async (saved) => {
-        for (const round of saved.rounds) await this.record(saved, round);
-        await sink.send({
-          kind: 'notice',
-          level: 'info',
-          text: 'Thank you: the rounds of this search will be kept for research, pseudonymized. /forget deletes them.',
-        });
-      },
-    };
-  }
-
-  /** forget / status / export: about a person or the server, not this thread's search. */
-  private async handleOutsideThread(
-    key: ThreadKey,
-    item: Extract<WorkItem, { kind: 'action' }>,
-  ): Promise<void> {
-    const { ref, action, sink } = item;
-    const admin = this.options.isAdmin(action.userId);
-    const reply = (text: string, level: 'info' | 'warn' = 'info') =>
-      sink.send({ kind: 'notice', level, text, ephemeral: true });
-    if (ref.action === 'forget') {
-      const [scope, ...rest] = (ref.arg ?? '').split(/\s+/).filter(Boolean);
-      if (scope && !admin)
-        return reply(
-          'Only admins can forget other people or threads. /forget alone deletes your own data.',
-          'warn',
-        );
-      if (scope === 'thread') {
-        const records = await this.forgetThread(key);
-        return reply(`Deleted this thread's search and its ${plural(records, 'transcript record')}.`);
-      }
-      if (scope === 'user' && rest[0]) {
-        const { threads, records } = await this.forgetUser(rest[0]);
-        return reply(
-          `Deleted ${plural(threads, 'search', 'searches')} and ${plural(records, 'transcript record')} of user ${rest[0]}.`,
-        );
-      }
-      if (scope) return reply('Use /forget, /forget thread, or /forget user <id>.', 'warn');
-      const { threads, records } = await this.forgetUser(action.userId);
-      return reply(
-        `Deleted ${plural(threads, 'search', 'searches')} and ${plural(records, 'transcript record')} of yours. Nothing of yours is kept.`,
-      );
-    }
-    const task = this.options.admin?.[ref.action as 'status' | 'export'];
-    if (!admin) return reply(`/${ref.action} is for admins of this bot only.`, 'warn');
-    if (!task) return reply(`/${ref.action} is not available on this server.`, 'warn');
-    return reply(await task());
-  }
-
-  /** Deletes every search the person started and every transcript record of theirs. */
-  async forgetUser(userId: string): Promise<{ threads: number; records: number }> {
-    const keys = await this.deps.threads.forgetOwner(userId);
-    let records = await this.deps.transcripts.removeUser(this.options.hashUser(userId));
-    for (const key of keys) {
-      records += await this.deps.transcripts.removeThread(key);
-      await this.deps.images.deleteThread(key);
-    }
-    this.deps.logger.info({ threads: keys.length, records }, 'forgot a user');
-    return { threads: keys.length, records };
-  }
-
-  async forgetThread(key: ThreadKey): Promise<number> {
-    await this.deps.threads.delete(key);
-    const records = await this.deps.transcripts.removeThread(key);
-    await this.deps.images.deleteThread(key);
-    return records;
-  }
-
-  private matchNumber(ref: ActionRef, latest: Round): number | string {
-    const n = Number(ref.arg);
-    const count = latest.matches.length;
-    if (!ref.arg) return `Say which match: a number from 1 to ${count}, e.g. /${ref.action} 3.`;
-    if (!Number.isInteger(n) || n < 1 || n > count) {
-      return `There is no match #${ref.arg} in round ${latest.index + 1}; pick a number from 1 to ${count}.`;
-    }
-    return n;
-  }
-
-  private async pick(
-    state: ThreadState,
-    round: Round,
-    n: number,
-    userId: string,
-    sink: ThreadSink,
-  ): Promise<Outcome> {
-    const assetId = (round.matches[n - 1] as { assetId: string }).assetId;
-    round.feedback.push({ kind: 'picked', assetIds: [assetId], at: this.options.now() });
-    state.status = 'found';
-    state.found = { assetId, roundId: round.id, userId };
-    state.updatedAt = this.options.now();
-    return {
-      state,
-      after: async (saved) => {
-        await this.record(saved, round);
-        await sink.send({
-          kind: 'found',
-          view: await buildFoundView(saved, round, assetId, this.deps.gallery),
-        });
-      },
-    };
-  }
-
-  private undo(state: ThreadState, sink: ThreadSink): Outcome {
-    const dropped = state.rounds.pop() as Round;
-    const latest = state.rounds.at(-1);
-    state.status = 'active';
-    delete state.found;
-    // The feedback that led to the dropped round goes with it.
-    if (latest) latest.feedback = [];
-    state.updatedAt = this.options.now();
-    return {
-      state,
-      after: async (saved) => {
-        await this.deps.transcripts.removeRound(saved.key, dropped.id);
-        if (!latest) {
-          await sink.send({
-            kind: 'notice',
-            level: 'info',
-            text: 'Removed round 1. Describe the image to start again.',
-          });
-          return;
-        }
-        await sink.send({
-          kind: 'notice',
-          level: 'info',
-          text: `Removed round ${dropped.index + 1}; back at round ${latest.index + 1}.`,
-        });
-        await sink.send({
-          kind: 'round',
-          view: await buildRoundView(saved, latest, this.deps, this.options.transcripts),
-        });
-      },
-    };
-  }
-
-  private async newRound(
-    state: ThreadState,
-    sink: ThreadSink,
-    req: Omit<RoundRequest, 'id' | 'now'>,
-  ): Promise<Outcome> {
-    const round = await this.runner.run(state, { ...req, id: newRoundId(), now: this.options.now() });
-    state.rounds.push(round);
-    state.ownerId ??= req.userId;
-    state.updatedAt = this.options.now();
-    return {
-      state,
-      after: async (saved, saveMs) => {
-        const t0 = performance.now();
-        const previous = saved.rounds.at(-2);
-        if (previous && previous.feedback.length > 0) await this.record(saved, previous);
-        await this.record(saved, round);
-        const t1 = performance.now();
-        const view = await buildRoundView(saved, round, this.deps, this.options.transcripts);
-        const timings = {
-          ...round.timings,
-          persist: ms(saveMs + t1 - t0),
-          render: ms(performance.now() - t1),
-        };
-        await sink.send({ kind: 'round', view });
-        this.deps.logger.info({ key: saved.key, round: round.index + 1, timings }, 'round sent');
-        this.options.onRoundTimings?.(round, timings);
-      },
-    };
-  }
-
-  private async record(state: ThreadState, round: Round): Promise<void> {
-    const policy = this.options.transcripts;
-    if (policy === 'off' || (policy === 'opt-in' && !state.consent)) return;
-    await this.deps.transcripts.put(toTranscriptRecord(state, round, this.options.hashUser));
-  }
-
-  private clearSearch(state: ThreadState): void {
-    state.rounds = [];
-    state.status = 'active';
-    delete state.found;
-    delete state.consent;
-    delete state.ownerId;
-    state.updatedAt = this.options.now();
-  }
-
-  private seedFor(state: ThreadState, salt: string): number {
-    return hashString(`${state.key}|${state.rounds.length}|${salt}`);
   }
 }
 
-const ms = (x: number) => Math.round(x * 100) / 100;
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
-function newRoundId(): string {
-  return randomBytes(6).toString('base64url');
+/**
+ * The thread's sink, with a post the platform refuses (a missing permission or scope) reported to
+ * people in the platform's words, so whoever runs the bot learns what to fix.
+ */
+function deliveryChecked(sink: ThreadSink): ThreadSink {
+  const checked: ThreadSink = {
+    send: async (reply) => {
+      try {
+        await sink.send(reply);
+      } catch (err) {
+        const reason = errorMessage(err);
+        throw new UserFacingError('delivery-failed', errorText('delivery-failed', { reason }), {
+          cause: err,
+        });
+      }
+    },
+  };
+  if (sink.progress) checked.progress = (text) => sink.progress?.(text);
+  return checked;
 }

@@ -1,9 +1,11 @@
+import type { ActionRef } from './action-id.ts';
 import type { TranscriptPolicy } from './consent.ts';
 import type {
   Asset,
   InboundAction,
   InboundMessage,
   Round,
+  RoundView,
   ThreadKey,
   ThreadSink,
   ThreadState,
@@ -145,6 +147,42 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
+/** A typed message read as a command: an action on the latest round, a new search, or an unknown name. */
+export type TypedCommand =
+  | { kind: 'find'; text: string }
+  | { kind: 'action'; ref: ActionRef }
+  | { kind: 'unknown'; name: string };
+
+/** The command set as the engine needs it; commands/ implements it. */
+export interface CommandSet {
+  /** "/pick 3", "/find a red fox" → a command; null when the text is not a command. */
+  parseTyped(text: string): TypedCommand | null;
+  /** The help people read (commands typed with "/"); admin commands only for admins. */
+  help(options?: { admin?: boolean }): string;
+}
+
+/** One tile of a round's contact sheet. */
+export interface SheetTile {
+  /** The number people type or click (1-based). */
+  n: number;
+  /** The image bytes; null when the file could not be read. */
+  png: Buffer | null;
+  /** Short caption under the tile (truncated to fit). */
+  label?: string;
+  /** Why png is null (shown on the placeholder), e.g. "file missing". */
+  error?: string;
+}
+
+/** The pictures of a round, and uploads made fit to search with; adapters/pictures draws them. */
+export interface RoundPictures {
+  /** The round's picture with its query as a caption ("Round N" and the words). */
+  synthetic(input: { png: Buffer; query: string; roundNumber: number }): Promise<Buffer>;
+  /** One PNG of the numbered matches; tiles that cannot be shown become placeholders. */
+  contactSheet(tiles: SheetTile[]): Promise<Buffer>;
+  /** An uploaded picture checked and normalized to PNG; rejects with a reason people can read. */
+  uploadToPng(data: Buffer): Promise<Buffer>;
+}
+
 /** What the chat front ends hand events to; core's ConversationEngine implements it. */
 export interface ChatEngine {
   /** The limits and policies a front end shows people (page info, help). */
@@ -161,6 +199,8 @@ export interface ChatEngine {
   thread(key: ThreadKey): Promise<ThreadState | null>;
   /** Threads whose keys start with `prefix`, most recently updated first. */
   threads(prefix: string, limit: number): Promise<ThreadState[]>;
+  /** A stored round as front ends show it (its pictures rendered again), or null. */
+  roundView(key: ThreadKey, roundId: string): Promise<RoundView | null>;
   /** Creates an empty search thread (a front end's "New search" before any message). */
   openThread(key: ThreadKey, ownerId?: string): Promise<ThreadState>;
   /** Resolves when every event handed over so far has been handled. */

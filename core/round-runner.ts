@@ -1,3 +1,4 @@
+import { errorText } from './error-text.ts';
 import { errorMessage, RefusedError, UserFacingError } from './errors.ts';
 import type {
   Gallery,
@@ -79,13 +80,18 @@ export class RoundRunner {
     cancel?: AbortSignal,
   ): Promise<RefineResult> {
     const input = { ...(previous !== undefined ? { previous } : {}), message, history };
+    const signal = withCancel(this.options.refineTimeoutMs, cancel);
     try {
-      return await this.deps.refiner.refine(input, withCancel(this.options.refineTimeoutMs, cancel));
+      return await this.deps.refiner.refine(input, signal);
     } catch (err) {
       if (cancel?.aborted) throw cancel.reason;
       const fallback = this.deps.fallbackRefiner;
-      if (!fallback) throw err;
-      this.deps.logger.warn({ err: errorMessage(err), refiner: this.deps.refiner.id }, 'refiner failed');
+      if (!fallback) {
+        if (err instanceof UserFacingError) throw err;
+        const code = signal.aborted ? 'timeout' : 'refiner-failed';
+        throw new UserFacingError(code, errorText(code, { reason: errorMessage(err) }), { cause: err });
+      }
+      this.deps.logger.warn({ err, refiner: this.deps.refiner.id }, 'refiner failed');
       const result = await fallback.refine(input);
       return {
         ...result,
@@ -112,11 +118,8 @@ export class RoundRunner {
       this.deps.index.search(query, this.options.topK, { exclude }),
     );
     if (hits.length === 0) {
-      throw new UserFacingError(
-        exclude.size > 0
-          ? 'I have shown you every image in the gallery that I can. Try Undo, or start a new search.'
-          : 'The gallery index is empty. Index a gallery first (genir index <folder>, or genir demo-gallery).',
-      );
+      const code = exclude.size > 0 ? 'gallery-exhausted' : 'gallery-empty';
+      throw new UserFacingError(code, errorText(code));
     }
     const matches: Match[] = hits.map((h) => ({ assetId: h.id, score: Math.round(h.score * 1e4) / 1e4 }));
     return {
@@ -200,7 +203,7 @@ export class RoundRunner {
     timings: Record<string, number>,
   ): Promise<Float32Array> {
     const reason = errorMessage(err);
-    this.deps.logger.warn({ err: reason, generator: this.deps.generator.id }, 'generation failed');
+    this.deps.logger.warn({ err, generator: this.deps.generator.id }, 'generation failed');
     const { encoder } = this.deps;
     if (encoder.embedTexts) {
       const [v] = await timed(timings, 'encode-text', () => encoder.embedTexts!([query]));
@@ -213,8 +216,8 @@ export class RoundRunner {
       );
       return Float32Array.from(previous.baseVector);
     }
-    throw new UserFacingError(
-      `I could not draw a picture for that (${reason}). Nothing was lost: try again.`,
-    );
+    throw new UserFacingError('generation-failed', errorText('generation-failed', { reason }), {
+      cause: err,
+    });
   }
 }

@@ -1,12 +1,12 @@
-import { type ActionName, encodeActionId } from '../commands/index.ts';
+import { type ActionName, encodeActionId } from './action-id.ts';
 import { CONSENT_TEXT, type TranscriptPolicy } from './consent.ts';
-import type { Gallery, RoundImageStore } from './ports.ts';
-import { renderContactSheet, renderSynthetic } from './render.ts';
+import type { Gallery, RoundImageStore, RoundPictures } from './ports.ts';
 import type { Asset, FoundView, Round, RoundActions, RoundTile, RoundView, ThreadState } from './types.ts';
 
 export interface ViewDeps {
   gallery: Gallery;
   images: RoundImageStore;
+  pictures: RoundPictures;
 }
 
 export function roundActions(round: Round, offerKeep = false): RoundActions {
@@ -45,7 +45,7 @@ export async function buildRoundView(
   }));
   const [syntheticPng, contactSheetPng] = await Promise.all([
     syntheticFor(round, deps),
-    renderContactSheet(
+    deps.pictures.contactSheet(
       await Promise.all(
         tiles.map(async (t) => {
           const asset = assets.get(t.assetId);
@@ -55,7 +55,6 @@ export async function buildRoundView(
             : { n: t.n, png: null, label: t.title, error: asset ? 'file missing' : 'not in gallery' };
         }),
       ),
-      {},
     ),
   ]);
   return {
@@ -77,7 +76,7 @@ async function syntheticFor(round: Round, deps: ViewDeps): Promise<Buffer | null
   if (!round.generated) return null;
   const png = await deps.images.get(round.generated.image);
   if (!png) return null;
-  return renderSynthetic({ png, query: round.query, roundNumber: round.index + 1 });
+  return deps.pictures.synthetic({ png, query: round.query, roundNumber: round.index + 1 });
 }
 
 export async function buildFoundView(

@@ -15,7 +15,3 @@ export function decodeThreadKey(key: ThreadKey): { platform: string; parts: stri
   if (!platform || rest.length === 0) throw new Error(`not a thread key: ${key}`);
   return { platform, parts: rest.map((p) => decodeURIComponent(p)) };
 }
-
-export function platformOf(key: ThreadKey): string {
-  return decodeThreadKey(key).platform;
-}

@@ -158,6 +158,6 @@ export interface InboundAction {
   key: ThreadKey;
   eventId: string;
   userId: string;
-  /** The encoded action id from a button / select / text command (see commands/). */
+  /** The encoded action id from a button / select / text command (see core/action-id.ts). */
   actionId: string;
 }

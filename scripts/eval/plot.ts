@@ -1,7 +1,7 @@
 /** A small line chart (SVG, rendered to PNG with sharp): one line per condition over the rounds. */
 import sharp from 'sharp';
-import { FONT_FAMILY } from '../../core/render.ts';
-import { escapeXml } from '../../core/svg-text.ts';
+import { FONT_FAMILY } from '../../adapters/pictures/sharp/render.ts';
+import { escapeXml } from '../../adapters/pictures/sharp/svg-text.ts';
 
 export interface Series {
   label: string;

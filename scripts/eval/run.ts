@@ -13,8 +13,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sharpPictures } from '../../adapters/pictures/sharp/index.ts';
 import { FileRoundImageStore } from '../../adapters/store/files.ts';
 import { openSqliteStores, type SqliteStores } from '../../adapters/store/sqlite/index.ts';
+import { commandSet } from '../../commands/index.ts';
 import { ConversationEngine } from '../../core/engine.ts';
 import type {
   Gallery,
@@ -338,6 +340,8 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
         images: headless ? headlessImages(images) : images,
         threads: stores.threads,
         transcripts: stores.transcripts,
+        commands: commandSet,
+        pictures: sharpPictures,
         logger: silentLogger,
       },
       {

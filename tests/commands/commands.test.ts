@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   COMMANDS,
+  commandSet,
   decodeActionId,
   encodeActionId,
   helpText,
+  isThreadless,
   LATEST,
   parseTypedCommand,
 } from '../../commands/index.ts';
+import { ACTION_NAMES } from '../../core/action-id.ts';
 
 describe('command set', () => {
   it('round-trips action ids and keeps them within 100 characters', () => {
@@ -56,5 +59,22 @@ describe('command set', () => {
       if (c.admin) expect(text).not.toContain(`!${c.name}`);
       else expect(text).toContain(`!${c.name}`);
     }
+  });
+
+  it('names every action the engine knows, once', () => {
+    const actions = COMMANDS.map((c) => c.action).filter((a) => a !== 'find');
+    expect(actions.toSorted()).toEqual([...ACTION_NAMES].sort());
+  });
+
+  it('serves the engine as its CommandSet: typed commands and "/" help', () => {
+    expect(commandSet.parseTyped('/undo')).toEqual(parseTypedCommand('/undo'));
+    expect(commandSet.help()).toBe(helpText('/'));
+    expect(commandSet.help({ admin: true })).toBe(helpText('/', { admin: true }));
+  });
+
+  it('knows which actions work outside a search thread, and no other word', () => {
+    expect(ACTION_NAMES.filter(isThreadless)).toEqual(['forget', 'status', 'export']);
+    expect(isThreadless('toString' as never)).toBe(false);
+    expect(isThreadless('explode' as never)).toBe(false);
   });
 });

@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { ExactIndex } from '../../adapters/index/exact/exact-index.ts';
+import { sharpPictures } from '../../adapters/pictures/sharp/index.ts';
 import { FileRoundImageStore } from '../../adapters/store/files.ts';
 import { openSqliteStores } from '../../adapters/store/sqlite/index.ts';
+import { commandSet } from '../../commands/index.ts';
 import { ConversationEngine, type EngineOptions } from '../../core/engine.ts';
 import type { Gallery, ImageEncoder, ImageGenerator, Logger, QueryRefiner } from '../../core/ports.ts';
 import { createRng, hashString } from '../../core/random.ts';
@@ -159,6 +161,8 @@ export async function engineWorld(options: Partial<EngineOptions> & { assets?: n
     images: new FileRoundImageStore(await mkdtemp(join(tmpdir(), 'genir-rounds-'))),
     threads: stores.threads,
     transcripts: stores.transcripts,
+    commands: commandSet,
+    pictures: sharpPictures,
     logger: silentLogger,
   };
   let clock = 1_700_000_000_000;

@@ -4,10 +4,9 @@
  */
 import sharp from 'sharp';
 import { BoundedMap } from '../../../core/bounded.ts';
-import { MAX_INPUT_PIXELS } from '../../../core/image-input.ts';
 import type { ChatEngine, Gallery, RoundImageStore } from '../../../core/ports.ts';
-import { buildRoundView } from '../../../core/round-view.ts';
 import type { Asset, Round, ThreadState } from '../../../core/types.ts';
+import { MAX_INPUT_PIXELS } from '../../pictures/sharp/image-input.ts';
 import { encodeThreadId, isThreadId } from './thread-id.ts';
 
 export interface ImageResponse {
@@ -38,7 +37,7 @@ const MAX_ASSET_ID = 512;
 export const THUMB_SIZE = 320;
 
 export interface WebImagesDeps {
-  engine: Pick<ChatEngine, 'thread'>;
+  engine: Pick<ChatEngine, 'thread' | 'roundView'>;
   gallery: Gallery;
   images: RoundImageStore;
 }
@@ -68,9 +67,11 @@ export class WebImages {
     const key = `${threadId}/${roundId}`;
     const cached = this.sheets.get(key);
     if (cached) return { body: cached, type: 'image/png' };
-    const found = await this.round(threadId, roundId);
-    if (!found) return null;
-    const view = await buildRoundView(found.state, found.round, this.deps);
+    const view =
+      isThreadId(threadId) && ROUND_ID.test(roundId)
+        ? await this.deps.engine.roundView(encodeThreadId(threadId), roundId)
+        : null;
+    if (!view) return null;
     this.sheets.set(key, view.contactSheetPng);
     return { body: view.contactSheetPng, type: 'image/png' };
   }

@@ -208,10 +208,7 @@ export class ReplicateGenerator implements ImageGenerator {
       .then(
         () => {},
         (err: unknown) => {
-          this.options.logger?.warn(
-            { prediction: id, err: (err as Error).message },
-            'replicate: cancel failed',
-          );
+          this.options.logger?.warn({ prediction: id, err }, 'replicate: cancel failed');
         },
       )
       .finally(() => this.cancels.delete(job));

@@ -25,7 +25,6 @@ import {
   appendTrailer,
   type RowDtype,
   readSnapshotInfo,
-  rowBytes,
   USEARCH_FILE_FORMAT,
   type UsearchDtype,
   type UsearchFileMeta,
@@ -596,9 +595,6 @@ export class UsearchIndex implements VectorIndex {
 }
 
 export const walPath = (indexPath: string): string => `${indexPath}.wal`;
-
-/** Bytes of a usearch index file's vector copies, for sizing. */
-export const storedRowBytes = rowBytes;
 
 async function fileSize(handle: FileHandle): Promise<number> {
   return (await handle.stat()).size;

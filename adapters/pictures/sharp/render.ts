@@ -1,13 +1,14 @@
 /**
  * The two pictures every chat front end posts for a round: the synthetic image with its query as a
  * caption, and the numbered contact sheet of the matches. Both are plain PNG buffers built with
- * sharp; text is drawn with SVG (see core/svg-text.ts for escaping and wrapping) or, for the many
+ * sharp; text is drawn with SVG (see svg-text.ts for escaping and wrapping) or, for the many
  * short tile labels, with pango markup through sharp's text input.
  *
  * Untrusted images (gallery files, uploads, generator output) are decoded with `limitInputPixels`,
  * so a decompression bomb becomes a placeholder tile instead of an out-of-memory crash.
  */
 import sharp, { type OverlayOptions } from 'sharp';
+import type { SheetTile } from '../../../core/ports.ts';
 import { charsThatFit, escapeXml, normalizeSpace, truncate, wrapText } from './svg-text.ts';
 
 export const FONT_FAMILY = 'DejaVu Sans, sans-serif';
@@ -105,17 +106,6 @@ export async function renderSynthetic(
     .composite(layers)
     .png({ compressionLevel: 6 })
     .toBuffer();
-}
-
-export interface SheetTile {
-  /** The number people type or click (1-based). */
-  n: number;
-  /** The image bytes; null when the file could not be read. */
-  png: Buffer | null;
-  /** Short caption under the tile (truncated to fit). */
-  label?: string;
-  /** Why png is null (shown on the placeholder), e.g. "file missing". */
-  error?: string;
 }
 
 export interface ContactSheetOptions extends RenderOptions {

@@ -6,10 +6,10 @@ import {
   DEFAULT_LIMIT_INPUT_PIXELS,
   renderContactSheet,
   renderSynthetic,
-  type SheetTile,
   SYNTHETIC_WIDTH,
-} from '../../core/render.ts';
-import { escapeXml, truncate, wrapText } from '../../core/svg-text.ts';
+} from '../../../adapters/pictures/sharp/render.ts';
+import { escapeXml, truncate, wrapText } from '../../../adapters/pictures/sharp/svg-text.ts';
+import type { SheetTile } from '../../../core/ports.ts';
 
 const solid = (width: number, height: number, background: string) =>
   sharp({ create: { width, height, channels: 3, background } })

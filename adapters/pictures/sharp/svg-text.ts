@@ -1,5 +1,5 @@
 /**
- * Text helpers for the SVG overlays drawn by core/render.ts: XML escaping, a width estimate for
+ * Text helpers for the SVG overlays drawn by render.ts: XML escaping, a width estimate for
  * DejaVu Sans, word wrapping with an ellipsis and single-line truncation. No measuring is done
  * (librsvg lays the text out); widths are estimated conservatively so lines do not overflow.
  */
