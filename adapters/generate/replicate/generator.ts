@@ -144,6 +144,11 @@ export class ReplicateGenerator implements ImageGenerator {
     await Promise.all([...this.cancels]);
   }
 
+  /** Shutdown: lets the cancel requests already sent finish. */
+  close(): Promise<void> {
+    return this.idle();
+  }
+
   private async create(input: Record<string, unknown>, signal: AbortSignal): Promise<Prediction> {
     const [name, version] = this.model.split(':') as [string, string | undefined];
     const wait = Math.min(60, Math.max(1, Math.round(this.options.waitSeconds ?? 30)));
