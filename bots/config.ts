@@ -202,12 +202,16 @@ export interface LoadConfigOptions {
   dotenv?: boolean;
   /** Check each variable but not the rules between them (`genir doctor` reports those itself). */
   lenient?: boolean;
+  /** Values that win over the environment (a command's flags), checked the same way. */
+  overrides?: Record<string, string>;
 }
 
 /** Reads the environment (and `.env` unless told not to); a bad value names its variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   if (options.dotenv ?? env === process.env) loadDotenv({ quiet: true });
-  const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const blankAsUnset = Object.fromEntries(
+    Object.entries({ ...env, ...options.overrides }).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = (options.lenient ? variables : schema).safeParse(blankAsUnset);
   if (!parsed.success) throw invalid(parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`));
   return parsed.data;

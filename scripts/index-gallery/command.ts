@@ -72,9 +72,7 @@ export async function runIndexCommand(sources: string[], opts: IndexCommandOptio
     throw new Error(`--index must be exact, usearch or pinecone (got "${opts.index}")`);
   }
   // --index goes through the config rules like VECTOR_INDEX (e.g. pinecone needs its key).
-  const config = loadConfig(opts.index ? { ...process.env, VECTOR_INDEX: opts.index } : process.env, {
-    dotenv: true,
-  });
+  const config = loadConfig(process.env, opts.index ? { overrides: { VECTOR_INDEX: opts.index } } : {});
   const name = opts.name ? validateGalleryName(opts.name) : galleryNameFor(sources[0] as string);
   const dir = `${config.DATA_DIR}/${GALLERIES_DIR}/${name}`;
   const encoder = await loadEncoder(config, await indexingEncoderLayout(config));

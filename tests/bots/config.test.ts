@@ -125,6 +125,16 @@ describe('configuration', () => {
     });
   });
 
+  it('overrides (a command flag) win over the environment and meet the same rules', () => {
+    const env = { VECTOR_INDEX: 'exact', PINECONE_INDEX: 'gallery' };
+    expect(loadConfig(env, { dotenv: false, overrides: { VECTOR_INDEX: 'usearch' } }).VECTOR_INDEX).toBe(
+      'usearch',
+    );
+    expect(() => loadConfig(env, { dotenv: false, overrides: { VECTOR_INDEX: 'pinecone' } })).toThrow(
+      /PINECONE_API_KEY: VECTOR_INDEX=pinecone needs PINECONE_API_KEY/,
+    );
+  });
+
   describe('MODEL_PRICES', () => {
     it('parses into a price table', () => {
       const config = loadConfig(
