@@ -223,6 +223,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
  */
 export function required<K extends Variable>(config: Config, name: K): NonNullable<Config[K]> {
   const value = config[name];
-  if (value === undefined || value === null) throw invalid([`  ${name}: not set`]);
+  if (value === undefined) throw invalid([`  ${name}: not set`]);
   return value as NonNullable<Config[K]>;
 }

@@ -139,14 +139,9 @@ export class ReplicateGenerator implements ImageGenerator {
     }
   }
 
-  /** Resolves when every cancel request sent so far has finished (for shutdown and tests). */
-  async idle(): Promise<void> {
+  /** Shutdown: resolves when every cancel request sent so far has finished. */
+  async close(): Promise<void> {
     await Promise.all([...this.cancels]);
-  }
-
-  /** Shutdown: lets the cancel requests already sent finish. */
-  close(): Promise<void> {
-    return this.idle();
   }
 
   private async create(input: Record<string, unknown>, signal: AbortSignal): Promise<Prediction> {
