@@ -1,5 +1,6 @@
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { priceTableSchema } from '../adapters/providers/prices.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -23,7 +24,7 @@ const jsonObject = z.string().transform((text, ctx) => {
 });
 
 /** Every variable the bot reads; `.env.example` documents each one. */
-const schema = z.object({
+const variables = z.object({
   DATA_DIR: z.string().min(1).default('data'),
   OUT_DIR: z.string().min(1).default('out'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -133,28 +134,95 @@ const schema = z.object({
   PROVIDER_PER_MINUTE: z.coerce.number().int().min(0).default(60),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
   PROVIDER_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
-  MODEL_PRICES: jsonObject.default({}),
+  MODEL_PRICES: jsonObject.pipe(priceTableSchema).default({}),
   MODELS_DIR: z.string().min(1).default('models'),
   HF_ENDPOINT: z.url().default('https://huggingface.co'),
   HF_TOKEN: z.string().min(1).optional(),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = z.infer<typeof variables>;
+
+type Variable = keyof Config;
+
+/** A setting that needs another variable: `when` holds, so one of `anyOf` must be set. */
+interface Rule {
+  when: (config: Config) => boolean;
+  anyOf: Variable[];
+  message: string;
+}
+
+/** The rules between variables (one variable's own format is checked in `variables`). */
+const RULES: Rule[] = [
+  {
+    when: (c) => c.REFINER === 'openai',
+    anyOf: ['OPENAI_API_KEY', 'OPENAI_BASE_URL'],
+    message:
+      'REFINER=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server such as Ollama). See docs/providers.md.',
+  },
+  {
+    when: (c) => c.GENERATOR === 'replicate',
+    anyOf: ['REPLICATE_API_TOKEN'],
+    message: 'GENERATOR=replicate needs REPLICATE_API_TOKEN. See docs/providers.md.',
+  },
+  {
+    when: (c) => c.GENERATOR === 'openai-images',
+    anyOf: ['OPENAI_API_KEY', 'IMAGE_BASE_URL', 'OPENAI_BASE_URL'],
+    message:
+      'GENERATOR=openai-images needs OPENAI_API_KEY (or IMAGE_BASE_URL for a compatible server). See docs/providers.md.',
+  },
+  {
+    when: (c) => c.VECTOR_INDEX === 'pinecone',
+    anyOf: ['PINECONE_API_KEY'],
+    message: 'VECTOR_INDEX=pinecone needs PINECONE_API_KEY. See docs/indexing.md.',
+  },
+  {
+    when: (c) => c.VECTOR_INDEX === 'pinecone',
+    anyOf: ['PINECONE_INDEX'],
+    message: 'VECTOR_INDEX=pinecone needs PINECONE_INDEX (the index name). See docs/indexing.md.',
+  },
+];
+
+const schema = variables.superRefine((config, ctx) => {
+  for (const rule of RULES) {
+    if (rule.when(config) && rule.anyOf.every((name) => config[name] === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [rule.anyOf[0] as Variable], message: rule.message });
+    }
+  }
+});
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+const invalid = (lines: string[]) =>
+  new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nSee .env.example for every variable.`);
+
+export interface LoadConfigOptions {
+  /** Read `.env` too (default: when reading process.env). */
+  dotenv?: boolean;
+  /** Check each variable but not the rules between them (`genir doctor` reports those itself). */
+  lenient?: boolean;
+  /** Values that win over the environment (a command's flags), checked the same way. */
+  overrides?: Record<string, string>;
+}
+
 /** Reads the environment (and `.env` unless told not to); a bad value names its variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { dotenv?: boolean } = {}): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   if (options.dotenv ?? env === process.env) loadDotenv({ quiet: true });
-  const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(blankAsUnset);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(
-      `Invalid configuration:\n${lines.join('\n')}\nSee .env.example for every variable.`,
-    );
-  }
+  const blankAsUnset = Object.fromEntries(
+    Object.entries({ ...env, ...options.overrides }).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = (options.lenient ? variables : schema).safeParse(blankAsUnset);
+  if (!parsed.success) throw invalid(parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`));
   return parsed.data;
+}
+
+/**
+ * A variable the rules require in this configuration, for code that needs it as a value. Only a
+ * configuration assembled in code, not read by loadConfig, can lack it.
+ */
+export function required<K extends Variable>(config: Config, name: K): NonNullable<Config[K]> {
+  const value = config[name];
+  if (value === undefined) throw invalid([`  ${name}: not set`]);
+  return value as NonNullable<Config[K]>;
 }

@@ -1,5 +1,5 @@
+import { progressBar } from '../adapters/progress/index.ts';
 import type { ChatFrontEnd } from '../core/ports.ts';
-import { progressBar } from '../scripts/progress.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { configuredFrontEnds, FALLBACK, startFrontEnd } from './front-ends.ts';
 import { buildRuntime } from './runtime.ts';

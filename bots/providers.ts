@@ -1,24 +1,11 @@
-import { type LoadedEncoder, loadImageEncoder } from '../adapters/encode/onnx/clip.ts';
 import { OpenAIImageGenerator } from '../adapters/generate/openai/index.ts';
 import { ReplicateGenerator } from '../adapters/generate/replicate/index.ts';
 import { SketchGenerator } from '../adapters/generate/sketch/index.ts';
-import { ProviderGate, parsePriceTable, priceTable } from '../adapters/providers/index.ts';
+import { ProviderGate, priceTable } from '../adapters/providers/index.ts';
 import { OpenAIRefiner } from '../adapters/refine/openai/index.ts';
 import { RuleRefiner } from '../adapters/refine/rules/index.ts';
 import type { ImageGenerator, Logger, QueryRefiner } from '../core/ports.ts';
-import { type Config, ConfigError } from './config.ts';
-
-/** The bot's encoder: the image tower, plus the CLIP text tower when ENCODER_TEXT_MODEL is set. */
-export async function loadQueryEncoder(config: Config): Promise<LoadedEncoder> {
-  return loadImageEncoder({
-    modelPath: config.ENCODER_MODEL,
-    configPath: config.ENCODER_CONFIG,
-    textModelPath: config.ENCODER_TEXT_MODEL,
-    tokenizerPath: config.ENCODER_TOKENIZER,
-    intraOpThreads: config.ENCODER_THREADS || undefined,
-    workers: config.ENCODER_WORKERS || undefined,
-  });
-}
+import { type Config, required } from './config.ts';
 
 export interface Providers {
   refiner: QueryRefiner;
@@ -27,16 +14,12 @@ export interface Providers {
   close(): Promise<void>;
 }
 
-/** REFINER / GENERATOR from config; each real provider behind its own ProviderGate (PROVIDER_*). */
+/**
+ * REFINER / GENERATOR from config (bots/config.ts checks the variables each one needs); each real
+ * provider behind its own ProviderGate (PROVIDER_*).
+ */
 export function buildProviders(config: Config, logger: Logger): Providers {
-  let prices: ReturnType<typeof priceTable>;
-  try {
-    prices = priceTable(parsePriceTable(config.MODEL_PRICES));
-  } catch (err) {
-    throw new ConfigError(
-      `Invalid configuration:\n  ${(err as Error).message}\nSee .env.example for every variable.`,
-    );
-  }
+  const prices = priceTable(config.MODEL_PRICES);
   const gates: ProviderGate[] = [];
   const gate = (name: string) => {
     const g = new ProviderGate({
@@ -66,11 +49,6 @@ export function buildProviders(config: Config, logger: Logger): Providers {
   let refiner: QueryRefiner = rules;
   let fallbackRefiner: QueryRefiner | undefined;
   if (config.REFINER === 'openai') {
-    if (!config.OPENAI_API_KEY && !config.OPENAI_BASE_URL) {
-      throw new ConfigError(
-        'REFINER=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server such as Ollama). See docs/providers.md.',
-      );
-    }
     refiner = new OpenAIRefiner({
       model: config.REFINER_MODEL,
       apiKey: config.OPENAI_API_KEY,
@@ -89,11 +67,8 @@ export function buildProviders(config: Config, logger: Logger): Providers {
 
   let generator: ImageGenerator = new SketchGenerator();
   if (config.GENERATOR === 'replicate') {
-    if (!config.REPLICATE_API_TOKEN) {
-      throw new ConfigError('GENERATOR=replicate needs REPLICATE_API_TOKEN. See docs/providers.md.');
-    }
     generator = new ReplicateGenerator({
-      apiToken: config.REPLICATE_API_TOKEN,
+      apiToken: required(config, 'REPLICATE_API_TOKEN'),
       model: config.REPLICATE_MODEL,
       baseUrl: config.REPLICATE_BASE_URL,
       gate: gate('replicate'),
@@ -108,16 +83,10 @@ export function buildProviders(config: Config, logger: Logger): Providers {
       logger,
     });
   } else if (config.GENERATOR === 'openai-images') {
-    const baseURL = config.IMAGE_BASE_URL ?? config.OPENAI_BASE_URL;
-    if (!config.OPENAI_API_KEY && !baseURL) {
-      throw new ConfigError(
-        'GENERATOR=openai-images needs OPENAI_API_KEY (or IMAGE_BASE_URL for a compatible server). See docs/providers.md.',
-      );
-    }
     generator = new OpenAIImageGenerator({
       model: config.IMAGE_MODEL,
       apiKey: config.OPENAI_API_KEY,
-      baseURL,
+      baseURL: config.IMAGE_BASE_URL ?? config.OPENAI_BASE_URL,
       gate: gate('openai-images'),
       size: config.IMAGE_SIZE,
       quality: config.IMAGE_QUALITY,
@@ -131,7 +100,7 @@ export function buildProviders(config: Config, logger: Logger): Providers {
     ...(fallbackRefiner ? { fallbackRefiner } : {}),
     generator,
     async close() {
-      if (generator instanceof ReplicateGenerator) await generator.idle();
+      await Promise.all([refiner.close?.(), generator.close?.()]);
       await Promise.all(gates.map((g) => g.stop()));
     },
   };

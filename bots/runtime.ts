@@ -1,25 +1,17 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
-import type { LoadedEncoder } from '../adapters/encode/onnx/clip.ts';
-import { OnnxImageEncoder } from '../adapters/encode/onnx/encoder.ts';
-import { ExactIndex } from '../adapters/index/exact/exact-index.ts';
 import { sharpPictures } from '../adapters/pictures/sharp/index.ts';
-import { FileRoundImageStore } from '../adapters/store/files.ts';
-import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
+import type { Progress } from '../adapters/progress/index.ts';
+import type { FileRoundImageStore } from '../adapters/store/files.ts';
+import { exportTranscripts } from '../adapters/store/transcript-export.ts';
 import { commandSet } from '../commands/index.ts';
 import { ConversationEngine, type EngineOptions } from '../core/engine.ts';
-import type { Gallery, ImageEncoder, IndexHeader, Logger, VectorIndex } from '../core/ports.ts';
-import { buildDemoGallery, demoGalleryReady } from '../scripts/demo-gallery.ts';
-import { exportTranscripts } from '../scripts/export.ts';
-import { openIndexedGallery } from '../scripts/index-gallery/open.ts';
-import { type Progress, silentProgress } from '../scripts/progress.ts';
+import type { Gallery, Logger, VectorIndex } from '../core/ports.ts';
 import type { Config } from './config.ts';
-import { buildProviders, loadQueryEncoder } from './providers.ts';
+import type { LoadedEncoder } from './encoder.ts';
+import { buildPorts, type Stores } from './ports.ts';
 import { redactingLogOptions } from './redact.ts';
-
-export type Stores = ReturnType<typeof openSqliteStores>;
 
 export interface Runtime {
   config: Config;
@@ -41,12 +33,6 @@ export function createLogger(config: Config, destination: 'stdout' | 'stderr' = 
   );
 }
 
-export const dbPath = (config: Config) => join(config.DATA_DIR, 'genir.db');
-export const demoDir = (config: Config) => join(config.DATA_DIR, 'demo-gallery');
-export const demoIndexPath = (config: Config) => join(config.DATA_DIR, 'index', 'demo.exact');
-
-export const roundImages = (config: Config) => new FileRoundImageStore(join(config.DATA_DIR, 'rounds'));
-
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** TRANSCRIPT_RETENTION_DAYS: purge older transcript records now and then daily. */
@@ -61,67 +47,6 @@ function startRetention(config: Config, stores: Stores, logger: pino.Logger): No
   return setInterval(() => void purge(), DAY_MS).unref();
 }
 
-export async function loadEncoder(config: Config): Promise<OnnxImageEncoder> {
-  return OnnxImageEncoder.load({
-    modelPath: config.ENCODER_MODEL,
-    ...(config.ENCODER_CONFIG ? { configPath: config.ENCODER_CONFIG } : {}),
-    ...(config.ENCODER_THREADS ? { intraOpThreads: config.ENCODER_THREADS } : {}),
-    ...(config.ENCODER_WORKERS ? { workers: config.ENCODER_WORKERS } : {}),
-  });
-}
-
-export const headerOf = (encoder: ImageEncoder): IndexHeader => ({
-  encoderId: encoder.id,
-  dim: encoder.dim,
-  preprocessing: encoder.preprocessing,
-});
-
-/** Opens the demo gallery's index, building the gallery first when it is missing or stale. */
-export async function ensureDemoGallery(
-  config: Config,
-  encoder: ImageEncoder,
-  stores: Stores,
-  options: { rebuild?: boolean; progress?: Progress; log?: (line: string) => void } = {},
-): Promise<ExactIndex> {
-  const base = {
-    dir: demoDir(config),
-    count: config.DEMO_GALLERY_SIZE,
-    seed: config.DEMO_GALLERY_SEED,
-    encoder,
-  };
-  const path = demoIndexPath(config);
-  if (!options.rebuild) {
-    const index = await ExactIndex.open(path, headerOf(encoder)).catch(() => null);
-    if (index && (await demoGalleryReady({ ...base, index }))) return index;
-  }
-  options.log?.(
-    `Building the demo gallery: ${base.count} scenes in ${base.dir} (once; later starts reuse it)…`,
-  );
-  await rm(path, { force: true });
-  const index = await ExactIndex.open(path, headerOf(encoder));
-  await buildDemoGallery({
-    ...base,
-    index,
-    gallery: stores.gallery,
-    progress: options.progress ?? silentProgress,
-  });
-  return index;
-}
-
-/** GALLERY=demo: the offline demo gallery (built when missing); else a gallery made by `genir index`. */
-async function openSearchedGallery(
-  config: Config,
-  encoder: ImageEncoder,
-  stores: Stores,
-  options: { rebuild?: boolean; progress?: Progress; log?: (line: string) => void },
-): Promise<{ index: VectorIndex; gallery: Gallery; close(): Promise<void> }> {
-  if (config.GALLERY === 'demo') {
-    const index = await ensureDemoGallery(config, encoder, stores, options);
-    return { index, gallery: stores.gallery, close: () => index.flush() };
-  }
-  return openIndexedGallery(config, headerOf(encoder));
-}
-
 export async function buildRuntime(
   config: Config,
   options: {
@@ -133,18 +58,14 @@ export async function buildRuntime(
   } = {},
 ): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config);
-  const providers = buildProviders(config, logger as Logger); // config errors before any slow work
-  const stores = openSqliteStores(dbPath(config));
-  const encoder = await loadQueryEncoder(config);
-  const searched = await openSearchedGallery(config, encoder, stores, options);
-  const { index, gallery } = searched;
-  const images = roundImages(config);
+  const ports = await buildPorts(config, logger as Logger, options);
+  const { encoder, index, gallery, stores, images } = ports;
   const admins = new Set(config.ADMIN_USER_IDS);
   const engine = new ConversationEngine(
     {
-      refiner: providers.refiner,
-      ...(providers.fallbackRefiner ? { fallbackRefiner: providers.fallbackRefiner } : {}),
-      generator: providers.generator,
+      refiner: ports.refiner,
+      ...(ports.fallbackRefiner ? { fallbackRefiner: ports.fallbackRefiner } : {}),
+      generator: ports.generator,
       encoder,
       index,
       gallery,
@@ -202,9 +123,7 @@ export async function buildRuntime(
     async close() {
       clearInterval(retention);
       await engine.idle();
-      await providers.close();
-      await searched.close();
-      stores.db.close();
+      await ports.close();
     },
   };
 }

@@ -28,6 +28,8 @@ export interface RefineResult {
 export interface QueryRefiner {
   readonly id: string;
   refine(input: RefineInput, signal?: AbortSignal): Promise<RefineResult>;
+  /** Releases workers, files or connections; the composition root calls it once, at shutdown. */
+  close?(): Promise<void>;
 }
 
 export interface GenerateResult {
@@ -42,6 +44,8 @@ export interface GenerateResult {
 export interface ImageGenerator {
   readonly id: string;
   generate(query: string, options: { seed: number; signal: AbortSignal }): Promise<GenerateResult>;
+  /** Releases workers, files or connections; the composition root calls it once, at shutdown. */
+  close?(): Promise<void>;
 }
 
 /** How an encoder turns a picture into its input tensor; stored in index headers. */
@@ -58,6 +62,8 @@ export interface ImageEncoder {
   readonly preprocessing: Preprocessing;
   embedImages(images: Buffer[]): Promise<Float32Array[]>;
   embedTexts?(texts: string[]): Promise<Float32Array[]>;
+  /** Releases workers, files or connections; the composition root calls it once, at shutdown. */
+  close?(): Promise<void>;
 }
 
 export interface SearchHit {
@@ -81,6 +87,8 @@ export interface VectorIndex {
   size(): Promise<number>;
   /** Persist pending changes (no-op for remote indexes). */
   flush(): Promise<void>;
+  /** Releases workers, files or connections; the composition root calls it once, at shutdown. */
+  close?(): Promise<void>;
 }
 
 export interface Gallery {

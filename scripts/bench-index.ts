@@ -23,7 +23,7 @@ import {
 } from '../adapters/encode/onnx/index.ts';
 import { renderScene, sampleScene } from '../adapters/scene/index.ts';
 import { loadConfig } from '../bots/config.ts';
-import { loadEncoder } from '../bots/runtime.ts';
+import { loadEncoder } from '../bots/encoder.ts';
 import { createRng } from '../core/random.ts';
 import { decodeForIndex } from './index-gallery/decode.ts';
 import { defaultBatchSize, indexGallery } from './index-gallery/index.ts';
@@ -64,8 +64,7 @@ async function main(): Promise<void> {
   // single-threaded copy per core, whichever is fastest here — and the pipeline with what
   // `genir index` uses.
   const layout = await indexingEncoderLayout(config);
-  const load = (l: EncoderLayout) =>
-    loadEncoder({ ...config, ENCODER_THREADS: l.threads, ENCODER_WORKERS: l.workers });
+  const load = (l: EncoderLayout) => loadEncoder(config, l);
   const encoder = await load(layout);
   const cores = cpus().length;
   const bareEncoders = [{ encoder, workers: layout.workers }];

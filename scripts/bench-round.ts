@@ -5,11 +5,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { progressBar } from '../adapters/progress/index.ts';
 import { captionScene, type PartialScene, type Scene, sampleScene } from '../adapters/scene/index.ts';
 import { loadConfig } from '../bots/config.ts';
 import { buildRuntime, createLogger } from '../bots/runtime.ts';
 import { createRng } from '../core/random.ts';
-import { progressBar } from './progress.ts';
 import { percentile, printTable } from './stats.ts';
 
 const STAGES = ['refine', 'generate', 'encode', 'search', 'persist', 'render', 'total'] as const;

@@ -2,19 +2,21 @@ import { Command, InvalidArgumentError } from 'commander';
 import { TerminalChat } from '../adapters/chat/terminal/adapter.ts';
 import { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
 import { encodeThreadId } from '../adapters/chat/terminal/thread-id.ts';
-import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
+import { jsonProgress, progressBar } from '../adapters/progress/index.ts';
+import { exportTranscripts } from '../adapters/store/transcript-export.ts';
 import { ConfigError, loadConfig } from '../bots/config.ts';
+import { ensureDemoGallery } from '../bots/demo-gallery.ts';
+import { loadEncoder } from '../bots/encoder.ts';
 import { startFrontEnd } from '../bots/front-ends.ts';
-import { buildRuntime, dbPath, ensureDemoGallery, loadEncoder, roundImages } from '../bots/runtime.ts';
+import { openStores, roundImages } from '../bots/ports.ts';
+import { buildRuntime } from '../bots/runtime.ts';
 import { webFrontEnd } from '../bots/web.ts';
 import type { Reply } from '../core/types.ts';
 import { discordRegister } from './discord-register.ts';
 import { doctorCommand } from './doctor.ts';
 import { addEvalCommand } from './eval/cli.ts';
-import { exportTranscripts } from './export.ts';
 import { registerIndexCommand } from './index-gallery/index.ts';
 import { MODEL_REGISTRY, modelsFetchCommand } from './models-fetch.ts';
-import { jsonProgress, progressBar } from './progress.ts';
 
 const int = (name: string) => (value: string) => {
   const n = Number(value);
@@ -82,7 +84,7 @@ program
     const config = loadConfig();
     if (opts.count) config.DEMO_GALLERY_SIZE = opts.count;
     if (opts.seed) config.DEMO_GALLERY_SEED = opts.seed;
-    const stores = openSqliteStores(dbPath(config));
+    const stores = openStores(config);
     const encoder = await loadEncoder(config);
     const t0 = performance.now();
     const index = await ensureDemoGallery(config, encoder, stores, {
@@ -102,6 +104,8 @@ program
         ? JSON.stringify(summary)
         : `Demo gallery ready: ${size} scenes indexed (${summary.seconds} s).`,
     );
+    await index.close();
+    await encoder.close();
     stores.db.close();
   });
 
@@ -147,7 +151,7 @@ program
     const since = opts.since ? Date.parse(opts.since) : undefined;
     if (since !== undefined && Number.isNaN(since)) throw new Error(`--since: not a date: ${opts.since}`);
     const config = loadConfig();
-    const stores = openSqliteStores(dbPath(config));
+    const stores = openStores(config);
     const result = await exportTranscripts({
       out: opts.out,
       transcripts: stores.transcripts,
@@ -220,7 +224,7 @@ program
   .command('doctor')
   .description('check the configuration and reach each configured provider; say how to fix what is missing')
   .action(async () => {
-    process.exitCode = await doctorCommand(loadConfig());
+    process.exitCode = await doctorCommand(loadConfig(process.env, { lenient: true }));
   });
 
 registerIndexCommand(program);

@@ -6,11 +6,11 @@
 import { access, constants, mkdir } from 'node:fs/promises';
 import OpenAI from 'openai';
 import Replicate from 'replicate';
-import { loadImageEncoder } from '../adapters/encode/onnx/clip.ts';
 import { defaultConfigPath } from '../adapters/encode/onnx/encoder.ts';
 import { classify, describeFailure } from '../adapters/providers/errors.ts';
-import { imageCost, parsePriceTable, priceTable } from '../adapters/providers/prices.ts';
+import { imageCost, priceTable } from '../adapters/providers/prices.ts';
 import type { Config } from '../bots/config.ts';
+import { loadEncoder } from '../bots/encoder.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'error' | 'info';
 
@@ -249,13 +249,7 @@ async function encoderChecks(config: Config): Promise<Check[]> {
   }
   const t0 = performance.now();
   try {
-    const encoder = await loadImageEncoder({
-      modelPath: config.ENCODER_MODEL,
-      configPath,
-      textModelPath: config.ENCODER_TEXT_MODEL,
-      tokenizerPath: config.ENCODER_TOKENIZER,
-      intraOpThreads: config.ENCODER_THREADS,
-    });
+    const encoder = await loadEncoder(config, { text: true });
     const ms = Math.round(performance.now() - t0);
     const p = encoder.preprocessing;
     checks.push({
@@ -324,25 +318,13 @@ async function dataChecks(config: Config): Promise<Check[]> {
 
 export async function runDoctor(config: Config, options: DoctorOptions = {}): Promise<Check[]> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const checks: Check[] = [];
-  let prices = priceTable();
-  try {
-    prices = priceTable(parsePriceTable(config.MODEL_PRICES));
-  } catch (err) {
-    checks.push({
-      area: 'limits',
-      status: 'error',
-      message: (err as Error).message,
-      fix: 'see .env.example for the MODEL_PRICES format',
-    });
-  }
   const [refiner, generator, encoder, data] = await Promise.all([
     refinerChecks(config, timeoutMs),
-    generatorChecks(config, prices, timeoutMs),
+    generatorChecks(config, priceTable(config.MODEL_PRICES), timeoutMs),
     encoderChecks(config),
     dataChecks(config),
   ]);
-  return [...refiner, ...generator, ...encoder, ...limitChecks(config), ...data, ...checks];
+  return [...refiner, ...generator, ...encoder, ...limitChecks(config), ...data];
 }
 
 const MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', error: '✗', info: '·' };

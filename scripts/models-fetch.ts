@@ -17,9 +17,9 @@ import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
 import { defaultConfigPath } from '../adapters/encode/onnx/encoder.ts';
+import type { Progress } from '../adapters/progress/index.ts';
 import { networkCode } from '../adapters/providers/errors.ts';
 import type { Preprocessing } from '../core/ports.ts';
-import type { Progress } from './progress.ts';
 
 export type FileRole = 'vision' | 'text' | 'tokenizer' | 'tokenizer-config';
 

@@ -43,4 +43,5 @@ export {
   type PriceTable,
   parsePriceTable,
   priceTable,
+  priceTableSchema,
 } from './prices.ts';

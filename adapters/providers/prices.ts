@@ -37,7 +37,8 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8 },
 };
 
-const priceSchema = z.record(
+/** A MODEL_PRICES table (per model: perImage and/or per-million-token prices). */
+export const priceTableSchema = z.record(
   z.string().min(1),
   z
     .object({
@@ -50,7 +51,7 @@ const priceSchema = z.record(
 
 /** Validate a MODEL_PRICES object; throws with the offending key. */
 export function parsePriceTable(value: unknown): PriceTable {
-  const parsed = priceSchema.safeParse(value);
+  const parsed = priceTableSchema.safeParse(value);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
     throw new Error(`MODEL_PRICES: ${i?.path.join('.') || '(root)'}: ${i?.message ?? 'invalid'}`);

@@ -1,7 +1,7 @@
 /** The `genir eval` command (registered by scripts/cli.ts). */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { jsonProgress, progressBar } from '../../adapters/progress/index.ts';
 import { loadConfig } from '../../bots/config.ts';
-import { jsonProgress, progressBar } from '../progress.ts';
 import { hitsTable } from './report.ts';
 import { CONDITION_NAMES, type ConditionName, runEval } from './run.ts';
 import type { VlmOptions } from './vlm-user.ts';

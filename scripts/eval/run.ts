@@ -8,14 +8,16 @@
  *   results.jsonl       one dialogue per line, appended as each finishes (a re-run skips them)
  *   results.json/.csv/.md, plot.png   the metrics (written at the end)
  *   conditions/<name>/  the engine's state of each condition (SQLite, round images)
- *   transcripts/<name>/ every dialogue in the project's transcript format (scripts/export.ts)
+ *   transcripts/<name>/ every dialogue in the project's transcript format (adapters/store/transcript-export.ts)
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sharpPictures } from '../../adapters/pictures/sharp/index.ts';
+import { type Progress, silentProgress } from '../../adapters/progress/index.ts';
 import { FileRoundImageStore } from '../../adapters/store/files.ts';
 import { openSqliteStores, type SqliteStores } from '../../adapters/store/sqlite/index.ts';
+import { type ExportFormat, exportTranscripts, pseudonym } from '../../adapters/store/transcript-export.ts';
 import { commandSet } from '../../commands/index.ts';
 import { ConversationEngine } from '../../core/engine.ts';
 import type {
@@ -31,8 +33,6 @@ import type {
 import { DEFAULT_RANKING } from '../../core/ranking.ts';
 import { encodeThreadKey } from '../../core/thread-key.ts';
 import type { Reply, Round, ThreadSink } from '../../core/types.ts';
-import { type ExportFormat, exportTranscripts, pseudonym } from '../export.ts';
-import { type Progress, silentProgress } from '../progress.ts';
 import { rankOf } from './metrics.ts';
 import {
   conditionResult,

@@ -3,17 +3,17 @@
  * `scripts/index-gallery/main.ts` runs it alone.
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import { jsonProgress, progressBar } from '../../adapters/progress/index.ts';
+import { GALLERIES_DIR, galleryNameFor, validateGalleryName } from '../../adapters/store/indexed-gallery.ts';
 import { loadConfig } from '../../bots/config.ts';
-import { loadEncoder } from '../../bots/runtime.ts';
-import { jsonProgress, progressBar } from '../progress.ts';
+import { loadEncoder } from '../../bots/encoder.ts';
+import { type IndexKind, indexSettingsFromConfig } from '../../bots/vector-index.ts';
 import {
   DEFAULT_DOWNLOAD_TIMEOUT_MS,
   DEFAULT_MAX_DOWNLOAD_BYTES,
   formatSummary,
   indexGallery,
 } from './indexer.ts';
-import { type IndexKind, indexSettingsFromConfig } from './open.ts';
-import { GALLERIES_DIR, galleryNameFor, validateGalleryName } from './store.ts';
 import { indexingEncoderLayout } from './threads.ts';
 
 const positiveInt = (name: string) => (value: string) => {
@@ -68,21 +68,14 @@ export function registerIndexCommand(program: Command): Command {
 
 /** Runs `genir index`; returns the exit code (0 ok, 1 failed, 130 interrupted). */
 export async function runIndexCommand(sources: string[], opts: IndexCommandOptions): Promise<number> {
-  const config = loadConfig();
-  if (opts.index) {
-    if (!['exact', 'usearch', 'pinecone'].includes(opts.index)) {
-      throw new Error(`--index must be exact, usearch or pinecone (got "${opts.index}")`);
-    }
-    config.VECTOR_INDEX = opts.index;
+  if (opts.index && !['exact', 'usearch', 'pinecone'].includes(opts.index)) {
+    throw new Error(`--index must be exact, usearch or pinecone (got "${opts.index}")`);
   }
+  // --index goes through the config rules like VECTOR_INDEX (e.g. pinecone needs its key).
+  const config = loadConfig(process.env, opts.index ? { overrides: { VECTOR_INDEX: opts.index } } : {});
   const name = opts.name ? validateGalleryName(opts.name) : galleryNameFor(sources[0] as string);
   const dir = `${config.DATA_DIR}/${GALLERIES_DIR}/${name}`;
-  const layout = await indexingEncoderLayout(config);
-  const encoder = await loadEncoder({
-    ...config,
-    ENCODER_THREADS: layout.threads,
-    ENCODER_WORKERS: layout.workers,
-  });
+  const encoder = await loadEncoder(config, await indexingEncoderLayout(config));
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {

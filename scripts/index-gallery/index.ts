@@ -10,13 +10,3 @@ export {
   indexGallery,
   type TensorEncoder,
 } from './indexer.ts';
-export {
-  type GalleryIndex,
-  type IndexKind,
-  type IndexSettings,
-  indexSettingsFromConfig,
-  type OpenedGallery,
-  openGalleryIndex,
-  openIndexedGallery,
-} from './open.ts';
-export { findGalleryDir, GALLERIES_DIR, galleryNameFor, galleryPaths } from './store.ts';

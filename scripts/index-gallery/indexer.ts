@@ -12,14 +12,20 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { DEFAULT_LIMIT_INPUT_PIXELS, tensorLength, writeChw } from '../../adapters/encode/onnx/index.ts';
+import { type Progress, silentProgress } from '../../adapters/progress/index.ts';
+import {
+  acquireLock,
+  assetIdForHash,
+  type FileRow,
+  galleryPaths,
+  IndexedFiles,
+} from '../../adapters/store/indexed-gallery.ts';
 import { type GalleryAssetRecord, SqliteDatabase, SqliteGallery } from '../../adapters/store/sqlite/index.ts';
-import type { IndexHeader, Preprocessing } from '../../core/ports.ts';
-import { type Progress, silentProgress } from '../progress.ts';
+import { type IndexKind, type IndexSettings, openGalleryIndex } from '../../bots/vector-index.ts';
+import type { IndexHeader, Preprocessing, VectorIndex } from '../../core/ports.ts';
 import { BadImageError, type BadKind, decodeForIndex } from './decode.ts';
 import { DownloadError, download, formatBytes } from './download.ts';
-import { type GalleryIndex, type IndexKind, type IndexSettings, openGalleryIndex } from './open.ts';
 import { type Candidate, collectSources, isUrl, titleFromSource } from './sources.ts';
-import { acquireLock, assetIdForHash, type FileRow, galleryPaths, IndexedFiles } from './store.ts';
 
 export interface TensorEncoder {
   readonly id: string;
@@ -154,7 +160,7 @@ export async function indexGallery(options: IndexRunOptions): Promise<IndexSumma
   const paths = galleryPaths(galleryDir);
   const release = await acquireLock(paths.lock);
   let db: SqliteDatabase | null = null;
-  let index: GalleryIndex | null = null;
+  let index: VectorIndex | null = null;
   try {
     db = SqliteDatabase.open(paths.db);
     const gallery = new SqliteGallery(db);
@@ -182,7 +188,7 @@ export async function indexGallery(options: IndexRunOptions): Promise<IndexSumma
       reset: reindexed,
       galleryName: options.name,
     });
-    const idx: GalleryIndex = index;
+    const idx: VectorIndex = index;
     const storedEncoder = files.getMeta('encoder');
     if (!reindexed && storedEncoder !== null && storedEncoder !== encoder.id) {
       reindexed = true;

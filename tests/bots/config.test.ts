@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../bots/config.ts';
+import { ConfigError, loadConfig, required } from '../../bots/config.ts';
 
 describe('configuration', () => {
   it('works with nothing set: the offline defaults', () => {
@@ -47,5 +47,114 @@ describe('configuration', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain('secret-value');
     }
+  });
+
+  describe('rules between variables', () => {
+    const load = (env: Record<string, string>) => () => loadConfig(env, { dotenv: false });
+    const message = (env: Record<string, string>) => {
+      try {
+        load(env)();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+    };
+
+    it.each([
+      [
+        { REFINER: 'openai' },
+        '  OPENAI_API_KEY: REFINER=openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server such as Ollama)',
+      ],
+      [{ GENERATOR: 'replicate' }, '  REPLICATE_API_TOKEN: GENERATOR=replicate needs REPLICATE_API_TOKEN'],
+      [
+        { GENERATOR: 'openai-images' },
+        '  OPENAI_API_KEY: GENERATOR=openai-images needs OPENAI_API_KEY (or IMAGE_BASE_URL for a compatible server)',
+      ],
+      [
+        { VECTOR_INDEX: 'pinecone', PINECONE_INDEX: 'gallery' },
+        '  PINECONE_API_KEY: VECTOR_INDEX=pinecone needs PINECONE_API_KEY',
+      ],
+      [
+        { VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: 'pc-key' },
+        '  PINECONE_INDEX: VECTOR_INDEX=pinecone needs PINECONE_INDEX',
+      ],
+    ])('%j stops with the variable it needs', (env, line) => {
+      const text = message(env);
+      expect(text).toContain(line);
+      expect(text).toContain('.env.example');
+    });
+
+    it('reports every broken rule at once', () => {
+      const text = message({ REFINER: 'openai', GENERATOR: 'replicate', VECTOR_INDEX: 'pinecone' });
+      for (const name of ['OPENAI_API_KEY', 'REPLICATE_API_TOKEN', 'PINECONE_API_KEY', 'PINECONE_INDEX'])
+        expect(text).toContain(`  ${name}: `);
+    });
+
+    it('accepts each alternative a rule allows', () => {
+      expect(load({ REFINER: 'openai', OPENAI_API_KEY: 'sk-1' })).not.toThrow();
+      expect(load({ REFINER: 'openai', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' })).not.toThrow();
+      expect(load({ GENERATOR: 'replicate', REPLICATE_API_TOKEN: 'r8_x' })).not.toThrow();
+      expect(load({ GENERATOR: 'openai-images', OPENAI_API_KEY: 'sk-1' })).not.toThrow();
+      expect(load({ GENERATOR: 'openai-images', IMAGE_BASE_URL: 'http://127.0.0.1:9/v1' })).not.toThrow();
+      expect(load({ GENERATOR: 'openai-images', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' })).not.toThrow();
+      expect(
+        load({ VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: 'pc-key', PINECONE_INDEX: 'gallery' }),
+      ).not.toThrow();
+    });
+
+    it('treats a blank variable as unset', () => {
+      expect(message({ GENERATOR: 'replicate', REPLICATE_API_TOKEN: '' })).toContain('REPLICATE_API_TOKEN');
+    });
+
+    it('lenient: each variable checked, the rules left to the caller (genir doctor)', () => {
+      const config = loadConfig(
+        { REFINER: 'openai', GENERATOR: 'replicate' },
+        { dotenv: false, lenient: true },
+      );
+      expect(config).toMatchObject({ REFINER: 'openai', GENERATOR: 'replicate' });
+      expect(() => loadConfig({ TOP_K: 'ten' }, { dotenv: false, lenient: true })).toThrow(/TOP_K/);
+    });
+
+    it('required(): a value the rules guarantee, or a ConfigError naming it in a hand-built config', () => {
+      const ok = loadConfig({ GENERATOR: 'replicate', REPLICATE_API_TOKEN: 'r8_x' }, { dotenv: false });
+      expect(required(ok, 'REPLICATE_API_TOKEN')).toBe('r8_x');
+      const handBuilt = { ...loadConfig({}, { dotenv: false }), GENERATOR: 'replicate' as const };
+      expect(() => required(handBuilt, 'REPLICATE_API_TOKEN')).toThrow(ConfigError);
+      expect(() => required(handBuilt, 'REPLICATE_API_TOKEN')).toThrow(/ {2}REPLICATE_API_TOKEN: not set/);
+    });
+  });
+
+  it('overrides (a command flag) win over the environment and meet the same rules', () => {
+    const env = { VECTOR_INDEX: 'exact', PINECONE_INDEX: 'gallery' };
+    expect(loadConfig(env, { dotenv: false, overrides: { VECTOR_INDEX: 'usearch' } }).VECTOR_INDEX).toBe(
+      'usearch',
+    );
+    expect(() => loadConfig(env, { dotenv: false, overrides: { VECTOR_INDEX: 'pinecone' } })).toThrow(
+      /PINECONE_API_KEY: VECTOR_INDEX=pinecone needs PINECONE_API_KEY/,
+    );
+  });
+
+  describe('MODEL_PRICES', () => {
+    it('parses into a price table', () => {
+      const config = loadConfig(
+        {
+          MODEL_PRICES:
+            '{"owner/model": {"perImage": 0.02}, "chat": {"inputPerMTok": 1, "outputPerMTok": 2}}',
+        },
+        { dotenv: false },
+      );
+      expect(config.MODEL_PRICES).toEqual({
+        'owner/model': { perImage: 0.02 },
+        chat: { inputPerMTok: 1, outputPerMTok: 2 },
+      });
+    });
+
+    it('names the variable, the model and the field of a bad entry', () => {
+      const bad = (value: string) => () => loadConfig({ MODEL_PRICES: value }, { dotenv: false });
+      expect(bad('{"x/y": {"perImage": -1}}')).toThrow(/ {2}MODEL_PRICES\.x\/y\.perImage: /);
+      expect(bad('{"x/y": {"per_image": 1}}')).toThrow(/ {2}MODEL_PRICES\.x\/y: .*per_image/);
+      expect(bad('[1, 2]')).toThrow(/ {2}MODEL_PRICES: must be a JSON object/);
+    });
   });
 });

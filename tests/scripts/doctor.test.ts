@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 const config = (env: Record<string, string> = {}) =>
-  loadConfig({ DATA_DIR: dataDir, ...env }, { dotenv: false });
+  loadConfig({ DATA_DIR: dataDir, ...env }, { dotenv: false, lenient: true });
 
 const real = () => ({
   REFINER: 'openai',

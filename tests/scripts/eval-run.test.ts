@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxImageEncoder } from '../../adapters/encode/onnx/encoder.ts';
+import type { Progress } from '../../adapters/progress/index.ts';
+import type { Dialogue } from '../../adapters/store/transcript-export.ts';
 import { loadConfig } from '../../bots/config.ts';
 import type { DialogueRecord, EvalResults } from '../../scripts/eval/report.ts';
 import { runEval } from '../../scripts/eval/run.ts';
 import type { SimulatedUser } from '../../scripts/eval/users.ts';
 import { type OpenedWorld, openSceneWorld } from '../../scripts/eval/worlds.ts';
-import type { Dialogue } from '../../scripts/export.ts';
-import type { Progress } from '../../scripts/progress.ts';
 import { type FakeVisionServer, startFakeVisionServer, userParts } from '../fakes/openai-vision/server.ts';
 
 const GALLERY = 100;

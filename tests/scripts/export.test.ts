@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileRoundImageStore } from '../../adapters/store/files.ts';
 import { openSqliteStores } from '../../adapters/store/sqlite/index.ts';
+import { exportTranscripts, pseudonym } from '../../adapters/store/transcript-export.ts';
 import type { TranscriptRecord } from '../../core/ports.ts';
-import { exportTranscripts, pseudonym } from '../../scripts/export.ts';
 
 const KEY = 'slack:T1:C1:1700000000.000100';
 

@@ -9,21 +9,14 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeChw } from '../../adapters/encode/onnx/index.ts';
 import { IndexMismatchError } from '../../adapters/index/header.ts';
+import { galleryNameFor, galleryPaths } from '../../adapters/store/indexed-gallery.ts';
 import { SqliteDatabase, SqliteGallery } from '../../adapters/store/sqlite/index.ts';
 import { loadConfig } from '../../bots/config.ts';
+import { type IndexSettings, openGalleryIndex, openIndexedGallery } from '../../bots/vector-index.ts';
 import type { Preprocessing } from '../../core/ports.ts';
 import { createRng } from '../../core/random.ts';
 import { decodeForIndex } from '../../scripts/index-gallery/decode.ts';
-import {
-  galleryNameFor,
-  type IndexRunOptions,
-  type IndexSettings,
-  indexGallery,
-  openGalleryIndex,
-  openIndexedGallery,
-  type TensorEncoder,
-} from '../../scripts/index-gallery/index.ts';
-import { galleryPaths } from '../../scripts/index-gallery/store.ts';
+import { type IndexRunOptions, indexGallery, type TensorEncoder } from '../../scripts/index-gallery/index.ts';
 import { FAKE_API_KEY, FakePinecone } from '../fakes/pinecone/server.ts';
 
 /** A deterministic stand-in encoder: the preprocessed 8×8 pixels plus a constant. */

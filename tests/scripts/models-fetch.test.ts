@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ClipEncoder, loadImageEncoder } from '../../adapters/encode/onnx/clip.ts';
+import { ClipEncoder } from '../../adapters/encode/onnx/clip.ts';
+import type { Progress } from '../../adapters/progress/index.ts';
+import { loadConfig } from '../../bots/config.ts';
+import { loadEncoder } from '../../bots/encoder.ts';
 import {
   fetchModel,
   MODEL_REGISTRY,
@@ -17,7 +20,6 @@ import {
   type ModelSpec,
   modelsFetchCommand,
 } from '../../scripts/models-fetch.ts';
-import type { Progress } from '../../scripts/progress.ts';
 import { buildClipTextModel, buildClipVisionModel } from '../fakes/hub/clip-graphs.ts';
 import { FakeHub } from '../fakes/hub/server.ts';
 import { closedPort } from '../fakes/shared/http.ts';
@@ -103,12 +105,16 @@ describe('genir models fetch', () => {
     const manifest = JSON.parse(await readFile(join(model, 'manifest.json'), 'utf8'));
     expect(manifest.files).toHaveLength(4);
 
-    // what was written loads through the real encoder code: image + text towers
-    const enc = await loadImageEncoder({
-      modelPath: join(model, 'vision_model.onnx'),
-      textModelPath: join(model, 'text_model.onnx'),
-      tokenizerPath: join(model, 'tokenizer.json'),
-    });
+    // what was written loads as the bot loads it: image + text towers
+    const config = loadConfig(
+      {
+        ENCODER_MODEL: join(model, 'vision_model.onnx'),
+        ENCODER_TEXT_MODEL: join(model, 'text_model.onnx'),
+        ENCODER_TOKENIZER: join(model, 'tokenizer.json'),
+      },
+      { dotenv: false },
+    );
+    const enc = await loadEncoder(config, { text: true });
     try {
       if (!(enc instanceof ClipEncoder)) throw new Error('expected both towers');
       expect(enc.id).toBe('clip-vit-base-patch32');

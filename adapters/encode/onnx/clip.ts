@@ -5,10 +5,31 @@
  * headers); the text tower only adds embedTexts for text+image fusion and word-only retrieval.
  */
 import type { ImageEncoder, Preprocessing } from '../../../core/ports.ts';
-import { EncoderConfigError, OnnxImageEncoder } from './encoder.ts';
-import { ClipTextEncoder } from './text-encoder.ts';
+import { EncoderConfigError, type OnnxEncoderOptions, OnnxImageEncoder } from './encoder.ts';
+import { ClipTextEncoder, type ClipTextEncoderOptions } from './text-encoder.ts';
 
 export class ClipEncoder implements ImageEncoder {
+  /** Loads and warms both towers; a tower that fails to load closes the other. */
+  static async load(options: {
+    image: OnnxEncoderOptions;
+    text: ClipTextEncoderOptions;
+  }): Promise<ClipEncoder> {
+    const image = await OnnxImageEncoder.load(options.image);
+    let text: ClipTextEncoder;
+    try {
+      text = await ClipTextEncoder.load(options.text);
+    } catch (err) {
+      await image.close().catch(() => {});
+      throw err;
+    }
+    try {
+      return new ClipEncoder(image, text);
+    } catch (err) {
+      await Promise.all([image.close().catch(() => {}), text.close().catch(() => {})]);
+      throw err;
+    }
+  }
+
   constructor(
     readonly image: OnnxImageEncoder,
     readonly text: ClipTextEncoder,
@@ -45,52 +66,5 @@ export class ClipEncoder implements ImageEncoder {
 
   async close(): Promise<void> {
     await Promise.all([this.image.close(), this.text.close()]);
-  }
-}
-
-/** What the composition root holds: an image encoder, with a text tower when configured. */
-export type LoadedEncoder = OnnxImageEncoder | ClipEncoder;
-
-export interface LoadEncoderOptions {
-  /** ENCODER_MODEL (vision_model.onnx, or the tiny scene encoder). */
-  modelPath: string;
-  /** ENCODER_CONFIG; default: the model path with .json. */
-  configPath?: string | undefined;
-  /** ENCODER_TEXT_MODEL (text_model.onnx). */
-  textModelPath?: string | undefined;
-  /** ENCODER_TOKENIZER; default: tokenizer.json next to the text model. */
-  tokenizerPath?: string | undefined;
-  /** ENCODER_THREADS (0 / undefined = onnxruntime default). */
-  intraOpThreads?: number | undefined;
-  /** ENCODER_WORKERS: copies of the image model (0 / undefined = one). */
-  workers?: number | undefined;
-}
-
-/** Load and warm the image encoder, and the text tower when a text model is given. */
-export async function loadImageEncoder(options: LoadEncoderOptions): Promise<LoadedEncoder> {
-  const threads = options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {};
-  const image = await OnnxImageEncoder.load({
-    modelPath: options.modelPath,
-    ...(options.configPath ? { configPath: options.configPath } : {}),
-    ...threads,
-    ...(options.workers ? { workers: options.workers } : {}),
-  });
-  if (!options.textModelPath) return image;
-  let text: ClipTextEncoder;
-  try {
-    text = await ClipTextEncoder.load({
-      modelPath: options.textModelPath,
-      tokenizerPath: options.tokenizerPath,
-      intraOpThreads: options.intraOpThreads,
-    });
-  } catch (err) {
-    await image.close().catch(() => {});
-    throw err;
-  }
-  try {
-    return new ClipEncoder(image, text);
-  } catch (err) {
-    await Promise.all([image.close().catch(() => {}), text.close().catch(() => {})]);
-    throw err;
   }
 }

@@ -139,8 +139,8 @@ export class ReplicateGenerator implements ImageGenerator {
     }
   }
 
-  /** Resolves when every cancel request sent so far has finished (for shutdown and tests). */
-  async idle(): Promise<void> {
+  /** Shutdown: resolves when every cancel request sent so far has finished. */
+  async close(): Promise<void> {
     await Promise.all([...this.cancels]);
   }
 

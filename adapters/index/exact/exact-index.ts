@@ -250,6 +250,11 @@ export class ExactIndex implements VectorIndex {
     return next;
   }
 
+  /** Writes pending changes; nothing else to release (the vectors live in memory). */
+  close(): Promise<void> {
+    return this.flush();
+  }
+
   private async writeIfDirty(): Promise<void> {
     if (this.path === null || !this.dirty) return;
     this.dirty = false;

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipEncoder, loadImageEncoder } from '../../../adapters/encode/onnx/clip.ts';
-import { EncoderConfigError, OnnxImageEncoder } from '../../../adapters/encode/onnx/encoder.ts';
+import { ClipEncoder } from '../../../adapters/encode/onnx/clip.ts';
+import { EncoderConfigError } from '../../../adapters/encode/onnx/encoder.ts';
 import { ClipTextEncoder, ClipTokenizer } from '../../../adapters/encode/onnx/text-encoder.ts';
 import { fuseBase } from '../../../core/ranking.ts';
 import {
@@ -185,9 +185,11 @@ describe('CLIP encoder (image + text towers)', () => {
   });
 
   it('loads both towers (warmed), keeps the image id/dim/preprocessing, and embeds both', async () => {
-    const enc = await loadImageEncoder({ modelPath: visionPath, textModelPath: textPath, intraOpThreads: 1 });
+    const enc = await ClipEncoder.load({
+      image: { modelPath: visionPath, intraOpThreads: 1 },
+      text: { modelPath: textPath, intraOpThreads: 1 },
+    });
     try {
-      if (!(enc instanceof ClipEncoder)) throw new Error('expected a ClipEncoder');
       expect(enc.id).toBe('fake-clip');
       expect(enc.dim).toBe(512);
       expect(enc.preprocessing.resize).toBe('shortest-crop');
@@ -208,26 +210,15 @@ describe('CLIP encoder (image + text towers)', () => {
     }
   });
 
-  it('without a text model it is the plain image encoder', async () => {
-    const enc = await loadImageEncoder({ modelPath: visionPath });
-    try {
-      expect(enc).toBeInstanceOf(OnnxImageEncoder);
-      expect('embedTexts' in enc).toBe(false);
-    } finally {
-      await enc.close();
-    }
-  });
-
   it('refuses towers of different sizes', async () => {
     const other = await writeModel(
       'text_64.onnx',
       buildClipTextModel({ vocab: VOCAB, hidden: 8, dim: 64 }).bytes,
     );
     await expect(
-      loadImageEncoder({
-        modelPath: visionPath,
-        textModelPath: other,
-        tokenizerPath: join(dir, 'tokenizer.json'),
+      ClipEncoder.load({
+        image: { modelPath: visionPath },
+        text: { modelPath: other, tokenizerPath: join(dir, 'tokenizer.json') },
       }),
     ).rejects.toThrow(
       'the text model gives 64-dim vectors but the image model 512: they are not the same CLIP',

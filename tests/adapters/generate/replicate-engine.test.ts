@@ -115,7 +115,7 @@ describe('ReplicateGenerator in the engine', () => {
     const round = await expectOneMoreRound(w);
     expect(round.notes[0]).toMatch(REUSED);
     expect(round.notes[0]).toContain('replicate: took longer than the round allows, so I stopped it');
-    await w.generator.idle();
+    await w.generator.close();
     const slow = [...fake.predictions.values()].at(-1)!;
     expect(fake.cancels).toEqual([slow.id]);
   });
@@ -159,7 +159,7 @@ describe('ReplicateGenerator in the engine', () => {
     while (!polled()) await new Promise((r) => setTimeout(r, 5));
     const next = w.say(KEY, 'no, blue', w.sink);
     await Promise.all([slowRound, next]);
-    await w.generator.idle();
+    await w.generator.close();
 
     const state = (await w.engine.thread(KEY))!;
     expect(state.rounds).toHaveLength(2);

@@ -259,7 +259,7 @@ describe('ReplicateGenerator against the fake', () => {
     controller.abort();
     const err = await pending.catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'aborted' });
-    await g.idle();
+    await g.close();
     const p = [...fake.predictions.values()].at(-1)!;
     expect(fake.cancels).toEqual([p.id]);
     expect(p.status).toBe('canceled');

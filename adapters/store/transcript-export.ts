@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RoundImageStore, TranscriptRecord, TranscriptStore } from '../core/ports.ts';
-import { type Progress, silentProgress } from './progress.ts';
+import type { RoundImageStore, TranscriptRecord, TranscriptStore } from '../../core/ports.ts';
+import { type Progress, silentProgress } from '../progress/index.ts';
 
 export type ExportFormat = 'genir' | 'jsonl';
 

@@ -1,57 +1,70 @@
 /**
- * Opening an indexed gallery's vector index (exact, usearch or Pinecone, from config) and its
- * metadata: used by `genir index` (read-write) and by the bot runtime (read-only).
+ * The vector index of an indexed gallery (exact, usearch or Pinecone, from config) and opening
+ * such a gallery with its metadata: `genir index` writes through it, the bot reads. Adding a
+ * vector index: a folder under adapters/index/ and one case in openGalleryIndex.
  */
 import { rm } from 'node:fs/promises';
-import { ExactIndex } from '../../adapters/index/exact/index.ts';
-import { PineconeIndex } from '../../adapters/index/pinecone/index.ts';
-import { type UsearchDtype, UsearchIndex, walPath } from '../../adapters/index/usearch/index.ts';
-import { SqliteDatabase, SqliteGallery } from '../../adapters/store/sqlite/index.ts';
-import type { Config } from '../../bots/config.ts';
-import type { IndexHeader, VectorIndex } from '../../core/ports.ts';
-import { findGalleryDir, type GalleryPaths, galleryPaths, IndexedFiles } from './store.ts';
+import { ExactIndex } from '../adapters/index/exact/index.ts';
+import { PineconeIndex } from '../adapters/index/pinecone/index.ts';
+import { type UsearchDtype, UsearchIndex, walPath } from '../adapters/index/usearch/index.ts';
+import {
+  findGalleryDir,
+  type GalleryPaths,
+  galleryPaths,
+  IndexedFiles,
+} from '../adapters/store/indexed-gallery.ts';
+import { SqliteDatabase, SqliteGallery } from '../adapters/store/sqlite/index.ts';
+import type { IndexHeader, VectorIndex } from '../core/ports.ts';
+import { type Config, required } from './config.ts';
 
-export type IndexKind = 'exact' | 'usearch' | 'pinecone';
+export type IndexKind = Config['VECTOR_INDEX'];
 
-export interface IndexSettings {
-  kind: IndexKind;
-  usearch?: { dtype?: UsearchDtype; exactBelow?: number; expansionSearch?: number };
-  pinecone?: {
-    apiKey?: string | undefined;
-    indexName?: string | undefined;
-    /** Default: the gallery's name. */
-    namespace?: string | undefined;
-    host?: string | undefined;
-    controllerHostUrl?: string | undefined;
-    createIfMissing?: boolean;
-    cloud?: string;
-    region?: string;
-  };
+export interface PineconeSettings {
+  apiKey: string;
+  indexName: string;
+  /** Default: the gallery's name. */
+  namespace?: string | undefined;
+  host?: string | undefined;
+  controllerHostUrl?: string | undefined;
+  createIfMissing?: boolean;
+  cloud?: string;
+  region?: string;
 }
+
+export type IndexSettings =
+  | { kind: 'exact' }
+  | { kind: 'usearch'; usearch?: { dtype?: UsearchDtype; exactBelow?: number; expansionSearch?: number } }
+  | { kind: 'pinecone'; pinecone: PineconeSettings };
 
 export function indexSettingsFromConfig(config: Config): IndexSettings {
-  return {
-    kind: config.VECTOR_INDEX,
-    usearch: {
-      dtype: config.USEARCH_DTYPE,
-      exactBelow: config.EXACT_BELOW,
-      expansionSearch: config.USEARCH_EXPANSION_SEARCH,
-    },
-    pinecone: {
-      apiKey: config.PINECONE_API_KEY,
-      indexName: config.PINECONE_INDEX,
-      namespace: config.PINECONE_NAMESPACE,
-      host: config.PINECONE_HOST,
-      controllerHostUrl: config.PINECONE_CONTROLLER_URL,
-      createIfMissing: config.PINECONE_CREATE_INDEX,
-      cloud: config.PINECONE_CLOUD,
-      region: config.PINECONE_REGION,
-    },
-  };
+  switch (config.VECTOR_INDEX) {
+    case 'exact':
+      return { kind: 'exact' };
+    case 'usearch':
+      return {
+        kind: 'usearch',
+        usearch: {
+          dtype: config.USEARCH_DTYPE,
+          exactBelow: config.EXACT_BELOW,
+          expansionSearch: config.USEARCH_EXPANSION_SEARCH,
+        },
+      };
+    case 'pinecone':
+      return {
+        kind: 'pinecone',
+        pinecone: {
+          apiKey: required(config, 'PINECONE_API_KEY'),
+          indexName: required(config, 'PINECONE_INDEX'),
+          namespace: config.PINECONE_NAMESPACE,
+          host: config.PINECONE_HOST,
+          controllerHostUrl: config.PINECONE_CONTROLLER_URL,
+          createIfMissing: config.PINECONE_CREATE_INDEX,
+          cloud: config.PINECONE_CLOUD,
+          region: config.PINECONE_REGION,
+        },
+      };
+  }
 }
-
-/** An index with an optional close (usearch holds file handles). */
-export type GalleryIndex = VectorIndex & { close?(): Promise<void> };
 
 export interface OpenIndexOptions {
   /** The bot: no writes (usearch memory-maps its file). */
@@ -67,7 +80,7 @@ export async function openGalleryIndex(
   header: IndexHeader,
   settings: IndexSettings,
   options: OpenIndexOptions,
-): Promise<GalleryIndex> {
+): Promise<VectorIndex> {
   switch (settings.kind) {
     case 'exact':
       if (options.reset) await rm(paths.exact, { force: true });
@@ -86,9 +99,7 @@ export async function openGalleryIndex(
       });
     }
     case 'pinecone': {
-      const p = settings.pinecone ?? {};
-      if (!p.apiKey) throw new Error('VECTOR_INDEX=pinecone needs PINECONE_API_KEY');
-      if (!p.indexName) throw new Error('VECTOR_INDEX=pinecone needs PINECONE_INDEX');
+      const p = settings.pinecone;
       return PineconeIndex.open(header, {
         apiKey: p.apiKey,
         indexName: p.indexName,
@@ -107,7 +118,7 @@ export async function openGalleryIndex(
 export interface OpenedGallery {
   name: string;
   dir: string;
-  index: GalleryIndex;
+  index: VectorIndex;
   gallery: SqliteGallery;
   db: SqliteDatabase;
   close(): Promise<void>;
@@ -148,7 +159,7 @@ export async function openIndexedGallery(
       `gallery ${name} was indexed with VECTOR_INDEX=${builtWith}; set VECTOR_INDEX=${builtWith} or run genir index again`,
     );
   }
-  let index: GalleryIndex;
+  let index: VectorIndex;
   try {
     index = await openGalleryIndex(paths, header, indexSettingsFromConfig(config), {
       readOnly: true,

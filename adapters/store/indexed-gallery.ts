@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { SqliteDatabase } from '../../adapters/store/sqlite/index.ts';
+import type { SqliteDatabase } from './sqlite/index.ts';
 
 export const GALLERIES_DIR = 'galleries';
 

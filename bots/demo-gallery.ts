@@ -1,11 +1,18 @@
+/**
+ * The offline demo gallery: scenes sampled from the scene grammar, rendered to PNG files under
+ * DATA_DIR/demo-gallery with a manifest, and indexed exactly (DATA_DIR/index/demo.exact).
+ */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ExactIndex } from '../adapters/index/exact/index.ts';
+import { type Progress, silentProgress } from '../adapters/progress/index.ts';
 import { captionScene, renderScene, type Scene, sampleScene } from '../adapters/scene/index.ts';
 import type { SqliteGallery } from '../adapters/store/sqlite/index.ts';
 import type { ImageEncoder, VectorIndex } from '../core/ports.ts';
 import { createRng } from '../core/random.ts';
 import type { Asset } from '../core/types.ts';
-import type { Progress } from './progress.ts';
+import type { Config } from './config.ts';
+import { headerOf } from './encoder.ts';
 
 export interface DemoManifestEntry {
   id: string;
@@ -119,4 +126,39 @@ export async function buildDemoGallery(options: DemoGalleryOptions): Promise<Dem
   await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
   options.progress?.stop();
   return manifest;
+}
+
+export const demoDir = (config: Config) => join(config.DATA_DIR, 'demo-gallery');
+export const demoIndexPath = (config: Config) => join(config.DATA_DIR, 'index', 'demo.exact');
+
+/** Opens the demo gallery's index, building the gallery first when it is missing or stale. */
+export async function ensureDemoGallery(
+  config: Config,
+  encoder: ImageEncoder,
+  stores: { gallery: SqliteGallery },
+  options: { rebuild?: boolean; progress?: Progress; log?: (line: string) => void } = {},
+): Promise<ExactIndex> {
+  const base = {
+    dir: demoDir(config),
+    count: config.DEMO_GALLERY_SIZE,
+    seed: config.DEMO_GALLERY_SEED,
+    encoder,
+  };
+  const path = demoIndexPath(config);
+  if (!options.rebuild) {
+    const index = await ExactIndex.open(path, headerOf(encoder)).catch(() => null);
+    if (index && (await demoGalleryReady({ ...base, index }))) return index;
+  }
+  options.log?.(
+    `Building the demo gallery: ${base.count} scenes in ${base.dir} (once; later starts reuse it)…`,
+  );
+  await rm(path, { force: true });
+  const index = await ExactIndex.open(path, headerOf(encoder));
+  await buildDemoGallery({
+    ...base,
+    index,
+    gallery: stores.gallery,
+    progress: options.progress ?? silentProgress,
+  });
+  return index;
 }

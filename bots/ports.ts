@@ -1,0 +1,94 @@
+/**
+ * The composition root: every port the engine uses, built from config — refiner (+ fallback),
+ * generator, encoder, vector index and gallery, stores, round images — and closed together.
+ * bots/runtime.ts and the `genir` commands build through here (or the one builder they need).
+ */
+import { join } from 'node:path';
+import type { Progress } from '../adapters/progress/index.ts';
+import { FileRoundImageStore } from '../adapters/store/files.ts';
+import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
+import type { Gallery, ImageGenerator, Logger, QueryRefiner, VectorIndex } from '../core/ports.ts';
+import type { Config } from './config.ts';
+import { ensureDemoGallery } from './demo-gallery.ts';
+import { headerOf, type LoadedEncoder, loadEncoder } from './encoder.ts';
+import { buildProviders } from './providers.ts';
+import { openIndexedGallery } from './vector-index.ts';
+
+export type Stores = ReturnType<typeof openSqliteStores>;
+
+export const dbPath = (config: Config) => join(config.DATA_DIR, 'genir.db');
+
+/** The bot's SQLite stores (threads, transcripts, the demo gallery's assets): close with `db.close()`. */
+export const openStores = (config: Config): Stores => openSqliteStores(dbPath(config));
+
+export const roundImages = (config: Config) => new FileRoundImageStore(join(config.DATA_DIR, 'rounds'));
+
+export interface GalleryBuild {
+  /** Rebuild the demo gallery even when it is ready. */
+  rebuild?: boolean;
+  progress?: Progress;
+  log?: (line: string) => void;
+}
+
+/** GALLERY=demo: the offline demo gallery (built when missing); else a gallery made by `genir index`. */
+export async function openSearchedGallery(
+  config: Config,
+  encoder: LoadedEncoder,
+  stores: Stores,
+  options: GalleryBuild = {},
+): Promise<{ index: VectorIndex; gallery: Gallery; close(): Promise<void> }> {
+  if (config.GALLERY === 'demo') {
+    const index = await ensureDemoGallery(config, encoder, stores, options);
+    return { index, gallery: stores.gallery, close: () => index.close() };
+  }
+  return openIndexedGallery(config, headerOf(encoder));
+}
+
+export interface Ports {
+  refiner: QueryRefiner;
+  fallbackRefiner?: QueryRefiner;
+  generator: ImageGenerator;
+  encoder: LoadedEncoder;
+  index: VectorIndex;
+  gallery: Gallery;
+  stores: Stores;
+  images: FileRoundImageStore;
+  /** Closes every port (each one's optional close), then the stores. */
+  close(): Promise<void>;
+}
+
+export async function buildPorts(config: Config, logger: Logger, options: GalleryBuild = {}): Promise<Ports> {
+  const providers = buildProviders(config, logger);
+  const stores = openStores(config);
+  const closing: (() => Promise<void>)[] = [() => providers.close()];
+  // Last opened, first closed; a step that fails does not keep the others open.
+  const close = async () => {
+    const errors: unknown[] = [];
+    for (const step of [...closing].reverse()) await step().catch((err: unknown) => errors.push(err));
+    stores.db.close();
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, 'closing the ports failed');
+  };
+  try {
+    const encoder = await loadEncoder(config, { text: true });
+    closing.push(() => encoder.close());
+    const searched = await openSearchedGallery(config, encoder, stores, options);
+    closing.push(() => searched.close());
+    return {
+      refiner: providers.refiner,
+      ...(providers.fallbackRefiner ? { fallbackRefiner: providers.fallbackRefiner } : {}),
+      generator: providers.generator,
+      encoder,
+      index: searched.index,
+      gallery: searched.gallery,
+      stores,
+      images: roundImages(config),
+      close,
+    };
+  } catch (err) {
+    await close().catch((closeErr: unknown) =>
+      logger.error({ err: closeErr }, 'closing after a failed start'),
+    );
+    throw err;
+  }
+}
