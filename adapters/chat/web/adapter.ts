@@ -22,6 +22,7 @@ import { serve } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { COMMANDS, decodeActionId, encodeActionId, LATEST } from '../../../commands/index.ts';
+import { describeError } from '../../../core/error-text.ts';
 import type { ChatEngine, ChatFrontEnd, Gallery, Logger, RoundImageStore } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadKey, ThreadSink, ThreadState } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
@@ -518,7 +519,7 @@ export class WebChat implements ChatFrontEnd {
         this.post(threadId, {
           kind: 'notice',
           level: 'error',
-          text: 'Something went wrong on my side. Your thread is safe; please try again.',
+          text: describeError(err).text,
           ephemeral: false,
         });
       })
