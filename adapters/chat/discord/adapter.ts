@@ -29,6 +29,7 @@ import { collectUploads } from '../shared/uploads.ts';
 import { FIND_COMMAND, GROUP_COMMAND, groupAction } from './commands.ts';
 import {
   type DiscordPayload,
+  escapeText,
   LIMITS,
   NO_MENTIONS,
   renderNotice,
@@ -360,7 +361,7 @@ export class DiscordAdapter implements ChatFrontEnd {
     await i.deferReply();
     const channel = await this.channelOf(i);
     const description = i.options.getString(FIND_ARG, true);
-    const header = `🔎 ${description.replace(/\s+/g, ' ').trim()}`;
+    const header = `🔎 ${escapeText(description.replace(/\s+/g, ' ').trim())}`;
     let thread: SearchThread;
     if (channel?.isThread()) {
       thread = channel;

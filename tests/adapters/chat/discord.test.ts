@@ -482,6 +482,32 @@ describe('discord adapter', () => {
   });
 });
 
+/** Markdown that would render as a masked link, a spoiler, a heading or subtext if it were not escaped. */
+const LIVE_MARKDOWN = /(?<!\\)\[[^\]\n]+\]\([^)\n]+\)|(?<!\\)\|\|[^|]+(?<!\\)\|\||^#{1,3} |^-# /m;
+
+describe('discord as it really behaves', () => {
+  it('escapes Discord markdown in people’s text: the /find reply, refined queries, drawings, notices', async () => {
+    const w = await world();
+    const { fake, world: ew } = w;
+    const thread = await w.find('a fox [free nitro](https://evil.example) ||boo|| `x`');
+    expect(fake.post(thread)?.content).toBe(
+      '🔎 a fox \\[free nitro](https://evil.example) \\|\\|boo\\|\\| \\`x\\`',
+    );
+    // An LLM refiner's query is people's text too.
+    ew.deps.refiner.refine = async () => ({ query: '## a fox\n-# tiny [claim](https://evil.example)' });
+    await w.say(thread, 'make it a heading');
+    const round = w.roundPosts(thread).at(-1);
+    expect(round?.embeds[0]?.description).toBe('\\## a fox\n\\-# tiny \\[claim](https://evil.example)');
+    await w.say(thread, '', {
+      attachments: [
+        { name: '[doc](https://evil.example).txt', data: Buffer.from('hi'), contentType: 'text/plain' },
+      ],
+    });
+    expect(fake.botPostsIn(thread).at(-1)?.content).toContain('"\\[doc](https://evil.example).txt"');
+    for (const p of fake.allBotPosts()) expect(visibleText(p)).not.toMatch(LIVE_MARKDOWN);
+  });
+});
+
 describe('discord renderer', () => {
   const view = (o: Partial<RoundView> = {}): RoundView => {
     const tiles = Array.from({ length: 25 }, (_, i) => ({
