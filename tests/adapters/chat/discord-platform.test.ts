@@ -1,0 +1,198 @@
+/**
+ * The Discord adapter against a fake that behaves like Discord where it hurts: markdown in people's
+ * text, the interaction clock, rate limits, message limits, permissions and thread states, gateway
+ * reconnects, and payloads written from the documented fields.
+ */
+import { describe, expect, it } from 'vitest';
+import { DiscordThreadSink } from '../../../adapters/chat/discord/adapter.ts';
+import { visibleText, worldPerTest } from '../../fakes/discord/harness.ts';
+import { DISCORD_LIMITS } from '../../fakes/discord/limits.ts';
+import { FakeDiscord } from '../../fakes/discord/server.ts';
+
+type Json = Record<string, unknown>;
+
+const world = worldPerTest();
+const silent = { info() {}, warn() {}, error() {} };
+
+/** A raw REST call to the fake, as a client that does not look at rate-limit headers would make. */
+async function rest(fake: FakeDiscord, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${fake.apiUrl}/v10${path}`, {
+    method,
+    headers: { authorization: `Bot ${fake.token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : null) as Json };
+}
+
+/** Markdown that would render as a masked link, a spoiler, a heading or subtext if it were not escaped. */
+const LIVE_MARKDOWN = /(?<!\\)\[[^\]\n]+\]\([^)\n]+\)|(?<!\\)\|\|[^|]+(?<!\\)\|\||^#{1,3} |^-# /m;
+
+describe('discord as it really behaves', () => {
+  it('escapes Discord markdown in people’s text: the /find reply, refined queries, drawings, notices', async () => {
+    const w = await world();
+    const { fake, world: ew } = w;
+    const thread = await w.find('a fox [free nitro](https://evil.example) ||boo|| `x`');
+    expect(fake.post(thread)?.content).toBe(
+      '🔎 a fox \\[free nitro](https://evil.example) \\|\\|boo\\|\\| \\`x\\`',
+    );
+    // An LLM refiner's query is people's text too.
+    ew.deps.refiner.refine = async () => ({ query: '## a fox\n-# tiny [claim](https://evil.example)' });
+    await w.say(thread, 'make it a heading');
+    const round = w.roundPosts(thread).at(-1);
+    expect(round?.embeds[0]?.description).toBe('\\## a fox\n\\-# tiny \\[claim](https://evil.example)');
+    await w.say(thread, '', {
+      attachments: [
+        { name: '[doc](https://evil.example).txt', data: Buffer.from('hi'), contentType: 'text/plain' },
+      ],
+    });
+    expect(fake.botPostsIn(thread).at(-1)?.content).toContain('"\\[doc](https://evil.example).txt"');
+    for (const p of fake.allBotPosts()) expect(visibleText(p)).not.toMatch(LIVE_MARKDOWN);
+  });
+});
+
+describe('the fake rate-limits like Discord', () => {
+  it('answers per-route buckets with X-RateLimit headers, a 429 with Retry-After and its JSON body, and a global limit', async () => {
+    const fake = await FakeDiscord.start({
+      rateLimits: { bucket: { limit: 2, windowMs: 60_000 }, global: { limit: 4, windowMs: 60_000 } },
+    });
+    try {
+      const post = (channel: string) =>
+        rest(fake, 'POST', `/channels/${channel}/messages`, { content: 'hi' });
+      const first = await post(fake.channels.general);
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-ratelimit-limit')).toBe('2');
+      expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
+      expect(Number(first.headers.get('x-ratelimit-reset-after'))).toBeGreaterThan(0);
+      expect(Number(first.headers.get('x-ratelimit-reset'))).toBeGreaterThan(Date.now() / 1000);
+      const bucket = first.headers.get('x-ratelimit-bucket');
+      expect(bucket).toMatch(/^[0-9a-f]+$/);
+      expect((await post(fake.channels.general)).headers.get('x-ratelimit-remaining')).toBe('0');
+
+      const limited = await post(fake.channels.general);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(limited.headers.get('x-ratelimit-scope')).toBe('user');
+      expect(limited.headers.get('x-ratelimit-bucket')).toBe(bucket);
+      expect(limited.json).toMatchObject({ message: 'You are being rate limited.', global: false });
+      expect(limited.json.retry_after).toBeGreaterThan(0);
+
+      // Another channel is another bucket; the global limit counts every request of the bot.
+      expect((await post(fake.channels.random)).status).toBe(200);
+      expect((await post(fake.channels.random)).status).toBe(200);
+      const global = await rest(fake, 'GET', `/channels/${fake.channels.news}`);
+      expect(global.status).toBe(429);
+      expect(global.headers.get('x-ratelimit-global')).toBe('true');
+      expect(global.headers.get('x-ratelimit-scope')).toBe('global');
+      expect(global.json).toMatchObject({ global: true });
+      expect(fake.botPostsIn(fake.channels.general)).toHaveLength(2);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('a burst of posts in one thread all arrive, in order, through full buckets and 429s', async () => {
+    const w = await world();
+    const { fake } = w;
+    const thread = await w.find('a red circle');
+    const channel = await w.adapter.client.channels.fetch(thread);
+    if (!channel?.isThread()) throw new Error('not a thread');
+    const sink = new DiscordThreadSink(channel, silent);
+    // Two 429s of the "shared" kind (per-resource limits no client can see coming), then the
+    // thread's bucket (5 per window) fills: discord.js waits by the headers and retries the 429s.
+    fake.failNext('POST /channels/:id/messages', 429, 0.05, 2);
+    const texts = Array.from({ length: 12 }, (_, n) => `burst ${n + 1}`);
+    await Promise.all(texts.map((text) => sink.send({ kind: 'notice', level: 'info', text })));
+    const posted = fake.botPostsIn(thread).filter((p) => p.content.startsWith('burst'));
+    expect(posted.map((p) => p.content)).toEqual(texts);
+    const statuses = fake.requests
+      .filter((r) => r.path === `/channels/${thread}/messages`)
+      .map((r) => r.status);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+    expect(fake.rateLimitPeak).toBe(5);
+  });
+});
+
+describe('the fake rejects what Discord rejects', () => {
+  const button = (custom_id: string, label = 'Go') => ({ type: 2, style: 1, custom_id, label });
+  const select = (custom_id: string, options: number) => ({
+    type: 3,
+    custom_id,
+    options: Array.from({ length: options }, (_, n) => ({ label: `#${n}`, value: `v${n}` })),
+  });
+  const row = (...components: Json[]) => ({ type: 1, components });
+  const cases: [string, Json, string][] = [
+    ['content over 2000', { content: 'x'.repeat(2001) }, 'content'],
+    ['embed title over 256', { embeds: [{ title: 't'.repeat(257) }] }, 'embeds.0.title'],
+    ['embed description over 4096', { embeds: [{ description: 'd'.repeat(4097) }] }, 'embeds.0.description'],
+    [
+      'more than 25 fields',
+      { embeds: [{ fields: Array(26).fill({ name: 'n', value: 'v' }) }] },
+      'embeds.0.fields',
+    ],
+    [
+      'embeds over 6000 in total',
+      { embeds: [1, 2].map(() => ({ description: 'd'.repeat(3001) })) },
+      'embeds',
+    ],
+    [
+      'a button label over 80',
+      { components: [row(button('a', 'l'.repeat(81)))] },
+      'components.0.components.0.label',
+    ],
+    [
+      'a custom_id over 100',
+      { components: [row(button('i'.repeat(101)))] },
+      'components.0.components.0.custom_id',
+    ],
+    [
+      'a duplicate custom_id',
+      { components: [row(button('a'), button('a'))] },
+      'components.0.components.1.custom_id',
+    ],
+    [
+      '6 buttons in a row',
+      { components: [row(...'abcdef'.split('').map((id) => button(id)))] },
+      'components.0.components',
+    ],
+    [
+      'a select beside a button',
+      { components: [row(select('s', 2), button('b'))] },
+      'components.0.components',
+    ],
+    ['6 action rows', { components: 'abcdef'.split('').map((id) => row(button(id))) }, 'components'],
+    ['a select with 26 options', { components: [row(select('s', 26))] }, 'components.0.components.0.options'],
+    [
+      '11 attachments',
+      { attachments: Array.from({ length: 11 }, (_, id) => ({ id, filename: `${id}.png` })) },
+      'attachments',
+    ],
+  ];
+  it.each(cases)('%s: 400, code 50035, with the field error', async (_, body, path) => {
+    const fake = await FakeDiscord.start({ rateLimits: false });
+    try {
+      const res = await rest(fake, 'POST', `/channels/${fake.channels.general}/messages`, body);
+      expect(res.status).toBe(400);
+      expect(res.json).toMatchObject({ code: 50035, message: 'Invalid Form Body' });
+      let node = res.json.errors as Json;
+      for (const key of path.split('.')) node = node[key] as Json;
+      expect(node._errors).toEqual([expect.objectContaining({ code: expect.any(String) })]);
+      expect(fake.botPostsIn(fake.channels.general)).toHaveLength(0);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('an upload over the limit (10 MiB without boosts) is 413 Request entity too large', async () => {
+    const w = await world();
+    const channel = await w.adapter.client.channels.fetch(w.fake.channels.general);
+    if (!channel?.isSendable()) throw new Error('not sendable');
+    const file = (bytes: number) => ({ attachment: Buffer.alloc(bytes), name: 'big.png' });
+    await expect(channel.send({ files: [file(DISCORD_LIMITS.uploadBytes + 1)] })).rejects.toMatchObject({
+      status: 413,
+      code: 40005,
+    });
+    await channel.send({ files: [file(1024)] });
+    expect(w.fake.botPostsIn(w.fake.channels.general)).toHaveLength(1);
+  });
+});
