@@ -14,6 +14,7 @@ import {
   MessageFlags,
   PermissionFlagsBits,
   PermissionsBitField,
+  RESTJSONErrorCodes,
   type RepliableInteraction,
   type StringSelectMenuInteraction,
   type TextBasedChannel,
@@ -387,10 +388,10 @@ export class DiscordAdapter implements ChatFrontEnd {
       await i.editReply(renderText('I can only search in server text channels and their threads.'));
       return;
     }
-    const line = new ReplyLine(i, header, this.log);
+    const line = new InteractionReply(i, header, this.log);
     const sink = new DiscordThreadSink(thread, this.log, {
       typingIntervalMs: this.options.typingIntervalMs,
-      ephemeral: (p) => i.followUp({ ...p, flags: MessageFlags.Ephemeral }).then(() => {}),
+      ephemeral: (p) => line.privately(p),
       progress: (text) => line.set(`${header}\n-# ⏳ ${text}`),
     });
     const key = this.keyOf(thread);
@@ -437,7 +438,7 @@ export class DiscordAdapter implements ChatFrontEnd {
               ?.replace(/[:\s]+/g, ' ')
               .trim()
           : null;
-    const line = new ReplyLine(i, null, this.log);
+    const line = new InteractionReply(i, null, this.log);
     let answered = false;
     const toPerson = async (p: DiscordPayload) => {
       answered = true;
@@ -481,9 +482,10 @@ export class DiscordAdapter implements ChatFrontEnd {
       return;
     }
     const actionId = i.isStringSelectMenu() ? (i.values[0] ?? i.customId) : i.customId;
+    const reply = new InteractionReply(i, null, this.log);
     const sink = new DiscordThreadSink(channel, this.log, {
       typingIntervalMs: this.options.typingIntervalMs,
-      ephemeral: (p) => i.followUp({ ...p, flags: MessageFlags.Ephemeral }).then(() => {}),
+      ephemeral: (p) => reply.privately(p),
     });
     try {
       const action = { key: this.keyOf(channel), eventId: i.id, userId: i.user.id, actionId };
@@ -501,12 +503,25 @@ function apiReason(err: unknown): string {
   return errorMessage(err).slice(0, 200);
 }
 
+/** Discord's answers once an interaction's token has died (15 minutes) or was never acknowledged. */
+const DEAD_TOKEN = new Set([
+  RESTJSONErrorCodes.InvalidWebhookToken,
+  RESTJSONErrorCodes.UnknownWebhook,
+  RESTJSONErrorCodes.UnknownInteraction,
+]);
+
+const isDeadToken = (err: unknown) => err instanceof DiscordAPIError && DEAD_TOKEN.has(Number(err.code));
+
 /**
- * One interaction reply used as a status line ("🔎 a red fox — ⏳ Drawing…"): edited only when its
- * text changes, never throws (a failed edit must not fail the round).
+ * What the bot says through one interaction: its reply, used as a status line ("🔎 a red fox —
+ * ⏳ Drawing…") and edited only when its text changes, and private (ephemeral) follow-ups. The token
+ * behind both dies 15 minutes after the interaction, while a round may run longer: from then on
+ * status edits are skipped, and a private answer is dropped with a warning, never posted in public
+ * instead (rounds go to the thread as channel messages, which need no token).
  */
-class ReplyLine {
+class InteractionReply {
   private current: string | null;
+  private expired = false;
   constructor(
     private readonly i: RepliableInteraction,
     initial: string | null,
@@ -515,14 +530,33 @@ class ReplyLine {
     this.current = initial;
   }
 
+  /** Never throws: a failed status edit must not fail the round. */
   async set(text: string): Promise<void> {
-    if (text === this.current || !text) return;
+    if (text === this.current || !text || this.expired) return;
     this.current = text;
     try {
       await this.i.editReply(renderText(text));
     } catch (err) {
+      this.expired ||= isDeadToken(err);
       this.log.warn({ err }, 'could not update the interaction reply');
     }
+  }
+
+  /** Throws only what is not an expired token (the engine then reports it). */
+  async privately(payload: DiscordPayload): Promise<void> {
+    if (!this.expired) {
+      try {
+        await this.i.followUp({ ...payload, flags: MessageFlags.Ephemeral });
+        return;
+      } catch (err) {
+        if (!isDeadToken(err)) throw err;
+        this.expired = true;
+      }
+    }
+    this.log.warn(
+      { interaction: this.i.id },
+      'the interaction expired before its private answer; the answer was not posted',
+    );
   }
 }
 

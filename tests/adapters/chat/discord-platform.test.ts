@@ -3,11 +3,11 @@
  * text, the interaction clock, rate limits, message limits, permissions and thread states, gateway
  * reconnects, and payloads written from the documented fields.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DiscordThreadSink } from '../../../adapters/chat/discord/adapter.ts';
-import { visibleText, worldPerTest } from '../../fakes/discord/harness.ts';
+import { pressOn, visibleText, worldPerTest } from '../../fakes/discord/harness.ts';
 import { DISCORD_LIMITS } from '../../fakes/discord/limits.ts';
-import { FakeDiscord } from '../../fakes/discord/server.ts';
+import { FakeDiscord, type FakePost } from '../../fakes/discord/server.ts';
 
 type Json = Record<string, unknown>;
 
@@ -194,5 +194,85 @@ describe('the fake rejects what Discord rejects', () => {
     });
     await channel.send({ files: [file(1024)] });
     expect(w.fake.botPostsIn(w.fake.channels.general)).toHaveLength(1);
+  });
+});
+
+describe('the interaction clock (3 s to answer, tokens that die after 15 minutes)', () => {
+  const FIFTEEN_MINUTES = 15 * 60_000;
+
+  it('the fake answers a late first response 10062 and a dead token 50027', async () => {
+    const fake = await FakeDiscord.start({ rateLimits: false });
+    try {
+      const slash = async () => {
+        const id = await fake.runSlash({ channelId: fake.channels.general, name: 'find' });
+        return fake.interaction(id) as NonNullable<ReturnType<FakeDiscord['interaction']>>;
+      };
+      const callback = (i: { id: string; token: string }) =>
+        rest(fake, 'POST', `/interactions/${i.id}/${i.token}/callback`, { type: 5 });
+      const late = await slash();
+      fake.ageInteractions(3_001);
+      expect(await callback(late)).toMatchObject({ status: 404, json: { code: 10062 } });
+
+      const i = await slash();
+      expect((await callback(i)).status).toBe(204);
+      const hook = `/webhooks/${fake.applicationId}/${i.token}`;
+      expect((await rest(fake, 'PATCH', `${hook}/messages/@original`, { content: 'ok' })).status).toBe(200);
+      fake.ageInteractions(FIFTEEN_MINUTES);
+      const dead = { status: 401, json: { code: 50027, message: 'Invalid Webhook Token' } };
+      expect(await rest(fake, 'PATCH', `${hook}/messages/@original`, { content: 'late' })).toMatchObject(
+        dead,
+      );
+      expect(await rest(fake, 'POST', hook, { content: 'late' })).toMatchObject(dead);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('a round that outlives the /find token still reaches the thread; the status line stops', async () => {
+    const w = await world();
+    const { fake, world: ew } = w;
+    let open!: () => void;
+    ew.deps.generator.gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const id = await fake.runSlash({
+      channelId: fake.channels.general,
+      name: 'find',
+      options: { description: 'a red circle' },
+    });
+    await vi.waitFor(() => expect(ew.deps.generator.queries).toHaveLength(1));
+    fake.ageInteractions(FIFTEEN_MINUTES + 1);
+    open();
+    ew.deps.generator.gate = null;
+    await w.settle(id);
+    const thread = fake.threadsOf(fake.channels.general)[0]?.id as string;
+    expect(w.roundPosts(thread)).toHaveLength(1);
+    expect(fake.requests.filter((r) => r.status === 401).length).toBeLessThanOrEqual(1);
+    for (const p of fake.allBotPosts()) expect(p.content).not.toMatch(/went wrong|Webhook/);
+  });
+
+  it('a stale button answered after its token died stays private: nothing public about it', async () => {
+    const w = await world();
+    const { fake, world: ew } = w;
+    const thread = await w.find('a red circle');
+    const [first] = w.roundPosts(thread);
+    let open!: () => void;
+    ew.deps.generator.gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const refine = await fake.sendMessage({ channelId: thread, content: 'it is blue' });
+    await vi.waitFor(() => expect(ew.deps.generator.queries).toHaveLength(2));
+    // Round 2 is being drawn; the press on round 1 waits behind it, and is stale once it runs.
+    const stale = await pressOn(fake, first as FakePost, 'regen', undefined, fake.people.bob);
+    await vi.waitFor(() => expect(fake.interaction(stale)?.callbacks).toEqual([6]));
+    fake.ageInteractions(FIFTEEN_MINUTES + 1);
+    open();
+    ew.deps.generator.gate = null;
+    await w.settle(refine, stale);
+    expect(w.roundPosts(thread)).toHaveLength(2);
+    const followUps = fake.requests.filter((r) => r.route === 'POST /webhooks/:id/:token');
+    expect(followUps.map((r) => r.status)).toEqual([401]);
+    const pub = fake.botPostsIn(thread).filter((p) => !p.ephemeral);
+    for (const p of pub) expect(visibleText(p)).not.toMatch(/went wrong|Webhook|no longer current/);
   });
 });

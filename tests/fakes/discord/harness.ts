@@ -126,7 +126,8 @@ export function componentsOf(post: FakePost): Json[] {
   return post.components.flatMap((row) => (row.components as Json[] | undefined) ?? []);
 }
 
-function pressOn(
+/** Press a post's control (as `press`) without waiting for the adapter to handle it. */
+export function pressOn(
   fake: FakeDiscord,
   post: FakePost,
   action: ActionName,
