@@ -341,7 +341,7 @@ export class DiscordAdapter implements ChatFrontEnd {
 
   private async answerFailure(i: RepliableInteraction, err: unknown): Promise<void> {
     const payload = {
-      ...renderText(`⚠️ That did not work (${apiReason(err)}). Please try again.`),
+      ...renderText(`⚠️ ${refusal(err) ?? `That did not work (${apiReason(err)}). Please try again.`}`),
       flags: MessageFlags.Ephemeral,
     } as const;
     try {
@@ -503,6 +503,20 @@ function apiReason(err: unknown): string {
   return errorMessage(err).slice(0, 200);
 }
 
+/** Why Discord refused to let the bot post, in words people can act on; null for other errors. */
+function refusal(err: unknown): string | null {
+  if (!(err instanceof DiscordAPIError)) return null;
+  switch (err.code) {
+    case RESTJSONErrorCodes.InvalidActionOnArchivedThread:
+      return 'This thread is locked, so I cannot post in it. A moderator can reopen it, or start a new search with /find in a channel.';
+    case RESTJSONErrorCodes.MissingPermissions:
+    case RESTJSONErrorCodes.MissingAccess:
+      return `Discord did not let me post here (${err.message}). ${THREAD_PERMISSIONS_HINT}`;
+    default:
+      return null;
+  }
+}
+
 /** Discord's answers once an interaction's token has died (15 minutes) or was never acknowledged. */
 const DEAD_TOKEN = new Set([
   RESTJSONErrorCodes.InvalidWebhookToken,
@@ -591,7 +605,16 @@ export class DiscordThreadSink implements ThreadSink {
       await this.options.ephemeral(payload);
       return;
     }
-    await this.thread.send(payload);
+    try {
+      await this.thread.send(payload);
+    } catch (err) {
+      // Locked thread or a missing permission: the person who acted still gets the answer, privately.
+      const why = refusal(err);
+      if (!why || !this.options.ephemeral) throw err;
+      this.log.warn({ thread: this.thread.id, err }, 'could not post in the thread; answering privately');
+      const content = payload.content ? `⚠️ ${why}\n${payload.content}` : `⚠️ ${why}`;
+      await this.options.ephemeral({ ...payload, ...renderText(content) });
+    }
   }
 
   async progress(text: string): Promise<void> {

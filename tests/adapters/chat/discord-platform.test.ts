@@ -5,6 +5,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { DiscordThreadSink } from '../../../adapters/chat/discord/adapter.ts';
+import { encodeThreadId } from '../../../adapters/chat/discord/thread-id.ts';
 import { pressOn, visibleText, worldPerTest } from '../../fakes/discord/harness.ts';
 import { DISCORD_LIMITS } from '../../fakes/discord/limits.ts';
 import { FakeDiscord, type FakePost } from '../../fakes/discord/server.ts';
@@ -274,5 +275,88 @@ describe('the interaction clock (3 s to answer, tokens that die after 15 minutes
     expect(followUps.map((r) => r.status)).toEqual([401]);
     const pub = fake.botPostsIn(thread).filter((p) => !p.ephemeral);
     for (const p of pub) expect(visibleText(p)).not.toMatch(/went wrong|Webhook|no longer current/);
+  });
+});
+
+describe('channel permissions and thread states', () => {
+  it('a locked thread: a button gets its round privately, with why; nothing is lost', async () => {
+    const w = await world();
+    const { fake } = w;
+    const thread = await w.find('a red circle');
+    const before = fake.botPostsIn(thread).length;
+    fake.archiveThread(thread, { locked: true });
+    await w.press(w.roundPosts(thread).at(-1) as FakePost, 'regen');
+    const posts = fake.botPostsIn(thread);
+    expect(posts.filter((p) => !p.ephemeral)).toHaveLength(before);
+    const answer = posts.at(-1);
+    expect(answer?.ephemeral).toBe(true);
+    expect(answer?.content).toContain('This thread is locked');
+    expect(answer?.embeds[0]?.title).toBe('Round 2');
+    expect(answer?.attachments).toHaveLength(2);
+    expect(fake.requests.filter((r) => r.status === 400).map((r) => r.route)).toEqual([
+      'POST /channels/:id/messages',
+    ]);
+    const key = encodeThreadId({ guild: fake.guildId, channel: fake.channels.general, thread });
+    expect((await w.world.engine.thread(key))?.rounds).toHaveLength(2);
+  });
+
+  it('/find in a locked thread is refused privately, with why', async () => {
+    const w = await world();
+    const { fake } = w;
+    const thread = fake.createThread(fake.channels.general, 'closed topic');
+    fake.archiveThread(thread, { locked: true });
+    const id = await fake.runSlash({ channelId: thread, name: 'find', options: { description: 'a fox' } });
+    await w.settle(id);
+    const [answer, ...more] = fake.allBotPosts();
+    expect(more).toHaveLength(0);
+    expect(answer?.ephemeral).toBe(true);
+    expect(answer?.content).toContain('This thread is locked');
+  });
+
+  it('an archived (not locked) thread is reopened by the next round', async () => {
+    const w = await world();
+    const { fake } = w;
+    const thread = await w.find('a red circle');
+    fake.archiveThread(thread);
+    await w.press(w.roundPosts(thread).at(-1) as FakePost, 'regen');
+    expect(w.roundPosts(thread)).toHaveLength(2);
+    expect(fake.channel(thread)?.thread_metadata?.archived).toBe(false);
+  });
+
+  it('without Attach Files (or Send Messages in Threads) /find answers privately and names the permissions', async () => {
+    const w = await world();
+    const { fake } = w;
+    fake.deny(fake.channels.general, 'ATTACH_FILES');
+    const thread = await w.find('a red circle');
+    expect(w.roundPosts(thread)).toHaveLength(0);
+    // Private answers to /find appear where it was used.
+    const answer = fake.botPostsIn(fake.channels.general).at(-1);
+    expect(answer?.ephemeral).toBe(true);
+    expect(answer?.content).toMatch(/Missing Permissions.*"Attach Files"/s);
+    expect(answer?.embeds[0]?.title).toBe('Round 1');
+
+    fake.allow(fake.channels.general, 'ATTACH_FILES');
+    fake.deny(fake.channels.general, 'SEND_MESSAGES_IN_THREADS');
+    const second = await w.find('a blue square');
+    expect(w.roundPosts(second)).toHaveLength(0);
+    expect(fake.botPostsIn(fake.channels.general).at(-1)?.content).toMatch(/Missing Permissions/);
+    fake.allow(fake.channels.general, 'SEND_MESSAGES_IN_THREADS');
+    await w.say(second, 'it is large');
+    expect(w.roundPosts(second).map((p) => p.embeds[0]?.description)).toEqual(['a blue square; it is large']);
+  });
+
+  it('without Create Public Threads the /find reply says which permissions it needs', async () => {
+    const w = await world();
+    const { fake } = w;
+    fake.deny(fake.channels.general, 'CREATE_PUBLIC_THREADS');
+    const id = await fake.runSlash({
+      channelId: fake.channels.general,
+      name: 'find',
+      options: { description: 'a fox' },
+    });
+    await w.settle(id);
+    expect(fake.threadsOf(fake.channels.general)).toHaveLength(0);
+    const reply = fake.post(fake.interaction(id)?.originalId as string);
+    expect(reply?.content).toMatch(/Missing Permissions \(50013\).*"Create Public Threads"/s);
   });
 });
