@@ -16,14 +16,16 @@ import {
   PermissionsBitField,
   RESTJSONErrorCodes,
   type RepliableInteraction,
+  SnowflakeUtil,
   type StringSelectMenuInteraction,
   type TextBasedChannel,
   ThreadAutoArchiveDuration,
 } from 'discord.js';
 import { encodeActionId, helpText, isThreadless, LATEST } from '../../../commands/index.ts';
+import { BoundedMap, BoundedSet } from '../../../core/bounded.ts';
 import { errorMessage } from '../../../core/errors.ts';
 import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
-import type { InboundMessage, Reply, ThreadKey, ThreadSink } from '../../../core/types.ts';
+import type { InboundMessage, Reply, ThreadKey, ThreadSink, ThreadState } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
 import { threadTitle } from '../shared/text.ts';
 import { collectUploads } from '../shared/uploads.ts';
@@ -37,7 +39,7 @@ import {
   renderReply,
   renderText,
 } from './renderer.ts';
-import { encodeThreadId } from './thread-id.ts';
+import { decodeThreadId, encodeThreadId, PLATFORM } from './thread-id.ts';
 
 export interface DiscordAdapterOptions {
   token: string;
@@ -103,6 +105,17 @@ export class DiscordAdapter implements ChatFrontEnd {
   /** Per-channel chains so that events of one thread reach the engine in gateway order. */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly inFlight: InFlight;
+  /** Messages taken in (from the gateway or a catch-up): each is handled once. */
+  private readonly seen = new BoundedSet<string>(10_000);
+  /** The newest message seen in each thread, and anywhere: where a catch-up starts. */
+  private readonly lastSeen = new BoundedMap<string, string>(10_000);
+  private newestSeen = SnowflakeUtil.generate().toString();
+  private sessions = 0;
+  /**
+   * Messages that arrive while the connection is being restored wait here, so that a catch-up
+   * hands over the missed ones first and starts from what was seen before the connection was lost.
+   */
+  private held: Message[] | null = null;
 
   constructor(
     private readonly engine: ChatEngine,
@@ -119,7 +132,16 @@ export class DiscordAdapter implements ChatFrontEnd {
       rest: { ...(options.apiUrl ? { api: options.apiUrl } : {}), ...rest },
       ...extra,
     });
-    this.client.on(Events.MessageCreate, (m) => this.inFlight.track(this.onMessage(m), { eventId: m.id }));
+    this.client.on(Events.MessageCreate, (m) => this.take(m));
+    // From a lost connection until the session is back, messages wait (see `held`). A resumed
+    // session replays what was missed; a READY after the first one is a new session, which does not.
+    this.client.on(Events.ShardReconnecting, () => {
+      this.held ??= [];
+    });
+    this.client.on(Events.ShardResume, () => this.release());
+    this.client.on(Events.ShardReady, (shard) => {
+      if (this.sessions++ > 0) this.inFlight.track(this.catchUp(), { shard, what: 'catch-up' });
+    });
     this.client.on(Events.InteractionCreate, (i) =>
       this.inFlight.track(this.onInteraction(i), { eventId: i.id }),
     );
@@ -225,6 +247,64 @@ export class DiscordAdapter implements ChatFrontEnd {
   }
 
   // ── messages ────────────────────────────────────────────────────────────────────────────────
+
+  private take(message: Message): void {
+    if (this.held) this.held.push(message);
+    else this.handle(message);
+  }
+
+  private handle(message: Message): void {
+    if (this.seen.has(message.id)) return;
+    this.seen.add(message.id);
+    const last = this.lastSeen.get(message.channelId);
+    if (!last || BigInt(message.id) > BigInt(last)) this.lastSeen.set(message.channelId, message.id);
+    if (BigInt(message.id) > BigInt(this.newestSeen)) this.newestSeen = message.id;
+    this.inFlight.track(this.onMessage(message), { eventId: message.id });
+  }
+
+  /** Hands over the messages held while the connection was restored. */
+  private release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const m of held) this.handle(m);
+  }
+
+  /**
+   * After a session that could not be resumed (Invalid Session, or a reconnect past the resume
+   * window) the gateway never delivers what was said meanwhile. Fetches, in the most recently used
+   * search threads, the messages after the newest one seen there (or anywhere, for a thread where
+   * none was seen) and takes them in oldest first, as the gateway would have delivered them.
+   */
+  private async catchUp(): Promise<void> {
+    this.held ??= [];
+    let fetched = 0;
+    try {
+      fetched = await this.fetchMissed(await this.engine.threads(`${PLATFORM}:`, CATCH_UP_THREADS));
+    } finally {
+      this.release();
+    }
+    this.log.info({ fetched }, 'discord session renewed; fetched the messages missed meanwhile');
+  }
+
+  /** Takes in the messages after the newest one seen in each thread; returns how many it fetched. */
+  private async fetchMissed(states: readonly ThreadState[]): Promise<number> {
+    let fetched = 0;
+    for (const state of states) {
+      const { thread: id } = decodeThreadId(state.key);
+      const after = this.lastSeen.get(id) ?? this.newestSeen;
+      try {
+        const channel = await this.client.channels.fetch(id);
+        if (!channel?.isThread()) continue;
+        const missed = await channel.messages.fetch({ after, limit: 100 });
+        const ordered = [...missed.values()].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+        for (const m of ordered) this.handle(m);
+        fetched += ordered.length;
+      } catch (err) {
+        this.log.warn({ thread: id, err }, 'could not fetch the messages missed in a thread');
+      }
+    }
+    return fetched;
+  }
 
   private async onMessage(message: Message): Promise<void> {
     if (message.author.bot || message.webhookId || message.system || !message.inGuild()) return;
@@ -497,6 +577,8 @@ export class DiscordAdapter implements ChatFrontEnd {
 }
 
 const FIND_ARG = 'description';
+/** How many of the most recently used search threads a catch-up looks at. */
+const CATCH_UP_THREADS = 100;
 
 function apiReason(err: unknown): string {
   if (err instanceof DiscordAPIError) return `Discord said: ${err.message} (${err.code})`;

@@ -360,3 +360,52 @@ describe('channel permissions and thread states', () => {
     expect(reply?.content).toMatch(/Missing Permissions \(50013\).*"Create Public Threads"/s);
   });
 });
+
+describe('gateway reconnects', () => {
+  /** discord.js waits ~5 s between two IDENTIFYs of one bot; the fake has no such rule. */
+  const identifyAtOnce = { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => {} }) } };
+
+  it('op 7 Reconnect: discord.js resumes the session; nothing is missed, nothing is fetched', async () => {
+    const w = await world();
+    const { fake } = w;
+    const thread = await w.find('a red circle');
+    fake.requestReconnect();
+    await w.say(thread, 'it is blue');
+    expect(w.roundPosts(thread)).toHaveLength(2);
+    expect(fake.identifies).toHaveLength(1);
+    expect(fake.requests.filter((r) => r.route === 'GET /channels/:id/messages')).toEqual([]);
+  });
+
+  it('op 9 Invalid Session: after identifying again it fetches what active threads missed, in order, once', async () => {
+    const w = await world({ adapter: { clientOptions: identifyAtOnce } });
+    const { fake } = w;
+    const thread = await w.find('a red circle');
+    const other = await w.find('a blue square');
+    await w.say(thread, 'it is green');
+    await fake.invalidateSession(async () => {
+      await fake.sendMessage({ channelId: thread, content: 'and large' });
+      await fake.sendMessage({ channelId: other, content: 'on yellow' });
+      await fake.sendMessage({ channelId: thread, content: 'with a border' });
+    });
+    expect(fake.identifies).toHaveLength(2);
+    // Said on the new session while the adapter may still be fetching: handed over after the missed ones.
+    await w.say(thread, 'and shiny');
+    const said = async (t: string) => {
+      const key = encodeThreadId({ guild: fake.guildId, channel: fake.channels.general, thread: t });
+      const rounds = (await w.world.engine.thread(key))?.rounds ?? [];
+      return rounds.flatMap((r) => r.userText?.split('\n') ?? []);
+    };
+    await vi.waitFor(async () => {
+      await w.adapter.idle();
+      expect(await said(thread)).toEqual([
+        'a red circle',
+        'it is green',
+        'and large',
+        'with a border',
+        'and shiny',
+      ]);
+      expect(await said(other)).toEqual(['a blue square', 'on yellow']);
+    }, 10_000);
+    expect(fake.requests.filter((r) => r.route === 'GET /channels/:id/messages').length).toBeGreaterThan(0);
+  });
+});
