@@ -3,10 +3,15 @@
  * text, the interaction clock, rate limits, message limits, permissions and thread states, gateway
  * reconnects, and payloads written from the documented fields.
  */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { SnowflakeUtil } from 'discord.js';
+import sharp from 'sharp';
 import { describe, expect, it, vi } from 'vitest';
 import { DiscordThreadSink } from '../../../adapters/chat/discord/adapter.ts';
 import { encodeThreadId } from '../../../adapters/chat/discord/thread-id.ts';
-import { pressOn, visibleText, worldPerTest } from '../../fakes/discord/harness.ts';
+import { decodeActionId } from '../../../commands/index.ts';
+import { componentsOf, pressOn, visibleText, worldPerTest } from '../../fakes/discord/harness.ts';
 import { DISCORD_LIMITS } from '../../fakes/discord/limits.ts';
 import { FakeDiscord, type FakePost } from '../../fakes/discord/server.ts';
 
@@ -407,5 +412,90 @@ describe('gateway reconnects', () => {
       expect(await said(other)).toEqual(['a blue square', 'on yellow']);
     }, 10_000);
     expect(fake.requests.filter((r) => r.route === 'GET /channels/:id/messages').length).toBeGreaterThan(0);
+  });
+});
+
+describe('payloads written from the documented fields, replayed through the real adapter', () => {
+  const fixture = (name: string) =>
+    JSON.parse(readFileSync(new URL(`../../fixtures/discord/${name}.json`, import.meta.url), 'utf8')) as {
+      t: string;
+      d: Json;
+    };
+  const snowflake = () => SnowflakeUtil.generate().toString();
+  const base = (fake: FakeDiscord) => ({
+    application_id: fake.applicationId,
+    guild_id: fake.guildId,
+    channel_id: fake.channels.general,
+    user_id: fake.people.alice.id,
+    interaction_id: snowflake(),
+    token: randomBytes(24).toString('base64url'),
+  });
+
+  it('type 2 APPLICATION_COMMAND (/find with a string option) starts a search in a new thread', async () => {
+    const w = await world();
+    const { fake } = w;
+    const d = await fake.replay(fixture('interaction-application-command'), base(fake));
+    await w.settle(String(d.id));
+    expect(fake.interaction(String(d.id))?.callbacks).toEqual([5]);
+    const [thread] = fake.threadsOf(fake.channels.general);
+    expect(w.roundPosts(thread?.id as string)[0]?.embeds[0]?.description).toBe(
+      'a red circle at the top left',
+    );
+  });
+
+  it('type 3 MESSAGE_COMPONENT: a button (component_type 2) and a string select (component_type 3)', async () => {
+    const w = await world();
+    const { fake } = w;
+    const thread = await w.find('a red circle');
+    const control = (post: FakePost, action: string) =>
+      componentsOf(post).find((c) => decodeActionId(String(c.custom_id))?.action === action) as Json;
+    const r1 = w.roundPosts(thread)[0] as FakePost;
+    const press = { ...base(fake), thread_id: thread, message_id: r1.id };
+    const button = await fake.replay(fixture('interaction-button'), {
+      ...press,
+      custom_id: String(control(r1, 'regen').custom_id),
+    });
+    await w.settle(String(button.id));
+    expect(fake.interaction(String(button.id))?.callbacks).toEqual([6]);
+    expect(w.roundPosts(thread)).toHaveLength(2);
+
+    const r2 = w.roundPosts(thread)[1] as FakePost;
+    const menu = control(r2, 'pick');
+    const option = (menu.options as Json[])[1] as Json;
+    const select = await fake.replay(fixture('interaction-string-select'), {
+      ...press,
+      interaction_id: snowflake(),
+      token: randomBytes(24).toString('base64url'),
+      message_id: r2.id,
+      custom_id: String(menu.custom_id),
+      value: String(option.value),
+    });
+    await w.settle(String(select.id));
+    expect(fake.botPostsIn(thread).at(-1)?.content).toContain('Found it in round 2');
+  });
+
+  it('MESSAGE_CREATE with an image attachment in a search thread is the next round’s picture', async () => {
+    const w = await world();
+    const { fake } = w;
+    const thread = await w.find('a red circle');
+    const data = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#1e90ff' } })
+      .png()
+      .toBuffer();
+    const file = fake.hostFile(thread, { name: 'photo.png', data, contentType: 'image/png' });
+    const d = await fake.replay(fixture('message-create-attachment-in-thread'), {
+      ...base(fake),
+      thread_id: thread,
+      message_id: snowflake(),
+      attachment_id: file.id,
+      attachment_url: file.url,
+      attachment_size: file.size,
+    });
+    await w.settle(String(d.id));
+    const key = encodeThreadId({ guild: fake.guildId, channel: fake.channels.general, thread });
+    const rounds = (await w.world.engine.thread(key))?.rounds ?? [];
+    expect(rounds.map((r) => [r.cause, r.userText])).toEqual([
+      ['find', 'a red circle'],
+      ['image', 'like this one'],
+    ]);
   });
 });

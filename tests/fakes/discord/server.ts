@@ -358,6 +358,41 @@ export class FakeDiscord {
     );
   }
 
+  /** A file served at an attachment URL of this fake, e.g. for a message replayed from a fixture. */
+  hostFile(channelId: string, file: UploadSpec): Omit<StoredFile, 'data'> {
+    const [stored] = this.storeFiles(channelId, [file]);
+    const { data: _data, ...meta } = stored as StoredFile;
+    return meta;
+  }
+
+  /**
+   * Sends a gateway event written from Discord's documented payload (a fixture under
+   * tests/fixtures/discord), with its "{{name}}" placeholders filled from `vars`. An interaction is
+   * registered first, so that its token works for callbacks and follow-ups. Resolves with the payload.
+   */
+  async replay(fixture: { t: string; d: Json }, vars: Record<string, string | number>): Promise<Json> {
+    const d = fillPlaceholders(fixture.d, vars) as Json;
+    if (fixture.t === 'INTERACTION_CREATE') {
+      const message = d.message as Json | undefined;
+      const i: FakeInteraction = {
+        id: String(d.id),
+        token: String(d.token),
+        channelId: String(d.channel_id),
+        user: (d.member as Json).user as FakeUser,
+        kind: d.type === 2 ? 'slash' : 'component',
+        dispatchedAt: this.interactionNow(),
+        callbacks: [],
+        ackedAt: null,
+        originalId: message ? String(message.id) : null,
+        ephemeral: false,
+        ...(message ? { componentMessageId: String(message.id) } : {}),
+      };
+      this.interactions.set(i.token, i);
+    }
+    await this.dispatch(fixture.t, d);
+    return d;
+  }
+
   /** Messages in a channel or thread, in order (deleted ones left out unless asked). */
   postsIn(channelId: string, o: { includeDeleted?: boolean } = {}): FakePost[] {
     return this.messages
@@ -1270,6 +1305,24 @@ function send(res: ServerResponse, reply: Reply): void {
     return;
   }
   sendJson(res, reply.status, reply.json, headers);
+}
+
+/** A copy of `value` with every "{{name}}" replaced from `vars` (a whole-string placeholder keeps the var's type). */
+function fillPlaceholders(value: unknown, vars: Record<string, string | number>): unknown {
+  const lookup = (name: string) => {
+    if (!(name in vars)) throw new Error(`fake discord: the fixture needs {{${name}}}`);
+    return vars[name] as string | number;
+  };
+  if (typeof value === 'string') {
+    const whole = /^\{\{(\w+)\}\}$/.exec(value);
+    if (whole) return lookup(whole[1] as string);
+    return value.replace(/\{\{(\w+)\}\}/g, (_, name: string) => String(lookup(name)));
+  }
+  if (Array.isArray(value)) return value.map((v) => fillPlaceholders(v, vars));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillPlaceholders(v, vars)]));
+  }
+  return value;
 }
 
 function unknown(code: number, message: string): Reply {
