@@ -9,11 +9,20 @@
  *   const id = await fake.sendMessage({ channelId: fake.channels.general, content: `${fake.botMention} a red fox` });
  *   fake.postsIn(threadId)   // [{ content, embeds, components, attachments, ephemeral, pinged, … }]
  *
- * Behaviour kept close to Discord where tests depend on it: multipart uploads (payload_json +
- * files[n]), allowed_mentions (what would have pinged is recorded in `pinged`), a thread started
- * from a message has the message's id, interactions can be acknowledged once (40060 otherwise),
- * follow-ups need an acknowledged interaction, rate-limit 429s carry Retry-After and bucket headers,
- * and a gateway session can be dropped and resumed with missed events replayed.
+ * Behaviour kept close to Discord where tests depend on it, all of it on by default:
+ * - multipart uploads (payload_json + files[n]); allowed_mentions (what would have pinged is
+ *   recorded in `pinged`); a thread started from a message has the message's id;
+ * - interactions: acknowledged once (40060), within 3 s (10062 after), tokens that die after
+ *   15 minutes (50027); `ageInteractions(ms)` moves their clock on without waiting;
+ * - rate limits (rate-limits.ts): per-route buckets with X-RateLimit-* headers, 429 with
+ *   Retry-After and `{ message, retry_after, global }`, a global limit of 50 requests per second;
+ * - message limits (limits.ts): 400 Invalid Form Body (50035) with field errors, 413 over 10 MiB;
+ * - permissions (`deny`/`allow`: 403 50013) and thread states (`archiveThread`: posting reopens
+ *   an archived thread, a locked one answers 400 50083);
+ * - the gateway: a dropped connection resumes with missed events replayed; op 7 Reconnect
+ *   (`requestReconnect`), op 9 Invalid Session (`invalidateSession`: what happens meanwhile is
+ *   never delivered, but can be fetched with GET /channels/:id/messages);
+ * - `replay(fixture, vars)` sends a documented payload (tests/fixtures/discord) on the gateway.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
