@@ -520,7 +520,9 @@ export class DiscordAdapter implements ChatFrontEnd {
           : null;
     const line = new InteractionReply(i, null, this.log);
     let answered = false;
+    // Text replaces the deferred reply; a round (the thread refused it) is a private follow-up.
     const toPerson = async (p: DiscordPayload) => {
+      if (p.embeds?.length) return line.privately(p);
       answered = true;
       await line.set(p.content ?? '');
     };

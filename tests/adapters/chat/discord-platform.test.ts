@@ -305,6 +305,18 @@ describe('channel permissions and thread states', () => {
     expect((await w.world.engine.thread(key))?.rounds).toHaveLength(2);
   });
 
+  it('/genir in a locked thread: the round comes privately, with why', async () => {
+    const w = await world();
+    const { fake } = w;
+    const thread = await w.find('a red circle');
+    fake.archiveThread(thread, { locked: true });
+    await w.settle(await fake.runSlash({ channelId: thread, name: 'genir', subcommand: 'regen' }));
+    const answer = fake.botPostsIn(thread).at(-1);
+    expect(answer?.ephemeral).toBe(true);
+    expect(answer?.content).toContain('This thread is locked');
+    expect(answer?.embeds[0]?.title).toBe('Round 2');
+  });
+
   it('/find in a locked thread is refused privately, with why', async () => {
     const w = await world();
     const { fake } = w;
