@@ -14,28 +14,32 @@ import {
   MessageFlags,
   PermissionFlagsBits,
   PermissionsBitField,
+  RESTJSONErrorCodes,
   type RepliableInteraction,
+  SnowflakeUtil,
   type StringSelectMenuInteraction,
   type TextBasedChannel,
   ThreadAutoArchiveDuration,
 } from 'discord.js';
 import { encodeActionId, helpText, isThreadless, LATEST } from '../../../commands/index.ts';
+import { BoundedMap, BoundedSet } from '../../../core/bounded.ts';
 import { errorMessage } from '../../../core/errors.ts';
 import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
-import type { InboundMessage, Reply, ThreadKey, ThreadSink } from '../../../core/types.ts';
+import type { InboundMessage, Reply, ThreadKey, ThreadSink, ThreadState } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
 import { threadTitle } from '../shared/text.ts';
 import { collectUploads } from '../shared/uploads.ts';
 import { FIND_COMMAND, GROUP_COMMAND, groupAction } from './commands.ts';
 import {
   type DiscordPayload,
+  escapeText,
   LIMITS,
   NO_MENTIONS,
   renderNotice,
   renderReply,
   renderText,
 } from './renderer.ts';
-import { encodeThreadId } from './thread-id.ts';
+import { decodeThreadId, encodeThreadId, PLATFORM } from './thread-id.ts';
 
 export interface DiscordAdapterOptions {
   token: string;
@@ -101,6 +105,17 @@ export class DiscordAdapter implements ChatFrontEnd {
   /** Per-channel chains so that events of one thread reach the engine in gateway order. */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly inFlight: InFlight;
+  /** Messages taken in (from the gateway or a catch-up): each is handled once. */
+  private readonly seen = new BoundedSet<string>(10_000);
+  /** The newest message seen in each thread, and anywhere: where a catch-up starts. */
+  private readonly lastSeen = new BoundedMap<string, string>(10_000);
+  private newestSeen = SnowflakeUtil.generate().toString();
+  private sessions = 0;
+  /**
+   * Messages that arrive while the connection is being restored wait here, so that a catch-up
+   * hands over the missed ones first and starts from what was seen before the connection was lost.
+   */
+  private held: Message[] | null = null;
 
   constructor(
     private readonly engine: ChatEngine,
@@ -117,7 +132,16 @@ export class DiscordAdapter implements ChatFrontEnd {
       rest: { ...(options.apiUrl ? { api: options.apiUrl } : {}), ...rest },
       ...extra,
     });
-    this.client.on(Events.MessageCreate, (m) => this.inFlight.track(this.onMessage(m), { eventId: m.id }));
+    this.client.on(Events.MessageCreate, (m) => this.take(m));
+    // From a lost connection until the session is back, messages wait (see `held`). A resumed
+    // session replays what was missed; a READY after the first one is a new session, which does not.
+    this.client.on(Events.ShardReconnecting, () => {
+      this.held ??= [];
+    });
+    this.client.on(Events.ShardResume, () => this.release());
+    this.client.on(Events.ShardReady, (shard) => {
+      if (this.sessions++ > 0) this.inFlight.track(this.catchUp(), { shard, what: 'catch-up' });
+    });
     this.client.on(Events.InteractionCreate, (i) =>
       this.inFlight.track(this.onInteraction(i), { eventId: i.id }),
     );
@@ -223,6 +247,64 @@ export class DiscordAdapter implements ChatFrontEnd {
   }
 
   // ── messages ────────────────────────────────────────────────────────────────────────────────
+
+  private take(message: Message): void {
+    if (this.held) this.held.push(message);
+    else this.handle(message);
+  }
+
+  private handle(message: Message): void {
+    if (this.seen.has(message.id)) return;
+    this.seen.add(message.id);
+    const last = this.lastSeen.get(message.channelId);
+    if (!last || BigInt(message.id) > BigInt(last)) this.lastSeen.set(message.channelId, message.id);
+    if (BigInt(message.id) > BigInt(this.newestSeen)) this.newestSeen = message.id;
+    this.inFlight.track(this.onMessage(message), { eventId: message.id });
+  }
+
+  /** Hands over the messages held while the connection was restored. */
+  private release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const m of held) this.handle(m);
+  }
+
+  /**
+   * After a session that could not be resumed (Invalid Session, or a reconnect past the resume
+   * window) the gateway never delivers what was said meanwhile. Fetches, in the most recently used
+   * search threads, the messages after the newest one seen there (or anywhere, for a thread where
+   * none was seen) and takes them in oldest first, as the gateway would have delivered them.
+   */
+  private async catchUp(): Promise<void> {
+    this.held ??= [];
+    let fetched = 0;
+    try {
+      fetched = await this.fetchMissed(await this.engine.threads(`${PLATFORM}:`, CATCH_UP_THREADS));
+    } finally {
+      this.release();
+    }
+    this.log.info({ fetched }, 'discord session renewed; fetched the messages missed meanwhile');
+  }
+
+  /** Takes in the messages after the newest one seen in each thread; returns how many it fetched. */
+  private async fetchMissed(states: readonly ThreadState[]): Promise<number> {
+    let fetched = 0;
+    for (const state of states) {
+      const { thread: id } = decodeThreadId(state.key);
+      const after = this.lastSeen.get(id) ?? this.newestSeen;
+      try {
+        const channel = await this.client.channels.fetch(id);
+        if (!channel?.isThread()) continue;
+        const missed = await channel.messages.fetch({ after, limit: 100 });
+        const ordered = [...missed.values()].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+        for (const m of ordered) this.handle(m);
+        fetched += ordered.length;
+      } catch (err) {
+        this.log.warn({ thread: id, err }, 'could not fetch the messages missed in a thread');
+      }
+    }
+    return fetched;
+  }
 
   private async onMessage(message: Message): Promise<void> {
     if (message.author.bot || message.webhookId || message.system || !message.inGuild()) return;
@@ -339,7 +421,7 @@ export class DiscordAdapter implements ChatFrontEnd {
 
   private async answerFailure(i: RepliableInteraction, err: unknown): Promise<void> {
     const payload = {
-      ...renderText(`⚠️ That did not work (${apiReason(err)}). Please try again.`),
+      ...renderText(`⚠️ ${refusal(err) ?? `That did not work (${apiReason(err)}). Please try again.`}`),
       flags: MessageFlags.Ephemeral,
     } as const;
     try {
@@ -360,7 +442,7 @@ export class DiscordAdapter implements ChatFrontEnd {
     await i.deferReply();
     const channel = await this.channelOf(i);
     const description = i.options.getString(FIND_ARG, true);
-    const header = `🔎 ${description.replace(/\s+/g, ' ').trim()}`;
+    const header = `🔎 ${escapeText(description.replace(/\s+/g, ' ').trim())}`;
     let thread: SearchThread;
     if (channel?.isThread()) {
       thread = channel;
@@ -386,10 +468,10 @@ export class DiscordAdapter implements ChatFrontEnd {
       await i.editReply(renderText('I can only search in server text channels and their threads.'));
       return;
     }
-    const line = new ReplyLine(i, header, this.log);
+    const line = new InteractionReply(i, header, this.log);
     const sink = new DiscordThreadSink(thread, this.log, {
       typingIntervalMs: this.options.typingIntervalMs,
-      ephemeral: (p) => i.followUp({ ...p, flags: MessageFlags.Ephemeral }).then(() => {}),
+      ephemeral: (p) => line.privately(p),
       progress: (text) => line.set(`${header}\n-# ⏳ ${text}`),
     });
     const key = this.keyOf(thread);
@@ -436,9 +518,11 @@ export class DiscordAdapter implements ChatFrontEnd {
               ?.replace(/[:\s]+/g, ' ')
               .trim()
           : null;
-    const line = new ReplyLine(i, null, this.log);
+    const line = new InteractionReply(i, null, this.log);
     let answered = false;
+    // Text replaces the deferred reply; a round (the thread refused it) is a private follow-up.
     const toPerson = async (p: DiscordPayload) => {
+      if (p.embeds?.length) return line.privately(p);
       answered = true;
       await line.set(p.content ?? '');
     };
@@ -480,9 +564,10 @@ export class DiscordAdapter implements ChatFrontEnd {
       return;
     }
     const actionId = i.isStringSelectMenu() ? (i.values[0] ?? i.customId) : i.customId;
+    const reply = new InteractionReply(i, null, this.log);
     const sink = new DiscordThreadSink(channel, this.log, {
       typingIntervalMs: this.options.typingIntervalMs,
-      ephemeral: (p) => i.followUp({ ...p, flags: MessageFlags.Ephemeral }).then(() => {}),
+      ephemeral: (p) => reply.privately(p),
     });
     try {
       const action = { key: this.keyOf(channel), eventId: i.id, userId: i.user.id, actionId };
@@ -494,18 +579,47 @@ export class DiscordAdapter implements ChatFrontEnd {
 }
 
 const FIND_ARG = 'description';
+/** How many of the most recently used search threads a catch-up looks at. */
+const CATCH_UP_THREADS = 100;
 
 function apiReason(err: unknown): string {
   if (err instanceof DiscordAPIError) return `Discord said: ${err.message} (${err.code})`;
   return errorMessage(err).slice(0, 200);
 }
 
+/** Why Discord refused to let the bot post, in words people can act on; null for other errors. */
+function refusal(err: unknown): string | null {
+  if (!(err instanceof DiscordAPIError)) return null;
+  switch (err.code) {
+    case RESTJSONErrorCodes.InvalidActionOnArchivedThread:
+      return 'This thread is locked, so I cannot post in it. A moderator can reopen it, or start a new search with /find in a channel.';
+    case RESTJSONErrorCodes.MissingPermissions:
+    case RESTJSONErrorCodes.MissingAccess:
+      return `Discord did not let me post here (${err.message}). ${THREAD_PERMISSIONS_HINT}`;
+    default:
+      return null;
+  }
+}
+
+/** Discord's answers once an interaction's token has died (15 minutes) or was never acknowledged. */
+const DEAD_TOKEN = new Set([
+  RESTJSONErrorCodes.InvalidWebhookToken,
+  RESTJSONErrorCodes.UnknownWebhook,
+  RESTJSONErrorCodes.UnknownInteraction,
+]);
+
+const isDeadToken = (err: unknown) => err instanceof DiscordAPIError && DEAD_TOKEN.has(Number(err.code));
+
 /**
- * One interaction reply used as a status line ("🔎 a red fox — ⏳ Drawing…"): edited only when its
- * text changes, never throws (a failed edit must not fail the round).
+ * What the bot says through one interaction: its reply, used as a status line ("🔎 a red fox —
+ * ⏳ Drawing…") and edited only when its text changes, and private (ephemeral) follow-ups. The token
+ * behind both dies 15 minutes after the interaction, while a round may run longer: from then on
+ * status edits are skipped, and a private answer is dropped with a warning, never posted in public
+ * instead (rounds go to the thread as channel messages, which need no token).
  */
-class ReplyLine {
+class InteractionReply {
   private current: string | null;
+  private expired = false;
   constructor(
     private readonly i: RepliableInteraction,
     initial: string | null,
@@ -514,14 +628,33 @@ class ReplyLine {
     this.current = initial;
   }
 
+  /** Never throws: a failed status edit must not fail the round. */
   async set(text: string): Promise<void> {
-    if (text === this.current || !text) return;
+    if (text === this.current || !text || this.expired) return;
     this.current = text;
     try {
       await this.i.editReply(renderText(text));
     } catch (err) {
+      this.expired ||= isDeadToken(err);
       this.log.warn({ err }, 'could not update the interaction reply');
     }
+  }
+
+  /** Throws only what is not an expired token (the engine then reports it). */
+  async privately(payload: DiscordPayload): Promise<void> {
+    if (!this.expired) {
+      try {
+        await this.i.followUp({ ...payload, flags: MessageFlags.Ephemeral });
+        return;
+      } catch (err) {
+        if (!isDeadToken(err)) throw err;
+        this.expired = true;
+      }
+    }
+    this.log.warn(
+      { interaction: this.i.id },
+      'the interaction expired before its private answer; the answer was not posted',
+    );
   }
 }
 
@@ -556,7 +689,16 @@ export class DiscordThreadSink implements ThreadSink {
       await this.options.ephemeral(payload);
       return;
     }
-    await this.thread.send(payload);
+    try {
+      await this.thread.send(payload);
+    } catch (err) {
+      // Locked thread or a missing permission: the person who acted still gets the answer, privately.
+      const why = refusal(err);
+      if (!why || !this.options.ephemeral) throw err;
+      this.log.warn({ thread: this.thread.id, err }, 'could not post in the thread; answering privately');
+      const content = payload.content ? `⚠️ ${why}\n${payload.content}` : `⚠️ ${why}`;
+      await this.options.ephemeral({ ...payload, ...renderText(content) });
+    }
   }
 
   async progress(text: string): Promise<void> {

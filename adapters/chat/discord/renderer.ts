@@ -5,6 +5,7 @@ import {
   ButtonBuilder,
   ButtonStyle,
   EmbedBuilder,
+  escapeMarkdown,
   type MessageActionRowComponentBuilder,
   StringSelectMenuBuilder,
   StringSelectMenuOptionBuilder,
@@ -66,10 +67,29 @@ export function renderReply(reply: Reply): DiscordPayload {
   }
 }
 
+/**
+ * People's text (descriptions, refined queries, file and asset names, quoted in notices) shown as
+ * the literal characters they typed: no masked links, headings, subtext, quotes, lists, spoilers,
+ * code or emphasis posted under the bot's name. Mentions are already inert (NO_MENTIONS).
+ */
+export function escapeText(text: string): string {
+  return escapeMarkdown(text, {
+    heading: true,
+    bulletedList: true,
+    numberedList: true,
+    maskedLink: true,
+  }).replace(/^(\s*)(-#|>>>|>)(?=\s)/gm, '$1\\$2');
+}
+
+/** `truncate` for escaped text: never leaves a lone backslash escaping the ellipsis. */
+function cut(text: string, max: number): string {
+  return truncate(text, max).replace(/(^|[^\\])((?:\\\\)*)\\…$/, '$1$2…');
+}
+
 export function renderNotice(text: string, level: 'info' | 'warn' | 'error' = 'info'): DiscordPayload {
   const body = formatCommandTable(text);
   return {
-    content: truncate(level === 'error' ? `⚠️ ${body}` : body, LIMITS.content),
+    content: cut(level === 'error' ? `⚠️ ${body}` : body, LIMITS.content),
     allowedMentions: NO_MENTIONS,
   };
 }
@@ -79,21 +99,28 @@ export function renderText(text: string): DiscordPayload {
   return { content: truncate(text, LIMITS.content), allowedMentions: NO_MENTIONS };
 }
 
-/** The help's aligned "  /usage    text" lines read better as "`/usage` text" in Discord's proportional font. */
+/**
+ * The engine's notices are plain text that may quote people (file names, commands, errors): every
+ * line is escaped, and the help's aligned "  /usage    text" lines become "`/usage` text", which
+ * reads better in Discord's proportional font.
+ */
 function formatCommandTable(text: string): string {
-  return text.replace(
-    /^ {2}(\/\S.*?)\s{2,}(\S.*)$/gm,
-    (_, usage: string, help: string) => `\`${usage.trim()}\` ${help}`,
-  );
+  return text
+    .split('\n')
+    .map((line) => {
+      const row = /^ {2}(\/[^`\s].*?)\s{2,}(\S.*)$/.exec(line);
+      return row ? `\`${(row[1] as string).trim()}\` ${escapeText(row[2] as string)}` : escapeText(line);
+    })
+    .join('\n');
 }
 
 /** Hands out a shared character budget so the sum over a message's embeds stays under Discord's cap. */
 class Budget {
   constructor(private left: number) {}
   take(text: string, max: number): string {
-    const cut = truncate(text, Math.max(1, Math.min(max, this.left)));
-    this.left -= Array.from(cut).length;
-    return cut;
+    const taken = cut(text, Math.max(1, Math.min(max, this.left)));
+    this.left -= Array.from(taken).length;
+    return taken;
   }
 }
 
@@ -114,7 +141,7 @@ export function renderRound(view: RoundView): DiscordPayload {
     .setColor(COLOR.round)
     .setTitle(title)
     // The query gets the lion's share of the budget; the match list and notes get the rest.
-    .setDescription(budget.take(view.query || '(no description)', 2600));
+    .setDescription(budget.take(view.query ? escapeText(view.query) : '(no description)', 2600));
   const fields: { name: string; value: string }[] = [];
   if (view.syntheticPng) {
     files.push(
@@ -124,7 +151,7 @@ export function renderRound(view: RoundView): DiscordPayload {
     if (view.interpretation) {
       fields.push({
         name: budget.take('I drew', LIMITS.fieldName),
-        value: budget.take(view.interpretation, LIMITS.fieldValue),
+        value: budget.take(escapeText(view.interpretation), LIMITS.fieldValue),
       });
     }
   } else {
@@ -136,7 +163,7 @@ export function renderRound(view: RoundView): DiscordPayload {
   if (view.notes.length > 0) {
     fields.push({
       name: budget.take('Notes', LIMITS.fieldName),
-      value: budget.take(view.notes.join('\n'), LIMITS.fieldValue),
+      value: budget.take(view.notes.map(escapeText).join('\n'), LIMITS.fieldValue),
     });
   }
   if (fields.length > 0) main.addFields(fields);
@@ -149,7 +176,7 @@ export function renderRound(view: RoundView): DiscordPayload {
     )
     .setImage(`attachment://${names.sheet}`);
   const list = view.tiles
-    .map((t) => `**${t.n}.** ${truncate(t.title, 60)} · ${t.score.toFixed(3)}`)
+    .map((t) => `**${t.n}.** ${cut(escapeText(t.title), 60)} · ${t.score.toFixed(3)}`)
     .join('\n');
   if (list) sheet.setDescription(budget.take(list, 1200));
   sheet.setFooter({ text: footer });
@@ -231,7 +258,7 @@ const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 export function renderFound(view: FoundView): DiscordPayload {
   const title = truncate(view.asset.title.replace(/\s+/g, ' ').trim() || view.asset.id, 300);
-  const lines = [`${FOUND_PREFIX} in round ${view.roundNumber}: **${title}**`];
+  const lines = [`${FOUND_PREFIX} in round ${view.roundNumber}: **${escapeText(title)}**`];
   const files: AttachmentBuilder[] = [];
   if (view.file && view.file.length <= MAX_UPLOAD_BYTES) {
     files.push(new AttachmentBuilder(view.file, { name: view.fileName, description: truncate(title, 1024) }));
@@ -239,10 +266,10 @@ export function renderFound(view: FoundView): DiscordPayload {
     lines.push(`Original: <${view.asset.source}>`);
   } else if (view.file) {
     lines.push(
-      `The original is too large to upload here (${(view.file.length / 1024 / 1024).toFixed(1)} MB): \`${view.fileName}\``,
+      `The original is too large to upload here (${(view.file.length / 1024 / 1024).toFixed(1)} MB): ${escapeText(view.fileName)}`,
     );
   } else {
-    lines.push(`(I could not read the original file \`${view.fileName}\`.)`);
+    lines.push(`(I could not read the original file ${escapeText(view.fileName)}.)`);
   }
   lines.push('-# Send a correction to keep searching, or use New search.');
   return {

@@ -1,10 +1,11 @@
 import { GatewayIntentBits } from 'discord.js';
 import sharp from 'sharp';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { inviteUrl } from '../../../adapters/chat/discord/adapter.ts';
 import { slashCommands } from '../../../adapters/chat/discord/commands.ts';
 import {
   LIMITS,
+  MAX_UPLOAD_BYTES,
   NO_MENTIONS,
   renderFound,
   renderNotice,
@@ -19,13 +20,7 @@ import { COMMANDS, decodeActionId, encodeActionId } from '../../../commands/inde
 import type { RoundView } from '../../../core/types.ts';
 import { discordRegister, registerDiscordCommands } from '../../../scripts/discord-register.ts';
 import { chatAdapterContract } from '../../contracts/chat-adapter.ts';
-import {
-  componentsOf,
-  type DiscordWorld,
-  discordHarness,
-  discordWorld,
-  visibleText,
-} from '../../fakes/discord/harness.ts';
+import { componentsOf, discordHarness, visibleText, worldPerTest } from '../../fakes/discord/harness.ts';
 import { FakeDiscord } from '../../fakes/discord/server.ts';
 import { engineWorld } from '../../support/engine-world.ts';
 
@@ -33,15 +28,7 @@ type Json = Record<string, unknown>;
 
 chatAdapterContract('discord', discordHarness, { staleControls: true });
 
-const worlds: DiscordWorld[] = [];
-async function world(o: Parameters<typeof discordWorld>[0] = {}): Promise<DiscordWorld> {
-  const w = await discordWorld(o);
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  await Promise.all(worlds.splice(0).map((w) => w.close()));
-});
+const world = worldPerTest();
 
 const len = (s: unknown) => Array.from(String(s ?? '')).length;
 const png = (r: number, g: number, b: number) =>
@@ -538,6 +525,22 @@ describe('discord renderer', () => {
       for (const o of options) expect(len(o.label)).toBeLessThanOrEqual(LIMITS.selectOptionLabel);
     }
     expect(payload.allowedMentions).toEqual(NO_MENTIONS);
+  });
+
+  it('Discord (the fake) accepts a huge round with top-K 25 and its found post as they are rendered', async () => {
+    const w = await world();
+    const channel = await w.adapter.client.channels.fetch(w.fake.channels.general);
+    if (!channel?.isSendable()) throw new Error('not sendable');
+    await channel.send(renderRound(view()));
+    const asset = { id: 'a1', source: '/g/fox.png', title: `${'a very long title '.repeat(40)}` };
+    const file = Buffer.alloc(MAX_UPLOAD_BYTES + 1);
+    await channel.send(
+      renderFound({ threadKey: 'discord:1:2:3', roundNumber: 2, fileName: 'f.png', asset, file }),
+    );
+    const [round, found] = w.fake.botPostsIn(w.fake.channels.general);
+    expect(componentsOf(round as NonNullable<typeof round>)[0]?.options).toHaveLength(25);
+    expect(found?.content).toContain('too large to upload');
+    expect(w.fake.requests.filter((r) => r.status >= 400)).toEqual([]);
   });
 
   it('a round without a new drawing has one attachment and says so', () => {

@@ -3,6 +3,7 @@
  * DiscordAdapter (real discord.js Client) connected to the fake. Also the chat-contract harness.
  */
 import { Events } from 'discord.js';
+import { afterEach } from 'vitest';
 import { DiscordAdapter, type DiscordAdapterOptions } from '../../../adapters/chat/discord/adapter.ts';
 import { FOUND_PREFIX, ROUND_TITLE } from '../../../adapters/chat/discord/renderer.ts';
 import { type ActionName, decodeActionId, isThreadless } from '../../../commands/index.ts';
@@ -107,12 +108,26 @@ export async function discordWorld(
   return w;
 }
 
+/** A `world()` for one test file: every world it makes is closed after its test. */
+export function worldPerTest(): (o?: Parameters<typeof discordWorld>[0]) => Promise<DiscordWorld> {
+  const worlds: DiscordWorld[] = [];
+  afterEach(async () => {
+    await Promise.all(worlds.splice(0).map((w) => w.close()));
+  });
+  return async (o = {}) => {
+    const w = await discordWorld(o);
+    worlds.push(w);
+    return w;
+  };
+}
+
 /** All components of a post, flattened out of their action rows. */
 export function componentsOf(post: FakePost): Json[] {
   return post.components.flatMap((row) => (row.components as Json[] | undefined) ?? []);
 }
 
-function pressOn(
+/** Press a post's control (as `press`) without waiting for the adapter to handle it. */
+export function pressOn(
   fake: FakeDiscord,
   post: FakePost,
   action: ActionName,

@@ -9,16 +9,27 @@
  *   const id = await fake.sendMessage({ channelId: fake.channels.general, content: `${fake.botMention} a red fox` });
  *   fake.postsIn(threadId)   // [{ content, embeds, components, attachments, ephemeral, pinged, … }]
  *
- * Behaviour kept close to Discord where tests depend on it: multipart uploads (payload_json +
- * files[n]), allowed_mentions (what would have pinged is recorded in `pinged`), a thread started
- * from a message has the message's id, interactions can be acknowledged once (40060 otherwise),
- * follow-ups need an acknowledged interaction, rate-limit 429s carry Retry-After and bucket headers,
- * and a gateway session can be dropped and resumed with missed events replayed.
+ * Behaviour kept close to Discord where tests depend on it, all of it on by default:
+ * - multipart uploads (payload_json + files[n]); allowed_mentions (what would have pinged is
+ *   recorded in `pinged`); a thread started from a message has the message's id;
+ * - interactions: acknowledged once (40060), within 3 s (10062 after), tokens that die after
+ *   15 minutes (50027); `ageInteractions(ms)` moves their clock on without waiting;
+ * - rate limits (rate-limits.ts): per-route buckets with X-RateLimit-* headers, 429 with
+ *   Retry-After and `{ message, retry_after, global }`, a global limit of 50 requests per second;
+ * - message limits (limits.ts): 400 Invalid Form Body (50035) with field errors, 413 over 10 MiB;
+ * - permissions (`deny`/`allow`: 403 50013) and thread states (`archiveThread`: posting reopens
+ *   an archived thread, a locked one answers 400 50083);
+ * - the gateway: a dropped connection resumes with missed events replayed; op 7 Reconnect
+ *   (`requestReconnect`), op 9 Invalid Session (`invalidateSession`: what happens meanwhile is
+ *   never delivered, but can be fetched with GET /channels/:id/messages);
+ * - `replay(fixture, vars)` sends a documented payload (tests/fixtures/discord) on the gateway.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { closeServer, jsonServer, listenLocal, readBody, sendJson } from '../shared/http.ts';
+import { checkMessage, DISCORD_LIMITS, invalidForm, type Json, type Reply } from './limits.ts';
+import { DEFAULT_RATE_LIMITS, type RateLimitOptions, RateLimits, tooMany } from './rate-limits.ts';
 
 export const ChannelKind = {
   GuildText: 0,
@@ -26,12 +37,19 @@ export const ChannelKind = {
   AnnouncementThread: 10,
   PublicThread: 11,
 } as const;
+/** Channel permissions the fake can take away from the bot (its role has all others). */
+export type BotPermission =
+  | 'SEND_MESSAGES'
+  | 'SEND_MESSAGES_IN_THREADS'
+  | 'CREATE_PUBLIC_THREADS'
+  | 'ATTACH_FILES';
+/** Discord: the first response to an interaction within 3 s; its token then works for 15 minutes. */
+export const INTERACTION_ACK_MS = 3000;
+export const INTERACTION_TOKEN_MS = 15 * 60 * 1000;
 const EPHEMERAL = 1 << 6;
 const LOADING = 1 << 7;
 const HAS_THREAD = 1 << 5;
 const ALL_PERMISSIONS = '2248473465835073';
-
-type Json = Record<string, unknown>;
 
 export interface FakeUser {
   id: string;
@@ -155,8 +173,6 @@ interface RouteContext {
   body: { json: Json; files: UploadSpec[] };
 }
 
-type Reply = { status: number; json?: unknown; headers?: Record<string, string> };
-
 const EPOCH = 1420070400000n;
 
 export class FakeDiscord {
@@ -191,6 +207,12 @@ export class FakeDiscord {
   private session: { id: string; seq: number; sent: { s: number; frame: string }[] } | null = null;
   private readyWaiters: (() => void)[] = [];
   private privilegedIntents = true;
+  private rateLimits: RateLimits | null = new RateLimits(DEFAULT_RATE_LIMITS);
+  private uploadBytes: number = DISCORD_LIMITS.uploadBytes;
+  /** Added to the clock interactions are timed by: tests age interactions without waiting. */
+  private interactionClockOffset = 0;
+  /** Permissions the bot lacks, by channel (threads also lack what their parent lacks). */
+  private readonly denied = new Map<string, Set<BotPermission>>();
 
   private constructor() {
     this.applicationId = this.snowflake();
@@ -213,9 +235,19 @@ export class FakeDiscord {
    * `privilegedIntents: false` acts like an app whose Message Content (and other privileged) intents
    * are not enabled in the Developer Portal: IDENTIFY with them is closed with 4014.
    */
-  static async start(o: { privilegedIntents?: boolean } = {}): Promise<FakeDiscord> {
+  static async start(
+    o: {
+      privilegedIntents?: boolean;
+      /** Rate limits (on by default, with windows shortened for tests); false turns them off. */
+      rateLimits?: RateLimitOptions | false;
+      /** Upload limit per request (default 10 MiB, a server without boosts). */
+      uploadBytes?: number;
+    } = {},
+  ): Promise<FakeDiscord> {
     const fake = new FakeDiscord();
     fake.privilegedIntents = o.privilegedIntents ?? true;
+    if (o.rateLimits !== undefined) fake.rateLimits = o.rateLimits ? new RateLimits(o.rateLimits) : null;
+    fake.uploadBytes = o.uploadBytes ?? DISCORD_LIMITS.uploadBytes;
     await fake.listen();
     return fake;
   }
@@ -335,6 +367,41 @@ export class FakeDiscord {
     );
   }
 
+  /** A file served at an attachment URL of this fake, e.g. for a message replayed from a fixture. */
+  hostFile(channelId: string, file: UploadSpec): Omit<StoredFile, 'data'> {
+    const [stored] = this.storeFiles(channelId, [file]);
+    const { data: _data, ...meta } = stored as StoredFile;
+    return meta;
+  }
+
+  /**
+   * Sends a gateway event written from Discord's documented payload (a fixture under
+   * tests/fixtures/discord), with its "{{name}}" placeholders filled from `vars`. An interaction is
+   * registered first, so that its token works for callbacks and follow-ups. Resolves with the payload.
+   */
+  async replay(fixture: { t: string; d: Json }, vars: Record<string, string | number>): Promise<Json> {
+    const d = fillPlaceholders(fixture.d, vars) as Json;
+    if (fixture.t === 'INTERACTION_CREATE') {
+      const message = d.message as Json | undefined;
+      const i: FakeInteraction = {
+        id: String(d.id),
+        token: String(d.token),
+        channelId: String(d.channel_id),
+        user: (d.member as Json).user as FakeUser,
+        kind: d.type === 2 ? 'slash' : 'component',
+        dispatchedAt: this.interactionNow(),
+        callbacks: [],
+        ackedAt: null,
+        originalId: message ? String(message.id) : null,
+        ephemeral: false,
+        ...(message ? { componentMessageId: String(message.id) } : {}),
+      };
+      this.interactions.set(i.token, i);
+    }
+    await this.dispatch(fixture.t, d);
+    return d;
+  }
+
   /** Messages in a channel or thread, in order (deleted ones left out unless asked). */
   postsIn(channelId: string, o: { includeDeleted?: boolean } = {}): FakePost[] {
     return this.messages
@@ -375,12 +442,67 @@ export class FakeDiscord {
     }));
   }
 
+  /** Takes permissions away from the bot in a channel (and the threads under it). */
+  deny(channelId: string, ...permissions: BotPermission[]): void {
+    const set = this.denied.get(channelId) ?? new Set();
+    for (const p of permissions) set.add(p);
+    this.denied.set(channelId, set);
+  }
+
+  /** Gives back permissions taken with deny(). */
+  allow(channelId: string, ...permissions: BotPermission[]): void {
+    for (const p of permissions) this.denied.get(channelId)?.delete(p);
+  }
+
+  /**
+   * Archives a thread (as Discord does after inactivity, or a moderator does); `locked` also
+   * locks it, so that only members with Manage Threads (not the bot) can reopen it.
+   */
+  archiveThread(id: string, o: { locked?: boolean } = {}): void {
+    const t = this.channelMap.get(id);
+    if (!t?.thread_metadata) throw new Error(`fake discord: ${id} is not a thread`);
+    t.thread_metadata = {
+      ...t.thread_metadata,
+      archived: true,
+      locked: o.locked ?? false,
+      archive_timestamp: new Date().toISOString(),
+    };
+    void this.dispatch('THREAD_UPDATE', t);
+  }
+
+  /**
+   * Moves the interaction clock on by `ms` for every interaction so far: past 3 s their callbacks
+   * answer 10062 Unknown interaction, past 15 minutes their tokens answer 50027 Invalid Webhook Token.
+   */
+  ageInteractions(ms: number): void {
+    this.interactionClockOffset += ms;
+  }
+
   /**
    * The next `times` requests matching `route` (a template such as "POST /channels/:id/messages")
    * fail with `status`; a 429 carries Retry-After / X-RateLimit headers with `retryAfter` seconds.
    */
   failNext(route: string, status: number, retryAfter = 0.05, times = 1): void {
     this.failures.push({ route, status, retryAfter, times });
+  }
+
+  /** Gateway op 7 Reconnect: Discord asks the client to reconnect and resume (nothing is lost). */
+  requestReconnect(): void {
+    void this.sendFrame(JSON.stringify({ op: 7, d: null }));
+  }
+
+  /**
+   * Gateway op 9 Invalid Session, not resumable: the session ends, the client identifies anew, and
+   * whatever happens until then is never delivered (people's messages are still stored, so a
+   * client can fetch them). Resolves once the new session is ready.
+   */
+  async invalidateSession(during?: () => Promise<void>): Promise<void> {
+    this.session = null;
+    const socket = this.socket;
+    this.socket = null;
+    socket?.send(JSON.stringify({ op: 9, d: false }));
+    await during?.();
+    await this.waitForSession();
   }
 
   /** Close the gateway connection the way a network blip does; discord.js reconnects and resumes. */
@@ -405,6 +527,43 @@ export class FakeDiscord {
   private snowflake(): string {
     this.idCounter++;
     return (((BigInt(Date.now()) - EPOCH) << 22n) | (this.idCounter & 0x3fffffn)).toString();
+  }
+
+  private interactionNow(): number {
+    return Date.now() + this.interactionClockOffset;
+  }
+
+  /** What the bot lacks in a channel: its own denials and, for a thread, its parent's. */
+  private lacks(channelId: string, permission: BotPermission): boolean {
+    const ch = this.channelMap.get(channelId);
+    const own = this.denied.get(channelId)?.has(permission) ?? false;
+    return own || (ch?.parent_id ? (this.denied.get(ch.parent_id)?.has(permission) ?? false) : false);
+  }
+
+  /**
+   * Whether the bot may post in a channel: a thread needs Send Messages in Threads (and is reopened
+   * when archived, unless locked); a text channel needs Send Messages; files need Attach Files.
+   */
+  private refusePost(channelId: string, withFiles: boolean): Reply | null {
+    const ch = this.channelMap.get(channelId);
+    if (!ch) return unknown(10003, 'Unknown Channel');
+    const meta = ch.thread_metadata;
+    if (this.lacks(channelId, meta ? 'SEND_MESSAGES_IN_THREADS' : 'SEND_MESSAGES'))
+      return MISSING_PERMISSIONS;
+    if (withFiles && this.lacks(channelId, 'ATTACH_FILES')) return MISSING_PERMISSIONS;
+    if (meta?.locked) return meta.archived ? THREAD_ARCHIVED : MISSING_PERMISSIONS;
+    if (meta?.archived) {
+      // Discord: sending a message in an archived (not locked) thread unarchives it.
+      ch.thread_metadata = { ...meta, archived: false, archive_timestamp: new Date().toISOString() };
+      void this.dispatch('THREAD_UPDATE', ch);
+    }
+    return null;
+  }
+
+  /** Interaction responses need no channel permission, but a locked, archived thread takes none in public. */
+  private refuseInteractionPost(channelId: string, ephemeral: boolean): Reply | null {
+    const meta = this.channelMap.get(channelId)?.thread_metadata;
+    return !ephemeral && meta?.archived && meta.locked ? THREAD_ARCHIVED : null;
   }
 
   private makeUser(username: string, bot = false, id = this.snowflake()): FakeUser {
@@ -604,7 +763,7 @@ export class FakeDiscord {
       channelId,
       user: user ?? this.people.alice,
       kind,
-      dispatchedAt: Date.now(),
+      dispatchedAt: this.interactionNow(),
       callbacks: [],
       ackedAt: null,
       originalId: null,
@@ -818,6 +977,11 @@ export class FakeDiscord {
       return send(res, { status: 401, json: { message: '401: Unauthorized', code: 0 } });
     }
     const raw = await readBody(req);
+    const limits = this.rateLimitFor(route, template, path);
+    if (limits && 'limited' in limits) {
+      record(429);
+      return send(res, limits.limited);
+    }
     const failure = this.failures.find((f) => f.route === template && f.times > 0);
     if (failure) {
       failure.times--;
@@ -828,7 +992,23 @@ export class FakeDiscord {
     const params = (route.pattern.exec(path) as RegExpExecArray).slice(1);
     const reply = await route.handle({ params, query: url.searchParams, body });
     record(reply.status);
-    send(res, reply);
+    send(res, { ...reply, headers: { ...limits?.headers, ...reply.headers } });
+  }
+
+  /**
+   * Counts a request against its bucket (per top-level resource: channel, guild, webhook id and
+   * token) and the global limit. Interaction callbacks have neither; token-authenticated webhook
+   * routes are not bound by the global limit.
+   */
+  private rateLimitFor(route: Route, template: string, path: string) {
+    if (!this.rateLimits || route.template === '/interactions/:id/:token/callback') return null;
+    const resource = /^\/(?:channels|guilds)\/\d+|^\/webhooks\/\d+\/[^/]+/.exec(path)?.[0] ?? '';
+    return this.rateLimits.take(template, resource, { global: !route.open });
+  }
+
+  /** The most requests one bucket window took so far (tests check a burst really filled a bucket). */
+  get rateLimitPeak(): number {
+    return this.rateLimits?.fullest ?? 0;
   }
 
   private defineRoutes(): void {
@@ -852,6 +1032,7 @@ export class FakeDiscord {
       return ch ? { status: 200, json: ch } : unknown(10003, 'Unknown Channel');
     });
     on('POST', '/channels/:id/messages', (c) => this.createBotMessage(p(c, 0), c.body));
+    on('GET', '/channels/:id/messages', (c) => this.listMessages(p(c, 0), c.query));
     on('GET', '/channels/:id/messages/:id', (c) => {
       const m = this.findMessage(p(c, 1), p(c, 0));
       return m ? { status: 200, json: this.wire(m) } : unknown(10008, 'Unknown Message');
@@ -889,9 +1070,32 @@ export class FakeDiscord {
     return this.messages.find((m) => m.id === id && (!channelId || m.channelId === channelId) && !m.deleted);
   }
 
-  private createBotMessage(channelId: string, body: RouteContext['body']): Reply {
+  /** GET /channels/:id/messages: newest first, at most `limit` (1–100, default 50), after/before an id. */
+  private listMessages(channelId: string, q: URLSearchParams): Reply {
     if (!this.channelMap.has(channelId)) return unknown(10003, 'Unknown Channel');
-    const invalid = validateMessage(body);
+    const limit = Number(q.get('limit') ?? 50);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return invalidForm('limit', 'NUMBER_TYPE_MAX', 'int value should be between 1 and 100.');
+    }
+    const after = q.get('after');
+    const before = q.get('before');
+    let found = this.messages.filter(
+      (m) =>
+        m.channelId === channelId &&
+        !m.deleted &&
+        !m.ephemeral &&
+        (!after || BigInt(m.id) > BigInt(after)) &&
+        (!before || BigInt(m.id) < BigInt(before)),
+    );
+    // With `after`, Discord returns the oldest `limit` messages after it (still newest first).
+    found = after ? found.slice(0, limit) : found.slice(-limit);
+    return { status: 200, json: found.reverse().map((m) => this.wire(m)) };
+  }
+
+  private createBotMessage(channelId: string, body: RouteContext['body']): Reply {
+    const invalid =
+      this.refusePost(channelId, body.files.length > 0) ??
+      checkMessage(body, { uploadBytes: this.uploadBytes });
     if (invalid) return invalid;
     const msg = this.storeMessage({
       channelId,
@@ -911,7 +1115,7 @@ export class FakeDiscord {
   }
 
   private editMessage(m: StoredMessage, body: RouteContext['body']): Reply {
-    const invalid = validateMessage(body, true);
+    const invalid = checkMessage(body, { edit: true, uploadBytes: this.uploadBytes });
     if (invalid) return invalid;
     const j = body.json;
     if ('content' in j) m.content = (j.content as string | null) ?? '';
@@ -942,9 +1146,14 @@ export class FakeDiscord {
   private startThread(channelId: string, j: Json, messageId: string | null): Reply {
     const parent = this.channelMap.get(channelId);
     if (!parent || parent.parent_id !== null) return unknown(10003, 'Unknown Channel');
+    if (this.lacks(channelId, 'CREATE_PUBLIC_THREADS')) return MISSING_PERMISSIONS;
     const name = String(j.name ?? '');
-    if (name.length < 1 || Array.from(name).length > 100) {
-      return invalidForm('name', 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.');
+    if (name.length < 1 || Array.from(name).length > DISCORD_LIMITS.threadName) {
+      return invalidForm(
+        'name',
+        'BASE_TYPE_BAD_LENGTH',
+        `Must be between 1 and ${DISCORD_LIMITS.threadName} in length.`,
+      );
     }
     let id = this.snowflake();
     if (messageId) {
@@ -966,14 +1175,25 @@ export class FakeDiscord {
 
   private callback(id: string, token: string, c: RouteContext): Reply {
     const i = this.interactions.get(token);
-    if (!i || i.id !== id) return unknown(10062, 'Unknown interaction');
+    const now = this.interactionNow();
+    if (!i || i.id !== id || now - i.dispatchedAt > INTERACTION_ACK_MS) {
+      return unknown(10062, 'Unknown interaction');
+    }
     if (i.ackedAt !== null) {
       return { status: 400, json: { message: 'Interaction has already been acknowledged.', code: 40060 } };
     }
     const type = Number(c.body.json.type);
     const data = (c.body.json.data as Json | undefined) ?? {};
+    if (type === 4 || type === 5) {
+      const refused =
+        this.refuseInteractionPost(i.channelId, (Number(data.flags ?? 0) & EPHEMERAL) !== 0) ??
+        (type === 4
+          ? checkMessage({ json: data, files: c.body.files }, { uploadBytes: this.uploadBytes })
+          : null);
+      if (refused) return refused;
+    }
     i.callbacks.push(type);
-    i.ackedAt = Date.now();
+    i.ackedAt = now;
     let message: StoredMessage | undefined;
     if (type === 4 || type === 5) {
       i.ephemeral = (Number(data.flags ?? 0) & EPHEMERAL) !== 0;
@@ -1014,18 +1234,23 @@ export class FakeDiscord {
     return { status: 204 };
   }
 
-  private webhookFor(c: RouteContext): FakeInteraction | null {
+  /** The interaction whose token a webhook route uses, or Discord's answer for a dead or unknown token. */
+  private webhookFor(c: RouteContext): FakeInteraction | Reply {
     const [app, token] = [
       decodeURIComponent(c.params[0] as string),
       decodeURIComponent(c.params[1] as string),
     ];
     const i = this.interactions.get(token);
-    return i && app === this.applicationId && i.ackedAt !== null ? i : null;
+    if (!i || app !== this.applicationId || i.ackedAt === null) return unknown(10015, 'Unknown Webhook');
+    if (this.interactionNow() - i.dispatchedAt > INTERACTION_TOKEN_MS) {
+      return { status: 401, json: { message: 'Invalid Webhook Token', code: 50027 } };
+    }
+    return i;
   }
 
   private webhookMessage(c: RouteContext, op: 'get' | 'patch' | 'delete'): Reply {
     const i = this.webhookFor(c);
-    if (!i) return unknown(10015, 'Unknown Webhook');
+    if ('status' in i) return i;
     const ref = decodeURIComponent(c.params[2] as string);
     const id = ref === '@original' ? i.originalId : ref;
     const m = id ? this.findMessage(id) : undefined;
@@ -1040,10 +1265,12 @@ export class FakeDiscord {
 
   private followUp(c: RouteContext): Reply {
     const i = this.webhookFor(c);
-    if (!i) return unknown(10015, 'Unknown Webhook');
-    const invalid = validateMessage(c.body);
-    if (invalid) return invalid;
+    if ('status' in i) return i;
     const flags = Number(c.body.json.flags ?? 0);
+    const invalid =
+      this.refuseInteractionPost(i.channelId, (flags & EPHEMERAL) !== 0) ??
+      checkMessage(c.body, { uploadBytes: this.uploadBytes });
+    if (invalid) return invalid;
     const msg = this.storeMessage({
       channelId: i.channelId,
       author: this.botUser,
@@ -1089,92 +1316,36 @@ function send(res: ServerResponse, reply: Reply): void {
   sendJson(res, reply.status, reply.json, headers);
 }
 
+/** A copy of `value` with every "{{name}}" replaced from `vars` (a whole-string placeholder keeps the var's type). */
+function fillPlaceholders(value: unknown, vars: Record<string, string | number>): unknown {
+  const lookup = (name: string) => {
+    if (!(name in vars)) throw new Error(`fake discord: the fixture needs {{${name}}}`);
+    return vars[name] as string | number;
+  };
+  if (typeof value === 'string') {
+    const whole = /^\{\{(\w+)\}\}$/.exec(value);
+    if (whole) return lookup(whole[1] as string);
+    return value.replace(/\{\{(\w+)\}\}/g, (_, name: string) => String(lookup(name)));
+  }
+  if (Array.isArray(value)) return value.map((v) => fillPlaceholders(v, vars));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillPlaceholders(v, vars)]));
+  }
+  return value;
+}
+
 function unknown(code: number, message: string): Reply {
   return { status: 404, json: { message, code } };
 }
 
-function invalidForm(field: string, code: string, message: string): Reply {
-  return {
-    status: 400,
-    json: {
-      message: 'Invalid Form Body',
-      code: 50035,
-      errors: { [field]: { _errors: [{ code, message }] } },
-    },
-  };
-}
+const MISSING_PERMISSIONS: Reply = { status: 403, json: { message: 'Missing Permissions', code: 50013 } };
+const THREAD_ARCHIVED: Reply = { status: 400, json: { message: 'Thread is archived', code: 50083 } };
 
+/** A scripted failure. Its 429 is a "shared" one: a per-resource limit no client can see coming. */
 function failureReply(f: Failure): Reply {
-  if (f.status === 429) {
-    return {
-      status: 429,
-      headers: {
-        'retry-after': String(f.retryAfter),
-        'x-ratelimit-limit': '5',
-        'x-ratelimit-remaining': '0',
-        'x-ratelimit-reset-after': String(f.retryAfter),
-        'x-ratelimit-bucket': 'fake-bucket',
-        'x-ratelimit-scope': 'user',
-      },
-      json: { message: 'You are being rate limited.', retry_after: f.retryAfter, global: false },
-    };
-  }
-  if (f.status === 403) return { status: 403, json: { message: 'Missing Permissions', code: 50013 } };
+  if (f.status === 429) return tooMany(f.retryAfter, { 'x-ratelimit-scope': 'shared' }, false);
+  if (f.status === 403) return MISSING_PERMISSIONS;
   return { status: f.status, json: { message: `fake failure ${f.status}`, code: 0 } };
-}
-
-/** Discord's hard limits on a message; a bot that exceeds them gets a 400 (so tests notice). */
-function validateMessage(body: RouteContext['body'], edit = false): Reply | null {
-  const j = body.json;
-  const content = (j.content as string | undefined) ?? '';
-  if (Array.from(content).length > 2000)
-    return invalidForm('content', 'BASE_TYPE_MAX_LENGTH', 'Must be 2000 or fewer in length.');
-  const embeds = (j.embeds as Json[] | undefined) ?? [];
-  if (embeds.length > 10)
-    return invalidForm('embeds', 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
-  let total = 0;
-  const len = (s: unknown) => (typeof s === 'string' ? Array.from(s).length : 0);
-  for (const e of embeds) {
-    const fields = (e.fields as Json[] | undefined) ?? [];
-    if (len(e.title) > 256)
-      return invalidForm('embeds.0.title', 'BASE_TYPE_MAX_LENGTH', 'Must be 256 or fewer in length.');
-    if (len(e.description) > 4096) {
-      return invalidForm('embeds.0.description', 'BASE_TYPE_MAX_LENGTH', 'Must be 4096 or fewer in length.');
-    }
-    if (fields.length > 25)
-      return invalidForm('embeds.0.fields', 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
-    for (const f of fields) {
-      if (len(f.name) > 256 || len(f.value) > 1024) {
-        return invalidForm('embeds.0.fields', 'BASE_TYPE_MAX_LENGTH', 'Field too long.');
-      }
-    }
-    const footer = (e.footer as Json | undefined)?.text;
-    total +=
-      len(e.title) +
-      len(e.description) +
-      len(footer) +
-      fields.reduce((n, f) => n + len(f.name) + len(f.value), 0);
-  }
-  if (total > 6000)
-    return invalidForm('embeds', 'MAX_EMBED_SIZE_EXCEEDED', 'Embed size exceeds maximum size of 6000');
-  const rows = (j.components as Json[] | undefined) ?? [];
-  if (rows.length > 5)
-    return invalidForm('components', 'BASE_TYPE_MAX_LENGTH', 'Must be 5 or fewer in length.');
-  for (const row of rows) {
-    for (const c of (row.components as Json[] | undefined) ?? []) {
-      if (len(c.custom_id) > 100)
-        return invalidForm('components', 'BASE_TYPE_MAX_LENGTH', 'custom_id too long.');
-      for (const o of (c.options as Json[] | undefined) ?? []) {
-        if (len(o.label) > 100 || len(o.value) > 100 || len(o.description) > 100) {
-          return invalidForm('components', 'BASE_TYPE_MAX_LENGTH', 'Select option too long.');
-        }
-      }
-    }
-  }
-  if (!edit && !content && embeds.length === 0 && body.files.length === 0 && rows.length === 0) {
-    return { status: 400, json: { message: 'Cannot send an empty message', code: 50006 } };
-  }
-  return null;
 }
 
 /** JSON, or multipart with `payload_json` and `files[n]` parts (what discord.js sends with attachments). */
