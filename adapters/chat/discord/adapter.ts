@@ -23,6 +23,7 @@ import {
 } from 'discord.js';
 import { encodeActionId, helpText, isThreadless, LATEST } from '../../../commands/index.ts';
 import { BoundedMap, BoundedSet } from '../../../core/bounded.ts';
+import { describeError } from '../../../core/error-text.ts';
 import { errorMessage } from '../../../core/errors.ts';
 import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
 import type { InboundMessage, Reply, ThreadKey, ThreadSink, ThreadState } from '../../../core/types.ts';
@@ -421,7 +422,7 @@ export class DiscordAdapter implements ChatFrontEnd {
 
   private async answerFailure(i: RepliableInteraction, err: unknown): Promise<void> {
     const payload = {
-      ...renderText(`⚠️ ${refusal(err) ?? `That did not work (${apiReason(err)}). Please try again.`}`),
+      ...renderText(`⚠️ ${refusal(err) ?? failure(err)}`),
       flags: MessageFlags.Ephemeral,
     } as const;
     try {
@@ -582,9 +583,16 @@ const FIND_ARG = 'description';
 /** How many of the most recently used search threads a catch-up looks at. */
 const CATCH_UP_THREADS = 100;
 
+/** Discord's own reason, which people can act on; our internals stay in the log. */
 function apiReason(err: unknown): string {
   if (err instanceof DiscordAPIError) return `Discord said: ${err.message} (${err.code})`;
-  return errorMessage(err).slice(0, 200);
+  return 'an error on my side';
+}
+
+/** What a failed interaction tells the person: Discord's refusal, or core's words for the error. */
+function failure(err: unknown): string {
+  if (err instanceof DiscordAPIError) return `That did not work (${apiReason(err)}). Please try again.`;
+  return describeError(err).text;
 }
 
 /** Why Discord refused to let the bot post, in words people can act on; null for other errors. */
