@@ -37,6 +37,8 @@ export interface EngineOptions {
   transcripts: TranscriptPolicy;
   isAdmin: (userId: string) => boolean;
   admin?: AdminTasks;
+  /** Waits (the rate limit's pause before a deferred round); tests advance a fake clock instead. */
+  sleep: (ms: number) => Promise<void>;
   /** Called with every round's stage timings (ms) once it has been sent. */
   onRoundTimings?: (round: Round, timings: Record<string, number>) => void;
 }
@@ -54,4 +56,5 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   roundsPerWorkspacePerMinute: 120,
   transcripts: 'opt-in',
   isAdmin: () => false,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };

@@ -30,6 +30,8 @@ type WorkItem =
   | { kind: 'messages'; msgs: InboundMessage[]; sink: ThreadSink; done: (() => void)[] }
   | { kind: 'action'; action: InboundAction; ref: ActionRef; sink: ThreadSink; done: (() => void)[] };
 
+type MessagesItem = Extract<WorkItem, { kind: 'messages' }>;
+
 /**
  * The conversation engine: one per process, shared by every chat front end. Events of one
  * thread run in order, one at a time; messages that arrive while a round runs are merged
@@ -102,7 +104,7 @@ export class ConversationEngine implements ChatEngine {
   }
 
   /** Puts a given-up round's messages in front of the ones that superseded it. */
-  private requeue(key: ThreadKey, item: Extract<WorkItem, { kind: 'messages' }>): void {
+  private requeue(key: ThreadKey, item: MessagesItem): void {
     const next = this.queues.pending(key)[0];
     if (next?.kind !== 'messages') throw new Error('a superseded round must be followed by messages');
     next.msgs.unshift(...item.msgs);
@@ -190,13 +192,13 @@ export class ConversationEngine implements ChatEngine {
         if (handler.startsRound) this.checkRate(key, item.action.userId);
         await this.withCas(key, (state) => handler.run(this.ctx, state, input));
       } else {
-        this.checkRate(key, (item.msgs.at(-1) as InboundMessage).userId);
+        await this.waitForRate(key, item, sink);
         this.inFlight.set(key, cancel);
         await this.withCas(key, (state) => answerMessages(this.ctx, state, item.msgs, sink, cancel.signal));
       }
     } catch (err) {
       superseded = err instanceof SupersededError && item.kind === 'messages';
-      if (superseded) this.requeue(key, item as Extract<WorkItem, { kind: 'messages' }>);
+      if (superseded) this.requeue(key, item as MessagesItem);
       else await this.report(key, item.sink, err);
     } finally {
       this.inFlight.delete(key);
@@ -204,14 +206,48 @@ export class ConversationEngine implements ChatEngine {
     }
   }
 
+  tooFast(key: ThreadKey, userId: string): string | null {
+    const { user, workspace } = rateKeys(key, userId);
+    const wait = Math.max(this.userLimiter.wait(user), this.workspaceLimiter.wait(workspace));
+    return wait > 0 ? errorText('rate-limited', { seconds: Math.ceil(wait / 1000) }) : null;
+  }
+
+  /** Takes a round from the person's and the workspace's allowance; the ms to wait when there is none. */
+  private takeRate(key: ThreadKey, userId: string): number {
+    const { user, workspace } = rateKeys(key, userId);
+    return this.userLimiter.take(user) || this.workspaceLimiter.take(workspace);
+  }
+
   /** Throws a "slow down" answer when the person or their workspace starts rounds too fast. */
   private checkRate(key: ThreadKey, userId: string): void {
-    const { platform, parts } = decodeThreadKey(key);
-    const workspace = `${platform}:${parts[0] ?? ''}`;
-    const wait = this.userLimiter.take(`${workspace}:${userId}`) || this.workspaceLimiter.take(workspace);
+    const wait = this.takeRate(key, userId);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       throw new UserFacingError('rate-limited', errorText('rate-limited', { seconds }));
+    }
+  }
+
+  /**
+   * Messages over the rate limits are kept, not dropped: the thread waits (saying so once), and
+   * what the person sends meanwhile joins the same round.
+   */
+  private async waitForRate(key: ThreadKey, item: MessagesItem, sink: ThreadSink): Promise<void> {
+    let told = false;
+    for (;;) {
+      const wait = this.takeRate(key, (item.msgs.at(-1) as InboundMessage).userId);
+      if (wait === 0) return;
+      if (!told) {
+        told = true;
+        const seconds = Math.ceil(wait / 1000);
+        await sink.send({ kind: 'notice', level: 'warn', text: errorText('rate-deferred', { seconds }) });
+      }
+      await this.options.sleep(wait);
+      const pending = this.queues.pending(key);
+      while (pending[0]?.kind === 'messages' && !pending[0].msgs.some((m) => m.startsSearch)) {
+        const next = pending.shift() as MessagesItem;
+        item.msgs.push(...next.msgs);
+        item.done.push(...next.done);
+      }
     }
   }
 
@@ -249,6 +285,12 @@ export class ConversationEngine implements ChatEngine {
       this.deps.logger.error({ key, err: sendErr }, 'could not deliver an error notice');
     }
   }
+}
+
+function rateKeys(key: ThreadKey, userId: string): { user: string; workspace: string } {
+  const { platform, parts } = decodeThreadKey(key);
+  const workspace = `${platform}:${parts[0] ?? ''}`;
+  return { user: `${workspace}:${userId}`, workspace };
 }
 
 /**

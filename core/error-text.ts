@@ -10,6 +10,8 @@ const ERROR_TEXT = {
   superseded: () => 'A newer message replaced that round; it is answered together with the next one.',
   'rate-limited': (p: { seconds: number }) =>
     `Slow down a little: too many rounds in the last minute. Try again in ${p.seconds} s.`,
+  'rate-deferred': (p: { seconds: number }) =>
+    `You are writing faster than I may draw (too many rounds in the last minute): I will answer this, and anything you add meanwhile, in one round in ${p.seconds} s.`,
   'thread-conflict': () => 'This thread was changed somewhere else at the same time. Please send that again.',
   'thread-exists': () => 'That search thread already exists.',
   'gallery-exhausted': () =>

@@ -201,6 +201,12 @@ export interface ChatEngine {
    * thread that already has one. Front ends ask before any side effect (downloads, new threads).
    */
   isForUs(key: ThreadKey, addressed: boolean): Promise<boolean>;
+  /**
+   * What to tell a person whose new round would be over the rate limits now, or null. Front ends
+   * ask before a side effect of starting a search (a new thread, a root post); the engine applies
+   * the limits again itself, deferring messages (never dropping them) and refusing controls.
+   */
+  tooFast(key: ThreadKey, userId: string): string | null;
   onMessage(msg: InboundMessage, sink: ThreadSink): Promise<void>;
   onAction(action: InboundAction, sink: ThreadSink): Promise<void>;
   /** A thread as stored (read-only for front ends), or null. */

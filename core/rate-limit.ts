@@ -13,15 +13,17 @@ export class SlidingWindowLimiter {
 
   /** Records a hit and returns 0, or returns the ms to wait (recording nothing) when over the limit. */
   take(key: string): number {
+    const wait = this.wait(key);
+    if (wait === 0 && this.limit > 0) this.hits.get(key)?.push(this.now());
+    return wait;
+  }
+
+  /** The ms to wait before a hit would be allowed (0: now), recording nothing. */
+  wait(key: string): number {
     if (this.limit <= 0) return 0;
     const t = this.now();
     const recent = (this.hits.get(key) ?? []).filter((h) => h > t - this.windowMs);
-    if (recent.length >= this.limit) {
-      this.hits.set(key, recent);
-      return (recent[0] as number) + this.windowMs - t;
-    }
-    recent.push(t);
     this.hits.set(key, recent);
-    return 0;
+    return recent.length >= this.limit ? (recent[0] as number) + this.windowMs - t : 0;
   }
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decodeActionId, encodeActionId } from '../../commands/index.ts';
 import { RefusedError } from '../../core/errors.ts';
 import { dot } from '../../core/vector.ts';
@@ -404,18 +404,50 @@ describe('ConversationEngine', () => {
     expect(sink.rounds().at(-1)?.roundNumber).toBe(2);
   });
 
-  it('tells a person who starts rounds too fast to slow down, with the wait, and loses no state', async () => {
-    const w = await engineWorld({ roundsPerUserPerMinute: 2 });
+  it('keeps messages over the rate limit: one notice, then one round with everything sent meanwhile', async () => {
+    let release = () => {};
+    const paused = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const waits: number[] = [];
+    const w = await engineWorld({
+      roundsPerUserPerMinute: 2,
+      sleep: async (ms) => {
+        waits.push(ms);
+        w.advance(ms);
+        await paused;
+      },
+    });
     const sink = new RecordingSink();
     await w.say(KEY, 'a red circle', sink);
     await w.say(KEY, 'it is blue', sink);
-    await w.say(KEY, 'it is large', sink);
+    expect(w.engine.tooFast(KEY, 'u1')).toMatch(/^Slow down a little: .* Try again in \d+ s\.$/);
+    const third = w.say(KEY, 'it is large', sink);
+    await vi.waitFor(() => expect(waits).toHaveLength(1));
+    const fourth = w.say(KEY, 'and at the top', sink);
+    release();
+    await Promise.all([third, fourth]);
+    const deferred = sink.notices().filter((n) => n.startsWith('You are writing faster than I may draw'));
+    expect(deferred).toHaveLength(1);
+    expect(deferred[0]).toMatch(/in \d+ s\.$/);
+    const rounds = (await w.engine.thread(KEY))?.rounds ?? [];
+    expect(rounds).toHaveLength(3);
+    expect(rounds[2]?.userText).toBe('it is large\nand at the top');
+    expect(w.engine.tooFast(KEY, 'u1')).not.toBeNull();
+    expect(w.engine.tooFast(KEY, 'someone else')).toBeNull();
+  });
+
+  it('refuses controls that would start a round over the limit, with the wait, and loses no state', async () => {
+    const w = await engineWorld({ roundsPerUserPerMinute: 1 });
+    const sink = new RecordingSink();
+    await w.say(KEY, 'a red circle', sink);
+    await w.press(KEY, sink.rounds()[0]?.actions.regenerate as string, sink);
     expect(sink.notices().at(-1)).toMatch(
       /^Slow down a little: too many rounds in the last minute\. Try again in \d+ s\.$/,
     );
     await w.say(KEY, '/pick 1', sink);
     expect(sink.replies.at(-1)?.kind).toBe('found');
-    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(2);
+    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
   });
 
   describe('research transcripts', () => {

@@ -166,11 +166,18 @@ export async function engineWorld(options: Partial<EngineOptions> & { assets?: n
     logger: silentLogger,
   };
   let clock = 1_700_000_000_000;
-  const engine = new ConversationEngine(deps, { now: () => clock++, ...options });
+  // The rate limit's pauses pass on this clock, not in real time.
+  const sleep = async (ms: number) => {
+    clock += ms;
+  };
+  const engine = new ConversationEngine(deps, { now: () => clock++, sleep, ...options });
   let seq = 0;
   const say = (key: ThreadKey, text: string, sink: ThreadSink, extra: object = {}) =>
     engine.onMessage({ key, eventId: `e${seq++}`, userId: 'u1', text, ...extra }, sink);
   const press = (key: ThreadKey, actionId: string, sink: ThreadSink) =>
     engine.onAction({ key, eventId: `e${seq++}`, userId: 'u1', actionId }, sink);
-  return { engine, deps, stores, vectors, say, press };
+  const advance = (ms: number) => {
+    clock += ms;
+  };
+  return { engine, deps, stores, vectors, say, press, advance };
 }

@@ -235,6 +235,11 @@ export class DiscordAdapter implements ChatFrontEnd {
     return fetched?.isTextBased() ? fetched : null;
   }
 
+  /** The key of a channel's own conversation (commands used outside a thread; rate limits before one exists). */
+  private channelKey(guild: string, channel: string): ThreadKey {
+    return encodeThreadId({ guild, channel, thread: channel });
+  }
+
   private keyOf(thread: SearchThread): ThreadKey {
     return encodeThreadId({
       guild: thread.guildId,
@@ -328,6 +333,11 @@ export class DiscordAdapter implements ChatFrontEnd {
     const text = this.messageText(message);
     if (!text && message.attachments.size === 0) {
       await message.reply(renderNotice(helpText()));
+      return;
+    }
+    const slowDown = this.engine.tooFast(this.channelKey(message.guildId, channel.id), message.author.id);
+    if (slowDown) {
+      await message.reply(renderText(slowDown));
       return;
     }
     let thread: SearchThread;
@@ -440,6 +450,11 @@ export class DiscordAdapter implements ChatFrontEnd {
       await refuse('Use /find in a server text channel or one of its threads.');
       return;
     }
+    const slowDown = this.engine.tooFast(this.channelKey(i.guildId, i.channelId), i.user.id);
+    if (slowDown) {
+      await refuse(slowDown);
+      return;
+    }
     await i.deferReply();
     const channel = await this.channelOf(i);
     const description = i.options.getString(FIND_ARG, true);
@@ -535,9 +550,7 @@ export class DiscordAdapter implements ChatFrontEnd {
           progress: (text) => line.set(`-# ⏳ ${text}`),
         })
       : { send: async (reply: Reply) => toPerson(renderReply(reply)) };
-    const key = inThread
-      ? this.keyOf(inThread)
-      : encodeThreadId({ guild: i.guildId, channel: channel.id, thread: channel.id });
+    const key = inThread ? this.keyOf(inThread) : this.channelKey(i.guildId, channel.id);
     const action = {
       key,
       eventId: i.id,

@@ -142,6 +142,23 @@ describe('discord adapter', () => {
     expect(fake.botPostsIn(fake.channels.general).at(-1)?.content).toContain('/pick');
   });
 
+  it('applies the rate limits before creating a thread: a search over them is refused, nothing is created', async () => {
+    const w = await world({ engine: { roundsPerUserPerMinute: 1 } });
+    const { fake } = w;
+    await w.find('a red circle');
+    expect(fake.threadsOf(fake.channels.general)).toHaveLength(1);
+    const id = await fake.runSlash({
+      channelId: fake.channels.general,
+      name: 'find',
+      options: { description: 'a blue square' },
+    });
+    await w.settle(id);
+    expect(fake.interaction(id)).toMatchObject({ callbacks: [4], ephemeral: true });
+    await w.say(fake.channels.general, `${fake.botMention} a green star`);
+    expect(fake.threadsOf(fake.channels.general)).toHaveLength(1);
+    expect(fake.botPostsIn(fake.channels.general).at(-1)?.content).toMatch(/^Slow down a little/);
+  });
+
   it('in an allow-listed channel any message starts a search; elsewhere plain messages are ignored', async () => {
     const w = await world({ adapter: (f) => ({ allowedChannelIds: [f.channels.random] }) });
     const { fake } = w;
