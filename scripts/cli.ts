@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { TerminalChat } from '../adapters/chat/terminal/adapter.ts';
 import { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
@@ -7,6 +8,11 @@ import { ConfigError, loadConfig } from '../bots/config.ts';
 import { buildRuntime, dbPath, ensureDemoGallery, loadEncoder, roundImages } from '../bots/runtime.ts';
 import { startWeb } from '../bots/web.ts';
 import type { Reply } from '../core/types.ts';
+import {
+  buildClipShapedCommand,
+  CLIP_SHAPED_DEFAULTS,
+  type ClipShapedParams,
+} from './build-clip-shaped-encoder.ts';
 import { discordRegister } from './discord-register.ts';
 import { doctorCommand } from './doctor.ts';
 import { addEvalCommand } from './eval/cli.ts';
@@ -190,7 +196,7 @@ async function toJson(reply: Reply, renderer: TerminalRenderer): Promise<unknown
 
 const models = program
   .command('models')
-  .description('download encoder models (CLIP) from the Hugging Face hub');
+  .description('download encoder models (CLIP) from the Hugging Face hub, or build a benchmark stand-in');
 models
   .command('fetch')
   .description(
@@ -206,6 +212,23 @@ models
       endpoint: config.HF_ENDPOINT,
       token: config.HF_TOKEN,
     });
+  });
+models
+  .command('build-clip-shaped')
+  .description(
+    'build a CLIP ViT-B/32-shaped image encoder with random weights (benchmarks only: its vectors are meaningless)',
+  )
+  .option('--out <file>', 'model file; its config goes next to it (default MODELS_DIR/clip-shaped.onnx)')
+  .option('--layers <n>', 'transformer blocks', int('--layers'), CLIP_SHAPED_DEFAULTS.layers)
+  .option('--width <n>', 'token width (a multiple of 64)', int('--width'), CLIP_SHAPED_DEFAULTS.width)
+  .option('--image-size <n>', 'input pixels per side', int('--image-size'), CLIP_SHAPED_DEFAULTS.imageSize)
+  .option('--patch <n>', 'patch pixels per side', int('--patch'), CLIP_SHAPED_DEFAULTS.patch)
+  .option('--dim <n>', 'embedding size', int('--dim'), CLIP_SHAPED_DEFAULTS.dim)
+  .option('--seed <n>', 'random seed of the weights', int('--seed'), CLIP_SHAPED_DEFAULTS.seed)
+  .action(async ({ out, ...params }: ClipShapedParams & { out?: string }) => {
+    console.log(
+      await buildClipShapedCommand(out ?? join(loadConfig().MODELS_DIR, 'clip-shaped.onnx'), params),
+    );
   });
 models
   .command('list')
