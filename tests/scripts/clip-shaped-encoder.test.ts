@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxImageEncoder, readEncoderConfig } from '../../adapters/encode/onnx/index.ts';
@@ -212,29 +213,13 @@ describe('CLIP-shaped benchmark encoder', () => {
 
   it('genir models build-clip-shaped writes the model and its config from the options', async () => {
     const out = join(dir, 'cli', 'model.onnx');
-    const { code, stdout, stderr } = await new Promise<{
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }>((resolve) => {
-      const args = ['--out', out, '--layers', '1', '--width', '64', '--image-size', '32', '--patch', '16'];
-      const child = spawn(
-        process.execPath,
-        [join(ROOT, 'bin', 'genir.js'), 'models', 'build-clip-shaped', ...args, '--dim', '8', '--seed', '2'],
-        { cwd: ROOT },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('close', (c) => resolve({ code: c, stdout, stderr }));
-    });
+    const args = ['--out', out, '--layers', '1', '--width', '64', '--image-size', '32', '--patch', '16'];
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [join(ROOT, 'bin', 'genir.js'), 'models', 'build-clip-shaped', ...args, '--dim', '8', '--seed', '2'],
+      { cwd: ROOT },
+    );
     expect(stderr).toBe('');
-    expect(code).toBe(0);
     expect(stdout).toContain(`Wrote ${out}`);
     const params: ClipShapedParams = { imageSize: 32, patch: 16, width: 64, layers: 1, dim: 8, seed: 2 };
     expect(Buffer.from(await readFile(out)).equals(buildClipShapedEncoder(params).model)).toBe(true);
