@@ -257,8 +257,11 @@ export async function writeClipShapedEncoder(
   return { configPath, bytes: model.length, parameters, config };
 }
 
-/** `genir models build-clip-shaped`: build, write, and say what was written. */
-export async function buildClipShapedCommand(out: string, p: ClipShapedParams): Promise<string> {
+/** `genir models build-clip-shaped`: build (defaults for what is not given), write, say what was written. */
+export async function buildClipShapedCommand(out: string, given: Partial<ClipShapedParams>): Promise<string> {
+  const p = { ...CLIP_SHAPED_DEFAULTS };
+  for (const [key, value] of Object.entries(given))
+    if (value !== undefined) p[key as keyof ClipShapedParams] = value;
   const t0 = performance.now();
   const built = await writeClipShapedEncoder(out, p);
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);

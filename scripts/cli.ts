@@ -8,11 +8,7 @@ import { ConfigError, loadConfig } from '../bots/config.ts';
 import { buildRuntime, dbPath, ensureDemoGallery, loadEncoder, roundImages } from '../bots/runtime.ts';
 import { startWeb } from '../bots/web.ts';
 import type { Reply } from '../core/types.ts';
-import {
-  buildClipShapedCommand,
-  CLIP_SHAPED_DEFAULTS,
-  type ClipShapedParams,
-} from './build-clip-shaped-encoder.ts';
+import type { ClipShapedParams } from './build-clip-shaped-encoder.ts';
 import { discordRegister } from './discord-register.ts';
 import { doctorCommand } from './doctor.ts';
 import { addEvalCommand } from './eval/cli.ts';
@@ -216,18 +212,21 @@ models
 models
   .command('build-clip-shaped')
   .description(
-    'build a CLIP ViT-B/32-shaped image encoder with random weights (benchmarks only: its vectors are meaningless)',
+    "build an image encoder shaped like CLIP ViT-B/32's with random weights, for benchmarks (its vectors are meaningless); " +
+      'the defaults are ViT-B/32: 224 px images, 32 px patches, 12 blocks of width 768, 512-dim',
   )
   .option('--out <file>', 'model file; its config goes next to it (default MODELS_DIR/clip-shaped.onnx)')
-  .option('--layers <n>', 'transformer blocks', int('--layers'), CLIP_SHAPED_DEFAULTS.layers)
-  .option('--width <n>', 'token width (a multiple of 64)', int('--width'), CLIP_SHAPED_DEFAULTS.width)
-  .option('--image-size <n>', 'input pixels per side', int('--image-size'), CLIP_SHAPED_DEFAULTS.imageSize)
-  .option('--patch <n>', 'patch pixels per side', int('--patch'), CLIP_SHAPED_DEFAULTS.patch)
-  .option('--dim <n>', 'embedding size', int('--dim'), CLIP_SHAPED_DEFAULTS.dim)
-  .option('--seed <n>', 'random seed of the weights', int('--seed'), CLIP_SHAPED_DEFAULTS.seed)
-  .action(async ({ out, ...params }: ClipShapedParams & { out?: string }) => {
+  .option('--layers <n>', 'transformer blocks', int('--layers'))
+  .option('--width <n>', 'token width (a multiple of 64)', int('--width'))
+  .option('--image-size <n>', 'input pixels per side', int('--image-size'))
+  .option('--patch <n>', 'patch pixels per side', int('--patch'))
+  .option('--dim <n>', 'embedding size', int('--dim'))
+  .option('--seed <n>', 'random seed of the weights (default 1)', int('--seed'))
+  .action(async ({ out, ...given }: Partial<ClipShapedParams> & { out?: string }) => {
+    // loaded here: onnx-proto would add a third of a second to every other command's start
+    const { buildClipShapedCommand } = await import('./build-clip-shaped-encoder.ts');
     console.log(
-      await buildClipShapedCommand(out ?? join(loadConfig().MODELS_DIR, 'clip-shaped.onnx'), params),
+      await buildClipShapedCommand(out ?? join(loadConfig().MODELS_DIR, 'clip-shaped.onnx'), given),
     );
   });
 models
