@@ -9,6 +9,7 @@
  * may be shared); the table shows the median of each. Writes <out>/index.json.
  *
  *   npm run bench:index -- --images 2000 --runs 3
+ *   npm run build:clip-shaped   # models/clip-shaped.onnx: CLIP ViT-B/32's shape, random weights
  *   ENCODER_MODEL=models/clip-shaped.onnx npm run bench:index -- --images 256 --out out/bench/clip
  */
 import { createHash } from 'node:crypto';

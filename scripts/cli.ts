@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { TerminalChat } from '../adapters/chat/terminal/adapter.ts';
 import { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
@@ -12,6 +13,7 @@ import { openStores, roundImages } from '../bots/ports.ts';
 import { buildRuntime } from '../bots/runtime.ts';
 import { webFrontEnd } from '../bots/web.ts';
 import type { Reply } from '../core/types.ts';
+import type { ClipShapedParams } from './build-clip-shaped-encoder.ts';
 import { discordRegister } from './discord-register.ts';
 import { doctorCommand } from './doctor.ts';
 import { addEvalCommand } from './eval/cli.ts';
@@ -196,7 +198,7 @@ async function toJson(reply: Reply, renderer: TerminalRenderer): Promise<unknown
 
 const models = program
   .command('models')
-  .description('download encoder models (CLIP) from the Hugging Face hub');
+  .description('download encoder models (CLIP) from the Hugging Face hub, or build a benchmark stand-in');
 models
   .command('fetch')
   .description(
@@ -212,6 +214,26 @@ models
       endpoint: config.HF_ENDPOINT,
       token: config.HF_TOKEN,
     });
+  });
+models
+  .command('build-clip-shaped')
+  .description(
+    "build an image encoder shaped like CLIP ViT-B/32's with random weights, for benchmarks (its vectors are meaningless); " +
+      'the defaults are ViT-B/32: 224 px images, 32 px patches, 12 blocks of width 768, 512-dim',
+  )
+  .option('--out <file>', 'model file; its config goes next to it (default MODELS_DIR/clip-shaped.onnx)')
+  .option('--layers <n>', 'transformer blocks', int('--layers'))
+  .option('--width <n>', 'token width (a multiple of 64)', int('--width'))
+  .option('--image-size <n>', 'input pixels per side', int('--image-size'))
+  .option('--patch <n>', 'patch pixels per side', int('--patch'))
+  .option('--dim <n>', 'embedding size', int('--dim'))
+  .option('--seed <n>', 'random seed of the weights (default 1)', int('--seed'))
+  .action(async ({ out, ...given }: Partial<ClipShapedParams> & { out?: string }) => {
+    // loaded here: onnx-proto would add a third of a second to every other command's start
+    const { buildClipShapedCommand } = await import('./build-clip-shaped-encoder.ts');
+    console.log(
+      await buildClipShapedCommand(out ?? join(loadConfig().MODELS_DIR, 'clip-shaped.onnx'), given),
+    );
   });
 models
   .command('list')

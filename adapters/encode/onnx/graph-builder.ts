@@ -1,6 +1,7 @@
 /**
  * A very small helper for writing ONNX graphs with fixed weights (onnx-proto). Used by
- * scripts/build-tiny-encoder.ts and by tests that need a CLIP-shaped stand-in model.
+ * scripts/build-tiny-encoder.ts, scripts/build-clip-shaped-encoder.ts and by tests that need a
+ * CLIP-shaped stand-in model.
  */
 import onnxProto from 'onnx-proto';
 
@@ -71,26 +72,43 @@ function tensor(init: Initializer) {
       int64Data: Array.from(init.data),
     });
   }
-  const f32 = init.data instanceof Float32Array ? init.data : Float32Array.from(init.data);
-  const bytes = new Uint8Array(f32.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < f32.length; i++) view.setFloat32(i * 4, f32[i]!, true);
   return onnx.TensorProto.create({
     name: init.name,
     dims: init.dims,
     dataType: onnx.TensorProto.DataType.FLOAT,
-    rawData: bytes,
+    rawData: littleEndianBytes(init.data),
   });
 }
 
-/** Serialize a graph to ONNX model bytes (IR version 7, default domain opset 13 unless given). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** ONNX raw data is little-endian float32; on a little-endian machine a Float32Array is used as is. */
+function littleEndianBytes(data: Float32Array | number[]): Uint8Array {
+  const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
+  if (LITTLE_ENDIAN) return new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
+  const bytes = new Uint8Array(f32.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < f32.length; i++) view.setFloat32(i * 4, f32[i]!, true);
+  return bytes;
+}
+
+/** The newest IR version each opset range came with (onnx/docs/Versioning.md). */
+function irVersionFor(opset: number): number {
+  if (opset <= 13) return 7;
+  if (opset <= 18) return 8;
+  if (opset <= 20) return 9;
+  return 10;
+}
+
+/** Serialize a graph to ONNX model bytes (default domain opset 13 unless given, its IR version). */
 export function buildOnnxModel(spec: GraphSpec): Uint8Array {
+  const opset = spec.opset ?? 13;
   const model = onnx.ModelProto.create({
-    irVersion: 7,
+    irVersion: irVersionFor(opset),
     producerName: 'genir-chat',
     producerVersion: '1',
     docString: spec.docString ?? '',
-    opsetImport: [{ domain: '', version: spec.opset ?? 13 }],
+    opsetImport: [{ domain: '', version: opset }],
     graph: {
       name: spec.name,
       node: spec.nodes.map((n, i) =>
