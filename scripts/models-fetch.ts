@@ -10,10 +10,10 @@
  * the sha256 computed here, so a later fetch can tell if they changed.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Readable, Transform, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
 import { defaultConfigPath } from '../adapters/encode/onnx/encoder.ts';
@@ -464,26 +464,24 @@ async function download(
   let done = offset;
   progress?.update(done);
   if (res?.body) {
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        done += chunk.length;
-        progress?.update(done);
-        cb(null, chunk);
-      },
-    });
+    // Each chunk is written before the next is read, so an interrupted download leaves on disk
+    // exactly the bytes it counted, and the next run resumes from there.
+    const file = await open(part, offset > 0 ? 'a' : 'w');
     try {
-      await pipeline(
-        Readable.fromWeb(res.body as Parameters<typeof Readable.fromWeb>[0]),
-        counter,
-        createWriteStream(part, { flags: offset > 0 ? 'a' : 'w' }),
-      );
+      for await (const chunk of Readable.fromWeb(res.body as Parameters<typeof Readable.fromWeb>[0])) {
+        await file.write(chunk as Buffer);
+        hash.update(chunk as Buffer);
+        done += (chunk as Buffer).length;
+        progress?.update(done);
+      }
     } catch (err) {
       progress?.stop();
       throw new ModelFetchError(
         `The download of ${basename(target)} was interrupted after ${(done / 1e6).toFixed(1)} MB (${networkCode(err) ?? (err as Error).message}). ` +
           'Run the same command again to resume from there.',
       );
+    } finally {
+      await file.close();
     }
   }
   progress?.stop();
