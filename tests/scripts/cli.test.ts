@@ -26,7 +26,8 @@ function genir(args: string[], env: Record<string, string>, input?: string) {
   });
 }
 
-describe('genir CLI', () => {
+// Each test starts fresh processes that transpile the sources first: slow on a loaded 2-core machine.
+describe('genir CLI', { timeout: 120_000 }, () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'genir-cli-'));
