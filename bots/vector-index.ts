@@ -1,7 +1,7 @@
 /**
  * The vector index of an indexed gallery (exact, usearch or Pinecone, from config) and opening
  * such a gallery with its metadata: `genir index` writes through it, the bot reads. Adding a
- * vector index: a folder under adapters/index/ and one case in openGalleryIndex.
+ * vector index: a folder under adapters/index/, an entry in INDEX_KINDS and its name in VECTOR_INDEX.
  */
 import { rm } from 'node:fs/promises';
 import { ExactIndex } from '../adapters/index/exact/index.ts';
@@ -36,36 +36,6 @@ export type IndexSettings =
   | { kind: 'usearch'; usearch?: { dtype?: UsearchDtype; exactBelow?: number; expansionSearch?: number } }
   | { kind: 'pinecone'; pinecone: PineconeSettings };
 
-export function indexSettingsFromConfig(config: Config): IndexSettings {
-  switch (config.VECTOR_INDEX) {
-    case 'exact':
-      return { kind: 'exact' };
-    case 'usearch':
-      return {
-        kind: 'usearch',
-        usearch: {
-          dtype: config.USEARCH_DTYPE,
-          exactBelow: config.EXACT_BELOW,
-          expansionSearch: config.USEARCH_EXPANSION_SEARCH,
-        },
-      };
-    case 'pinecone':
-      return {
-        kind: 'pinecone',
-        pinecone: {
-          apiKey: required(config, 'PINECONE_API_KEY'),
-          indexName: required(config, 'PINECONE_INDEX'),
-          namespace: config.PINECONE_NAMESPACE,
-          host: config.PINECONE_HOST,
-          controllerHostUrl: config.PINECONE_CONTROLLER_URL,
-          createIfMissing: config.PINECONE_CREATE_INDEX,
-          cloud: config.PINECONE_CLOUD,
-          region: config.PINECONE_REGION,
-        },
-      };
-  }
-}
-
 export interface OpenIndexOptions {
   /** The bot: no writes (usearch memory-maps its file). */
   readOnly?: boolean;
@@ -75,17 +45,38 @@ export interface OpenIndexOptions {
   galleryName: string;
 }
 
-export async function openGalleryIndex(
-  paths: GalleryPaths,
-  header: IndexHeader,
-  settings: IndexSettings,
-  options: OpenIndexOptions,
-): Promise<VectorIndex> {
-  switch (settings.kind) {
-    case 'exact':
+type SettingsOf<K extends IndexKind> = Extract<IndexSettings, { kind: K }>;
+
+/** One kind of vector index: its settings from config, and how a gallery's index of it opens. */
+interface IndexKindSpec<K extends IndexKind> {
+  settings(config: Config): SettingsOf<K>;
+  open(
+    paths: GalleryPaths,
+    header: IndexHeader,
+    settings: SettingsOf<K>,
+    options: OpenIndexOptions,
+  ): Promise<VectorIndex>;
+}
+
+/** Every vector index kind (VECTOR_INDEX); adding one: a folder under adapters/index/ and an entry here. */
+const INDEX_KINDS: { [K in IndexKind]: IndexKindSpec<K> } = {
+  exact: {
+    settings: () => ({ kind: 'exact' }),
+    async open(paths, header, _settings, options) {
       if (options.reset) await rm(paths.exact, { force: true });
       return ExactIndex.open(paths.exact, header);
-    case 'usearch': {
+    },
+  },
+  usearch: {
+    settings: (config) => ({
+      kind: 'usearch',
+      usearch: {
+        dtype: config.USEARCH_DTYPE,
+        exactBelow: config.EXACT_BELOW,
+        expansionSearch: config.USEARCH_EXPANSION_SEARCH,
+      },
+    }),
+    async open(paths, header, settings, options) {
       if (options.reset) {
         await rm(paths.usearch, { force: true });
         await rm(walPath(paths.usearch), { force: true });
@@ -97,9 +88,23 @@ export async function openGalleryIndex(
         ...(u.exactBelow !== undefined ? { exactBelow: u.exactBelow } : {}),
         ...(u.expansionSearch !== undefined ? { expansionSearch: u.expansionSearch } : {}),
       });
-    }
-    case 'pinecone': {
-      const p = settings.pinecone;
+    },
+  },
+  pinecone: {
+    settings: (config) => ({
+      kind: 'pinecone',
+      pinecone: {
+        apiKey: required(config, 'PINECONE_API_KEY'),
+        indexName: required(config, 'PINECONE_INDEX'),
+        namespace: config.PINECONE_NAMESPACE,
+        host: config.PINECONE_HOST,
+        controllerHostUrl: config.PINECONE_CONTROLLER_URL,
+        createIfMissing: config.PINECONE_CREATE_INDEX,
+        cloud: config.PINECONE_CLOUD,
+        region: config.PINECONE_REGION,
+      },
+    }),
+    open(_paths, header, { pinecone: p }, options) {
       return PineconeIndex.open(header, {
         apiKey: p.apiKey,
         indexName: p.indexName,
@@ -111,8 +116,23 @@ export async function openGalleryIndex(
         ...(p.region ? { region: p.region } : {}),
         reset: options.reset ?? false,
       });
-    }
-  }
+    },
+  },
+};
+
+export function indexSettingsFromConfig(config: Config): IndexSettings {
+  return INDEX_KINDS[config.VECTOR_INDEX].settings(config);
+}
+
+export function openGalleryIndex(
+  paths: GalleryPaths,
+  header: IndexHeader,
+  settings: IndexSettings,
+  options: OpenIndexOptions,
+): Promise<VectorIndex> {
+  // The entry for settings.kind takes that kind's settings; TypeScript cannot follow the correlation.
+  const spec = INDEX_KINDS[settings.kind] as IndexKindSpec<IndexKind>;
+  return spec.open(paths, header, settings as never, options);
 }
 
 export interface OpenedGallery {
