@@ -14,6 +14,8 @@ export interface SlackBotOverrides {
   host?: string;
   /** Progress lines while a round runs (default on). */
   progress?: boolean;
+  /** Origins the bot token may be sent to for file downloads (default https://files.slack.com). */
+  fileOrigins?: readonly string[];
 }
 
 /**
@@ -98,6 +100,7 @@ export async function createSlackFrontEnd(
       : { listen: { port: config.SLACK_PORT, ...(overrides.host ? { host: overrides.host } : {}) } }),
     ...(overrides.postIntervalMs !== undefined ? { postIntervalMs: overrides.postIntervalMs } : {}),
     ...(overrides.progress !== undefined ? { progress: overrides.progress } : {}),
+    ...(overrides.fileOrigins ? { fileOrigins: overrides.fileOrigins } : {}),
   });
 }
 

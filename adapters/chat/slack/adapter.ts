@@ -7,7 +7,7 @@ import { errorMessage } from '../../../core/errors.ts';
 import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
-import { collectUploads, type RemoteFile } from '../shared/uploads.ts';
+import { collectUploads, type RemoteFile, type Uploads } from '../shared/uploads.ts';
 import {
   clip,
   escapeMrkdwn,
@@ -34,6 +34,11 @@ export interface SlackAdapterOptions {
   /** Workspace and bot ids; asked of auth.test when absent. */
   identity?: SlackIdentity;
   maxUploadBytes?: number;
+  /**
+   * The only origins the bot token is sent to when downloading files people share (default
+   * https://files.slack.com); https, except loopback hosts for local fakes.
+   */
+  fileOrigins?: readonly string[];
   logger?: Logger;
   /** HTTP mode: where Bolt's receiver listens (port 0 picks a free one); Socket Mode when absent. */
   listen?: { port: number; host?: string };
@@ -50,15 +55,22 @@ interface SlackMessageEvent {
   text?: string;
   ts: string;
   thread_ts?: string;
-  files?: {
-    id: string;
-    name?: string;
-    title?: string;
-    mimetype?: string;
-    size?: number;
-    url_private_download?: string;
-    url_private?: string;
-  }[];
+  files?: SlackFile[];
+}
+
+/** A file object of a message event, or of files.info. */
+interface SlackFile {
+  id: string;
+  name?: string;
+  title?: string;
+  mimetype?: string;
+  size?: number;
+  url_private_download?: string;
+  url_private?: string;
+  /** "hidden_by_limit": a free workspace over its file limit; Slack shows no content. */
+  mode?: string;
+  /** "check_file_info": a stub (Slack Connect); files.info has the real file. */
+  file_access?: string;
 }
 
 interface SlackCommandBody {
@@ -94,6 +106,28 @@ interface SlackSink extends ThreadSink {
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
+export const SLACK_FILE_ORIGINS = ['https://files.slack.com'];
+
+/** Checks the file-download allow-list: exact origins, over https unless the host is loopback (local fakes). */
+export function checkFileOrigins(origins: readonly string[]): readonly string[] {
+  for (const o of origins) {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new Error(`Slack file origin "${o}" is not a URL (expected e.g. https://files.slack.com).`);
+    }
+    if (url.origin !== o)
+      throw new Error(
+        `Slack file origin "${o}" must be an origin only (scheme://host[:port]): ${url.origin}`,
+      );
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    if (url.protocol !== 'https:' && !loopback)
+      throw new Error(`Slack file origin "${o}" must use https: the bot token is sent there.`);
+  }
+  return origins;
+}
+
 const errorCode = (err: unknown): string | undefined => (err as { data?: { error?: string } }).data?.error;
 
 /**
@@ -113,6 +147,7 @@ export class SlackAdapter implements ChatFrontEnd {
   private readonly command: string;
   private readonly logger: Logger;
   private readonly botToken: string;
+  private readonly fileOrigins: readonly string[];
   private identity: SlackIdentity | undefined;
 
   /** Registers the handlers on `app`; start() connects. */
@@ -126,6 +161,7 @@ export class SlackAdapter implements ChatFrontEnd {
     this.inFlight = new InFlight(this.logger, 'slack event failed');
     this.identity = options.identity;
     this.botToken = app.client.token ?? '';
+    this.fileOrigins = checkFileOrigins(options.fileOrigins ?? SLACK_FILE_ORIGINS);
     this.renderer = new SlackRenderer({
       client: app.client,
       command: this.command,
@@ -315,19 +351,57 @@ export class SlackAdapter implements ChatFrontEnd {
     );
   }
 
-  private download(
-    files: NonNullable<SlackMessageEvent['files']>,
-  ): Promise<Pick<InboundMessage, 'images' | 'rejectedFiles'>> {
-    const remote: RemoteFile[] = files.map((f) => ({
-      name: f.name ?? f.title ?? f.id,
-      url: f.url_private_download ?? f.url_private ?? '',
-      contentType: f.mimetype ?? null,
-      size: f.size ?? null,
-    }));
-    return collectUploads(remote, {
-      headers: { Authorization: `Bearer ${this.botToken}` },
+  /**
+   * The files of a message: stubs are resolved through files.info, files Slack hides are named
+   * with the reason, and the rest are downloaded with the bot token from the allowed origins only.
+   */
+  private async download(files: readonly SlackFile[]): Promise<Uploads> {
+    const remote: RemoteFile[] = [];
+    const rejectedFiles: { name: string; reason: string }[] = [];
+    for (const stub of files) {
+      const f = await this.fileInfo(stub).catch((err: unknown) => {
+        rejectedFiles.push({
+          name: fileName(stub),
+          reason: `Slack did not let me read it (${errorCode(err) ?? errorMessage(err)})`,
+        });
+        return null;
+      });
+      if (!f) continue;
+      if (f.mode === 'hidden_by_limit') {
+        rejectedFiles.push({
+          name: fileName(f),
+          reason: "Slack hides it (this workspace is over its plan's file limit), so I cannot see it",
+        });
+        continue;
+      }
+      remote.push({
+        name: fileName(f),
+        url: f.url_private_download ?? f.url_private ?? '',
+        contentType: f.mimetype ?? null,
+        size: f.size ?? null,
+      });
+    }
+    const got = await collectUploads(remote, {
+      credentials: {
+        headers: { Authorization: `Bearer ${this.botToken}` },
+        origins: this.fileOrigins,
+        hostName: "Slack's file server",
+      },
       ...(this.options.maxUploadBytes ? { maxBytes: this.options.maxUploadBytes } : {}),
     });
+    const rejected = [...rejectedFiles, ...(got.rejectedFiles ?? [])];
+    return {
+      ...(got.images ? { images: got.images } : {}),
+      ...(rejected.length ? { rejectedFiles: rejected } : {}),
+    };
+  }
+
+  /** The whole file object: a `check_file_info` stub (Slack Connect) is asked of files.info. */
+  private async fileInfo(f: SlackFile): Promise<SlackFile> {
+    if (f.file_access !== 'check_file_info') return f;
+    const res = await this.app.client.files.info({ file: f.id });
+    if (!res.file) throw new Error('files.info returned no file');
+    return res.file as SlackFile;
   }
 
   /** A select or button of a round message. */
@@ -411,6 +485,8 @@ export class SlackAdapter implements ChatFrontEnd {
     };
   }
 }
+
+const fileName = (f: SlackFile): string => f.name ?? f.title ?? f.id;
 
 async function whoAmI(app: App): Promise<SlackIdentity> {
   const res = await app.client.auth.test();

@@ -4,9 +4,11 @@
  * through Socket Mode.
  */
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { webApi } from '@slack/bolt';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { checkFileOrigins } from '../../../adapters/chat/slack/adapter.ts';
 import {
   clip,
   escapeMrkdwn,
@@ -22,6 +24,7 @@ import { type Config, ConfigError, loadConfig } from '../../../bots/config.ts';
 import { createSlackFrontEnd } from '../../../bots/slack.ts';
 import type { ChatEngine } from '../../../core/ports.ts';
 import type { RoundView } from '../../../core/types.ts';
+import { closeServer, listenLocal, localOrigin } from '../../fakes/shared/http.ts';
 import { blockKitProblem, type FakeCall, type FakeMessage, FakeSlack } from '../../fakes/slack/fake-slack.ts';
 import {
   PERSON,
@@ -51,6 +54,17 @@ const stateOf = (w: SlackWorld, channel: string, threadTs: string) =>
 
 const controlsOf = (m: FakeMessage) =>
   (m.blocks ?? []).find((b: Block) => b.type === 'actions') as Block | undefined;
+
+/** Another server on 127.0.0.1 that records what reaches it (it must never see the bot token). */
+async function recordingServer() {
+  const requests: { url: string; authorization: string | undefined }[] = [];
+  const server = createServer((req, res) => {
+    requests.push({ url: req.url ?? '', authorization: req.headers.authorization });
+    res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(8));
+  });
+  await listenLocal(server);
+  return { requests, origin: localOrigin(server), close: () => closeServer(server) };
+}
 
 async function png(): Promise<Buffer> {
   return sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 30, b: 30 } } })
@@ -342,6 +356,79 @@ describe('slack: rounds in a thread', () => {
       await w.idle();
       expect(w.fake.downloadAuth).toEqual([`Bearer ${w.fake.identity.botToken}`]);
       expect((await stateOf(w, 'C1', root))?.rounds.map((r) => r.cause)).toEqual(['find', 'image']);
+    }),
+  );
+
+  it(
+    'the bot token goes to the allowed file origin only: a file URL on another host is refused unfetched',
+    withWorld(async (w) => {
+      const elsewhere = await recordingServer();
+      try {
+        const root = (await w.command('C1', 'a red circle')) as string;
+        const file = {
+          ...w.fake.hostFile('photo.png', 'image/png', await png()),
+          url_private: `${elsewhere.origin}/photo.png`,
+          url_private_download: `${elsewhere.origin}/photo.png?download=1`,
+        };
+        await w.say({ channel: 'C1', threadTs: root, text: '', files: [file] });
+        const last = (await w.posts('C1', root)).at(-1);
+        expect(elsewhere.requests).toEqual([]);
+        expect(last?.kind).toBe('notice');
+        expect(last?.text).toContain('photo.png');
+        expect(last?.text).toContain("does not point to Slack's file server");
+        expect((await stateOf(w, 'C1', root))?.rounds).toHaveLength(1);
+      } finally {
+        await elsewhere.close();
+      }
+    }),
+  );
+
+  it(
+    'a redirect from the file server is not followed (the token would go along): the person is told',
+    withWorld(async (w) => {
+      const elsewhere = await recordingServer();
+      try {
+        const root = (await w.command('C1', 'a red circle')) as string;
+        const file = w.fake.hostFile('photo.png', 'image/png', await png(), {
+          redirectTo: `${elsewhere.origin}/photo.png`,
+        });
+        await w.say({ channel: 'C1', threadTs: root, text: 'like this one', files: [file] });
+        const last = (await w.posts('C1', root)).at(-1);
+        expect(elsewhere.requests).toEqual([]);
+        expect(w.fake.downloadAuth).toEqual([`Bearer ${w.fake.identity.botToken}`]);
+        expect(last?.text).toContain('photo.png');
+        expect(last?.text).toContain('answered with a redirect instead of the file');
+      } finally {
+        await elsewhere.close();
+      }
+    }),
+  );
+
+  it(
+    'a Slack Connect stub (file_access: check_file_info) is resolved through files.info and used',
+    withWorld(async (w) => {
+      const root = (await w.command('C1', 'a red circle')) as string;
+      const stub = w.fake.hostFile('photo.png', 'image/png', await png(), { shown: 'check_file_info' });
+      expect(stub).not.toHaveProperty('url_private');
+      await w.say({ channel: 'C1', threadTs: root, text: 'like this one', files: [stub] });
+      await w.idle();
+      expect(w.fake.callsOf('files.info').map((c) => c.params.file)).toEqual([stub.id]);
+      expect((await stateOf(w, 'C1', root))?.rounds.map((r) => r.cause)).toEqual(['find', 'image']);
+    }),
+  );
+
+  it(
+    'a file Slack hides (hidden_by_limit) is named with the reason, not called "not an image"',
+    withWorld(async (w) => {
+      const root = (await w.command('C1', 'a red circle')) as string;
+      const hidden = w.fake.hostFile('old.png', 'image/png', await png(), { shown: 'hidden_by_limit' });
+      await w.say({ channel: 'C1', threadTs: root, text: '', files: [hidden] });
+      const last = (await w.posts('C1', root)).at(-1);
+      expect(last?.kind).toBe('notice');
+      expect(last?.text).toContain(String(hidden.id));
+      expect(last?.text).toContain("over its plan's file limit");
+      expect(last?.text).not.toContain('not an image');
+      expect(w.fake.downloadAuth).toEqual([]);
     }),
   );
 
@@ -653,6 +740,13 @@ describe('slack: configuration', () => {
     }
     expect(manifest).toMatch(/interactivity:\n\s+is_enabled: true/);
     expect(manifest).toMatch(/socket_mode_enabled: true/);
+  });
+
+  it('the file-download allow-list takes https origins only (loopback allowed for fakes)', () => {
+    expect(checkFileOrigins(['https://files.slack.com', 'http://127.0.0.1:4000'])).toHaveLength(2);
+    expect(() => checkFileOrigins(['http://files.slack.com'])).toThrow(/must use https/);
+    expect(() => checkFileOrigins(['https://files.slack.com/path'])).toThrow(/origin only/);
+    expect(() => checkFileOrigins(['files.slack.com'])).toThrow(/not a URL/);
   });
 
   it('names the variable when a token has the wrong kind', () => {

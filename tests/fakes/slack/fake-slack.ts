@@ -119,6 +119,27 @@ export function blockKitProblem(blocks: Block[]): string | null {
   return null;
 }
 
+/** A file people shared, as the fake hosts it. */
+interface HostedFile {
+  data: Buffer;
+  mimetype: string;
+  /** The complete file object (what files.info answers). */
+  info: Record<string, unknown>;
+  /** Answer downloads with a redirect to this URL, token or not. */
+  redirectTo?: string;
+}
+
+export interface HostFileOptions {
+  /**
+   * How the message event shows the file: whole (default); a Slack Connect stub
+   * (`file_access: "check_file_info"`, only the id: files.info has the rest); or hidden by the
+   * free plan's limit (`mode: "hidden_by_limit"`, no name, no URL, in files.info too).
+   */
+  shown?: 'whole' | 'check_file_info' | 'hidden_by_limit';
+  /** Downloads answer 302 to this URL instead of the bytes. */
+  redirectTo?: string;
+}
+
 export interface SocketEnvelope {
   type: 'events_api' | 'slash_commands' | 'interactive';
   payload: unknown;
@@ -134,7 +155,7 @@ export class FakeSlack {
   readonly downloadAuth: (string | undefined)[] = [];
   private readonly failures = new Map<string, Failure[]>();
   private readonly pendingUploads = new Map<string, FakeFile>();
-  private readonly hostedFiles = new Map<string, { data: Buffer; mimetype: string }>();
+  private readonly hostedFiles = new Map<string, HostedFile>();
   private readonly acks = new Map<string, (payload: unknown) => void>();
   private readonly sockets = new Set<WebSocket>();
   private readonly wss = new WebSocketServer({ noServer: true });
@@ -226,11 +247,15 @@ export class FakeSlack {
   }
 
   /** A file a person shared, downloadable with the bot token; returns the event's file object. */
-  hostFile(name: string, mimetype: string, data: Buffer) {
+  hostFile(
+    name: string,
+    mimetype: string,
+    data: Buffer,
+    options: HostFileOptions = {},
+  ): Record<string, unknown> {
     const id = `F${randomBytes(4).toString('hex').toUpperCase()}`;
-    this.hostedFiles.set(id, { data, mimetype });
     const url = `${this.baseUrl}/files-pri/${id}/${encodeURIComponent(name)}`;
-    return {
+    const whole = {
       id,
       name,
       title: name,
@@ -239,6 +264,17 @@ export class FakeSlack {
       url_private: url,
       url_private_download: `${url}?download=1`,
     };
+    const hidden = { id, mode: 'hidden_by_limit', created: 0, timestamp: 0 };
+    const info = options.shown === 'hidden_by_limit' ? hidden : whole;
+    this.hostedFiles.set(id, {
+      data,
+      mimetype,
+      info,
+      ...(options.redirectTo ? { redirectTo: options.redirectTo } : {}),
+    });
+    if (options.shown === 'check_file_info')
+      return { id, mode: 'file_access', file_access: 'check_file_info', created: 0, timestamp: 0, user: '' };
+    return info;
   }
 
   /** A response_url for a slash command or an interaction. */
@@ -348,7 +384,15 @@ export class FakeSlack {
     if (url.pathname.startsWith('/files-pri/')) {
       this.downloadAuth.push(req.headers.authorization);
       const file = this.hostedFiles.get(url.pathname.split('/')[2] ?? '');
-      if (!file || req.headers.authorization !== `Bearer ${this.identity.botToken}`) {
+      if (file?.redirectTo) {
+        res.writeHead(302, { location: file.redirectTo }).end();
+        return;
+      }
+      if (
+        !file ||
+        file.info.mode === 'hidden_by_limit' ||
+        req.headers.authorization !== `Bearer ${this.identity.botToken}`
+      ) {
         // Slack answers an unauthenticated download with its login page, not the file.
         res.writeHead(file ? 302 : 404, { location: 'https://slack.com/signin' }).end();
         return;
@@ -460,6 +504,11 @@ export class FakeSlack {
         if (!m || m.deleted) return { ok: false, error: 'message_not_found' };
         m.deleted = true;
         return { ok: true, channel: m.channel, ts: m.ts };
+      }
+      case 'files.info': {
+        const file = this.hostedFiles.get(String(p.file));
+        if (!file) return { ok: false, error: 'file_not_found' };
+        return { ok: true, file: file.info };
       }
       case 'files.getUploadURLExternal': {
         if (!p.filename || !p.length) return { ok: false, error: 'invalid_arguments' };

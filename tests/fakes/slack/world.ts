@@ -66,6 +66,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
       clientOptions: { retryConfig: { retries: 3, minTimeout: 5, maxTimeout: 20 } },
       postIntervalMs: 0,
       host: '127.0.0.1',
+      fileOrigins: [fake.baseUrl],
       ...(options.progress !== undefined ? { progress: options.progress } : {}),
     },
   );
