@@ -78,7 +78,7 @@ export async function createSlackFrontEnd(
       'Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) next to SLACK_BOT_TOKEN; see docs/slack.md.',
     );
   }
-  const [{ App }, { SlackAdapter }] = await Promise.all([
+  const [{ App, HTTPReceiver }, { SlackAdapter }] = await Promise.all([
     import('@slack/bolt'),
     import('../adapters/chat/slack/adapter.ts'),
   ]);
@@ -88,16 +88,26 @@ export async function createSlackFrontEnd(
     logger: boltLogger(logger, config),
     deferInitialization: true,
   };
+  // HTTP mode: the adapter serves this receiver's listener from its own server (body cap, timestamp window).
+  const receiver = socket
+    ? undefined
+    : new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET as string, logger: common.logger });
   const app = new App(
-    socket
-      ? { ...common, socketMode: true, appToken: config.SLACK_APP_TOKEN as string }
-      : { ...common, signingSecret: config.SLACK_SIGNING_SECRET as string, port: config.SLACK_PORT },
+    receiver
+      ? { ...common, receiver }
+      : { ...common, socketMode: true, appToken: config.SLACK_APP_TOKEN as string },
   );
   return new SlackAdapter(app, engine, {
     logger,
-    ...(socket
-      ? {}
-      : { listen: { port: config.SLACK_PORT, ...(overrides.host ? { host: overrides.host } : {}) } }),
+    ...(receiver
+      ? {
+          listen: {
+            port: config.SLACK_PORT,
+            ...(overrides.host ? { host: overrides.host } : {}),
+            requestListener: receiver.requestListener,
+          },
+        }
+      : {}),
     ...(overrides.postIntervalMs !== undefined ? { postIntervalMs: overrides.postIntervalMs } : {}),
     ...(overrides.progress !== undefined ? { progress: overrides.progress } : {}),
     ...(overrides.fileOrigins ? { fileOrigins: overrides.fileOrigins } : {}),

@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { App, RespondFn } from '@slack/bolt';
 import { type ActionName, isThreadless } from '../../../commands/index.ts';
 import { BoundedSet } from '../../../core/bounded.ts';
@@ -8,6 +7,7 @@ import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
 import { collectUploads, type RemoteFile, type Uploads } from '../shared/uploads.ts';
+import { type RequestListener, startGuardedServer, stopServer } from './http-server.ts';
 import {
   clip,
   escapeMrkdwn,
@@ -40,8 +40,11 @@ export interface SlackAdapterOptions {
    */
   fileOrigins?: readonly string[];
   logger?: Logger;
-  /** HTTP mode: where Bolt's receiver listens (port 0 picks a free one); Socket Mode when absent. */
-  listen?: { port: number; host?: string };
+  /**
+   * HTTP mode: where to listen (port 0 picks a free one) and Bolt's HTTPReceiver request listener,
+   * served behind the body cap and timestamp window of http-server.ts; Socket Mode when absent.
+   */
+  listen?: { port: number; host?: string; requestListener: RequestListener };
 }
 
 /** A message-like Slack event (`message` or `app_mention`), as far as this adapter reads it. */
@@ -141,6 +144,7 @@ export class SlackAdapter implements ChatFrontEnd {
   readonly renderer: SlackRenderer;
   /** The HTTP receiver's port once started (HTTP mode). */
   port: number | undefined;
+  private server: Server | undefined;
   private readonly inFlight: InFlight;
   /** Event ids already taken in by this process; the engine's store is the authority across processes. */
   private readonly seen = new BoundedSet<string>(10_000);
@@ -196,10 +200,11 @@ export class SlackAdapter implements ChatFrontEnd {
         );
       }
     } else {
-      const server = (await this.app.start(
-        listen.host ? { port: listen.port, host: listen.host } : listen.port,
-      )) as Server;
-      this.port = (server.address() as AddressInfo).port;
+      const { server, port } = await startGuardedServer(listen.requestListener, listen, {
+        logger: this.logger,
+      });
+      this.server = server;
+      this.port = port;
     }
     this.logger.info(
       { mode: this.mode, ...(this.port !== undefined ? { port: this.port } : {}) },
@@ -209,7 +214,9 @@ export class SlackAdapter implements ChatFrontEnd {
 
   /** Stops taking events, then lets work in progress and queued posts finish. */
   async stop(): Promise<void> {
-    await this.app.stop();
+    if (this.server) await stopServer(this.server);
+    else await this.app.stop();
+    this.server = undefined;
     await this.idle();
     await this.renderer.close();
   }

@@ -3,8 +3,10 @@
  * client talks to tests/fakes/slack on 127.0.0.1, driven by signed HTTP requests, and once
  * through Socket Mode.
  */
+
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { webApi } from '@slack/bolt';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -625,6 +627,94 @@ describe('slack: safety', () => {
       expect((await w.sender.send(w.sender.commandBody(fields), form)).status).toBe(200);
       await w.idle();
       expect(w.fake.topLevel('C1')).toHaveLength(1);
+    }),
+  );
+});
+
+describe('slack: the HTTP endpoint under abuse', () => {
+  const MB = 1024 * 1024;
+
+  /**
+   * POSTs an unsigned body of up to `bytes` in 64 kB chunks (chunked: no Content-Length), or only
+   * declares `bytes` when `declareOnly`; stops sending as soon as the server answers.
+   */
+  async function flood(port: number, bytes: number, declareOnly = false) {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/slack/events',
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)),
+        'x-slack-signature': 'v0=forged',
+        ...(declareOnly ? { 'content-length': String(bytes) } : {}),
+      },
+    });
+    req.on('error', () => {}); // the server hangs up on the rest of the body
+    let status: number | undefined;
+    const answered = new Promise<void>((resolve) =>
+      req.on('response', (res) => {
+        status = res.statusCode;
+        res.resume();
+        resolve();
+      }),
+    );
+    let sent = 0;
+    let finished = false;
+    if (declareOnly) req.flushHeaders();
+    else {
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      while (status === undefined && sent < bytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) await Promise.race([once(req, 'drain'), answered]);
+      }
+      if (status === undefined) {
+        req.end();
+        finished = true;
+      }
+    }
+    await answered;
+    req.destroy();
+    return { status, sent, finished };
+  }
+
+  it(
+    'a 200 MB unsigned body is refused with 413 before it is all sent, and never buffered',
+    withWorld(async (w) => {
+      const port = w.bot.port as number;
+      const before = process.memoryUsage().rss;
+      const streamed = await flood(port, 200 * MB);
+      expect(streamed.status).toBe(413);
+      expect(streamed.finished).toBe(false);
+      expect(streamed.sent).toBeLessThan(200 * MB);
+      const declared = await flood(port, 200 * MB, true);
+      expect(declared).toMatchObject({ status: 413, sent: 0 });
+      // Far less than the body: the server read at most the 1 MB cap (plus what was in flight).
+      expect(process.memoryUsage().rss - before).toBeLessThan(100 * MB);
+      // The endpoint still takes Slack's requests.
+      expect(await w.command('C1', 'a red circle')).toBeDefined();
+    }),
+  );
+
+  it(
+    'a correctly signed request stamped more than 5 minutes in the future is refused, like an old one',
+    withWorld(async (w) => {
+      const fields = {
+        text: 'a red circle',
+        channel: 'C1',
+        user: PERSON,
+        responseUrl: w.fake.responseUrl('C1', PERSON),
+      };
+      const form = 'application/x-www-form-urlencoded';
+      const now = Math.floor(Date.now() / 1000);
+      const future = await w.sender.send(w.sender.commandBody(fields), form, { timestamp: now + 6 * 60 });
+      const past = await w.sender.send(w.sender.commandBody(fields), form, { timestamp: now - 6 * 60 });
+      expect([future.status, past.status]).toEqual([401, 401]);
+      await w.idle();
+      expect(w.fake.messages).toEqual([]);
+      const nearFuture = await w.sender.send(w.sender.commandBody(fields), form, { timestamp: now + 60 });
+      expect(nearFuture.status).toBe(200);
     }),
   );
 });
