@@ -16,12 +16,15 @@ export interface SlackBotOverrides {
   progress?: boolean;
   /** Origins the bot token may be sent to for file downloads (default https://files.slack.com). */
   fileOrigins?: readonly string[];
+  /** chat.update / chat.delete calls per minute (default 45, under Slack's Tier 3). */
+  tier3PerMinute?: number;
 }
 
 /**
- * Web API client options: bounded retries with jitter on 5xx and network errors; on a 429 the
- * client pauses its queue for the Retry-After it was given, then retries (rejectRateLimitedCalls
- * stays false). Every call has a timeout.
+ * Web API client options: bounded retries with jitter on 5xx and network errors. A 429 is thrown
+ * at once (rejectRateLimitedCalls): otherwise the client pauses its whole queue, every channel's
+ * posts with it, for the Retry-After; the renderer decides per call (wait and retry a round's
+ * post, drop a progress edit). Every call has a timeout.
  */
 export function slackClientOptions(
   config: Config,
@@ -30,7 +33,7 @@ export function slackClientOptions(
   return {
     ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
     retryConfig: { retries: 5, factor: 2, minTimeout: 1000, maxTimeout: 30_000, randomize: true },
-    rejectRateLimitedCalls: false,
+    rejectRateLimitedCalls: true,
     timeout: 30_000,
     ...overrides,
   };
@@ -111,6 +114,7 @@ export async function createSlackFrontEnd(
     ...(overrides.postIntervalMs !== undefined ? { postIntervalMs: overrides.postIntervalMs } : {}),
     ...(overrides.progress !== undefined ? { progress: overrides.progress } : {}),
     ...(overrides.fileOrigins ? { fileOrigins: overrides.fileOrigins } : {}),
+    ...(overrides.tier3PerMinute !== undefined ? { tier3PerMinute: overrides.tier3PerMinute } : {}),
   });
 }
 

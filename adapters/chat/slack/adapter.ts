@@ -31,6 +31,8 @@ export interface SlackAdapterOptions {
   postIntervalMs?: number;
   /** Show a progress line while a round runs (one message, edited, removed when the answer is posted). */
   progress?: boolean;
+  /** chat.update and chat.delete calls per minute (Slack's Tier 3 is 50+; default 45). */
+  tier3PerMinute?: number;
   /** Workspace and bot ids; asked of auth.test when absent. */
   identity?: SlackIdentity;
   maxUploadBytes?: number;
@@ -170,6 +172,7 @@ export class SlackAdapter implements ChatFrontEnd {
       client: app.client,
       command: this.command,
       ...(options.postIntervalMs !== undefined ? { postIntervalMs: options.postIntervalMs } : {}),
+      ...(options.tier3PerMinute !== undefined ? { tier3PerMinute: options.tier3PerMinute } : {}),
       logger: this.logger,
     });
     this.register();
@@ -472,9 +475,11 @@ export class SlackAdapter implements ChatFrontEnd {
       await renderer.deleteMessage(dest.channel, ts).catch(warn('could not remove the progress line'));
     };
     const showProgress = this.options.progress ?? true;
+    // The progress line goes while the reply is posted: its chat.delete may wait for budget.
+    let clearing: Promise<void> = Promise.resolve();
     return {
       send: async (reply) => {
-        await clear();
+        clearing = clear();
         await renderer.render(reply, dest);
       },
       progress: (text) => {
@@ -483,12 +488,15 @@ export class SlackAdapter implements ChatFrontEnd {
         // Not awaited by the engine: the round goes on while the line is posted.
         chain = chain
           .then(async () => {
-            if (status) await renderer.updateText(dest.channel, status, line);
+            if (status) await renderer.updateProgress(dest.channel, status, line);
             else status = await renderer.postText(dest, line);
           })
           .catch(warn('could not post a progress line'));
       },
-      close: clear,
+      close: async () => {
+        await clearing;
+        await clear();
+      },
     };
   }
 }

@@ -414,7 +414,7 @@ describe('slack: rounds in a thread', () => {
       expect(stub).not.toHaveProperty('url_private');
       await w.say({ channel: 'C1', threadTs: root, text: 'like this one', files: [stub] });
       await w.idle();
-      expect(w.fake.callsOf('files.info').map((c) => c.params.file)).toEqual([stub.id]);
+      expect(w.fake.callsOf('files.info').filter((c) => c.params.file === stub.id)).toHaveLength(1);
       expect((await stateOf(w, 'C1', root))?.rounds.map((r) => r.cause)).toEqual(['find', 'image']);
     }),
   );
@@ -540,6 +540,71 @@ describe('slack: retries, duplicates and rate limits', () => {
         expect(w.roundMessages('C1', root).map((m) => m.metadata?.event_payload.round)).toEqual([1, 2]);
       },
       { progress: false },
+    ),
+  );
+});
+
+describe('slack: pictures are processed asynchronously', () => {
+  it(
+    'a round’s controls are posted only once its pictures are shared; alt text goes as alt_txt',
+    withWorld(async (w) => {
+      w.fake.limits.processingMs = 300;
+      const root = (await w.command('C1', 'a red circle')) as string;
+      await w.say({ channel: 'C1', threadTs: root, text: 'it is blue' });
+      await w.press('C1', root, 'more', 2);
+      await w.idle();
+      const thread = w.botMessages('C1', root);
+      const kinds = thread.map((m) => (m.files.length ? `files:${m.files.length}` : m.metadata?.event_type));
+      expect(kinds).toEqual(['files:2', 'genir_round', 'files:2', 'genir_round', 'files:1', 'genir_round']);
+      // Each picture message was shared (files.info polled until then) before its round was posted.
+      expect(w.fake.callsOf('files.info').length).toBeGreaterThan(0);
+      const [drawing, sheet] = (thread[0] as FakeMessage).files;
+      expect(drawing?.alt).toBe('What I drew for: a red circle');
+      expect(sheet?.alt).toMatch(/^Numbered matches: 1\. /);
+      for (const c of w.fake.callsOf('files.getUploadURLExternal'))
+        expect(c.params).not.toHaveProperty('alt_text');
+    }),
+  );
+});
+
+describe('slack: rate tiers', () => {
+  it(
+    'a 429 on a progress edit drops that edit; it does not hold up the round or other calls',
+    withWorld(async (w) => {
+      w.fake.failNext('chat.update', 429, 30);
+      const root = (await w.command('C1', 'a red circle')) as string;
+      await w.say({ channel: 'C1', threadTs: root, text: 'it is blue' });
+      await w.idle();
+      const updates = w.fake.callsOf('chat.update');
+      expect(updates[0]?.status).toBe(429);
+      // Not retried: no later call carries the dropped edit's text.
+      expect(updates.slice(1).filter((c) => c.params.text === updates[0]?.params.text)).toEqual([]);
+      expect(w.roundMessages('C1', root).map((m) => m.metadata?.event_payload.round)).toEqual([1, 2]);
+      expect(w.fake.messages.filter((m) => m.text.startsWith(':hourglass')).every((m) => m.deleted)).toBe(
+        true,
+      );
+    }),
+  );
+
+  it(
+    'chat.update / chat.delete stay within the Tier 3 budget: progress edits give way, rounds never do',
+    withWorld(
+      async (w) => {
+        const root = (await w.command('C1', 'a red circle')) as string;
+        for (const text of ['it is blue', 'it is small', 'at the top', 'on white']) {
+          await w.say({ channel: 'C1', threadTs: root, text });
+          await w.idle();
+        }
+        await w.idle();
+        expect(w.roundMessages('C1', root)).toHaveLength(5);
+        const calls = [...w.fake.callsOf('chat.update'), ...w.fake.callsOf('chat.delete')];
+        expect(calls.filter((c) => c.status === 429)).toEqual([]);
+        expect(w.fake.callsOf('chat.update').length).toBeLessThanOrEqual(5);
+        expect(w.fake.messages.filter((m) => m.text.startsWith(':hourglass')).every((m) => m.deleted)).toBe(
+          true,
+        );
+      },
+      { tier3PerMinute: 5 },
     ),
   );
 });

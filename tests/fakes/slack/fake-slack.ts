@@ -34,7 +34,31 @@ export interface FakeFile {
   bytes: number;
   /** The uploaded bytes start with the PNG signature. */
   png: boolean;
+  /** The screen-reader text, as given to files.getUploadURLExternal (`alt_txt`). */
+  alt?: string;
 }
+
+/**
+ * What the fake enforces, as Slack documents it (docs.slack.dev/apis/web-api/rate-limits and the
+ * method pages); tests may tighten or loosen a limit.
+ */
+export interface FakeSlackLimits {
+  /** Tier 3 (chat.update, chat.delete): calls per minute per method; more get 429 + Retry-After. */
+  tier3PerMinute: number;
+  /** chat.postMessage: about 1 per second per channel, short bursts tolerated (this many at once). */
+  postBurst: number;
+  /** Uploaded files are shared (and their message appears) this long after completeUploadExternal. */
+  processingMs: number;
+  /** Socket Mode: an envelope not acked within this is sent again (retry_attempt + 1). */
+  socketAckTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: FakeSlackLimits = {
+  tier3PerMinute: 50,
+  postBurst: 20,
+  processingMs: 50,
+  socketAckTimeoutMs: 3000,
+};
 
 export interface FakeMessage {
   channel: string;
@@ -160,6 +184,11 @@ export class FakeSlack {
   private readonly sockets = new Set<WebSocket>();
   private readonly wss = new WebSocketServer({ noServer: true });
   private seq = 0;
+  /** Call times per Tier 3 method in the last minute, and the postMessage bucket per channel. */
+  private readonly tier3Calls = new Map<string, number[]>();
+  private readonly postBuckets = new Map<string, { tokens: number; at: number }>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly limits: FakeSlackLimits = { ...DEFAULT_LIMITS };
   private connectedResolve: (() => void) | null = null;
   /** Resolves when a Socket Mode client has connected and been sent `hello`. */
   readonly socketConnected: Promise<void>;
@@ -316,7 +345,42 @@ export class FakeSlack {
     return acked;
   }
 
+  /** Runs `fn` after `ms` unless the fake closes first. */
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  /**
+   * Slack's rate limits for `method` (per workspace; chat.postMessage per channel): the
+   * Retry-After seconds when this call is over them, else null (and the call is counted).
+   */
+  private rateLimited(method: string, p: Record<string, unknown>): number | null {
+    const now = Date.now();
+    if (method === 'chat.update' || method === 'chat.delete') {
+      const recent = (this.tier3Calls.get(method) ?? []).filter((t) => t > now - 60_000);
+      this.tier3Calls.set(method, recent);
+      if (recent.length >= this.limits.tier3PerMinute)
+        return Math.max(1, Math.ceil(((recent[0] as number) + 60_000 - now) / 1000));
+      recent.push(now);
+    }
+    if (method === 'chat.postMessage' && p.channel) {
+      const key = String(p.channel);
+      const b = this.postBuckets.get(key) ?? { tokens: this.limits.postBurst, at: now };
+      b.tokens = Math.min(this.limits.postBurst, b.tokens + (now - b.at) / 1000);
+      b.at = now;
+      this.postBuckets.set(key, b);
+      if (b.tokens < 1) return 1;
+      b.tokens -= 1;
+    }
+    return null;
+  }
+
   async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
     for (const ws of this.sockets) ws.terminate();
     this.wss.close();
     await closeServer(this.server);
@@ -352,7 +416,9 @@ export class FakeSlack {
     if (url.pathname.startsWith('/api/')) {
       const method = url.pathname.slice('/api/'.length);
       const params = parseParams(req, body);
-      const failure = this.failures.get(method)?.shift();
+      const retryAfter = this.rateLimited(method, params);
+      const failure: Failure | undefined =
+        retryAfter !== null ? { status: 429, retryAfter } : this.failures.get(method)?.shift();
       if (failure && 'status' in failure) {
         this.calls.push({ method, status: failure.status, params });
         send(
@@ -512,8 +578,17 @@ export class FakeSlack {
       }
       case 'files.getUploadURLExternal': {
         if (!p.filename || !p.length) return { ok: false, error: 'invalid_arguments' };
+        // The documented argument is alt_txt; anything else (alt_text) is not an argument and is ignored.
+        const alt = p.alt_txt === undefined ? undefined : String(p.alt_txt);
+        if (alt && alt.length > 1000) return { ok: false, error: 'alt_txt_too_large' };
         const fileId = `F${randomBytes(4).toString('hex').toUpperCase()}`;
-        this.pendingUploads.set(fileId, { id: fileId, name: String(p.filename), bytes: 0, png: false });
+        this.pendingUploads.set(fileId, {
+          id: fileId,
+          name: String(p.filename),
+          bytes: 0,
+          png: false,
+          ...(alt !== undefined ? { alt } : {}),
+        });
         return { ok: true, upload_url: `${this.baseUrl}/upload/${fileId}`, file_id: fileId };
       }
       case 'files.completeUploadExternal': {
@@ -525,20 +600,41 @@ export class FakeSlack {
           this.pendingUploads.delete(f.id);
           done.push({ ...pending, ...(f.title ? { title: f.title } : {}) });
         }
-        if (p.channel_id) {
-          this.messages.push({
-            channel: String(p.channel_id),
-            ts: this.nextTs(),
-            ...(p.thread_ts ? { threadTs: String(p.thread_ts) } : {}),
-            user: id.botUserId,
-            text: (p.initial_comment as string | undefined) ?? '',
-            files: done,
-            via: 'files.completeUploadExternal',
-            deleted: false,
-            edits: 0,
+        const infos = done.map((f) => {
+          const info: Record<string, unknown> = {
+            id: f.id,
+            name: f.name,
+            title: f.title ?? f.name,
+            mimetype: f.png ? 'image/png' : 'application/octet-stream',
+            size: f.bytes,
+            ...(f.alt !== undefined ? { alt_txt: f.alt } : {}),
+            // Not shared yet: Slack processes the upload, then posts the files' message.
+            shares: {},
+          };
+          this.hostedFiles.set(f.id, { data: Buffer.alloc(0), mimetype: String(info.mimetype), info });
+          return info;
+        });
+        const channel = p.channel_id ? String(p.channel_id) : undefined;
+        if (channel) {
+          this.later(this.limits.processingMs, () => {
+            const m: FakeMessage = {
+              channel,
+              ts: this.nextTs(),
+              ...(p.thread_ts ? { threadTs: String(p.thread_ts) } : {}),
+              user: id.botUserId,
+              text: (p.initial_comment as string | undefined) ?? '',
+              files: done,
+              via: 'files.completeUploadExternal',
+              deleted: false,
+              edits: 0,
+            };
+            this.messages.push(m);
+            const share = { ts: m.ts, ...(m.threadTs ? { thread_ts: m.threadTs } : {}) };
+            for (const info of infos)
+              info.shares = { [channel.startsWith('C') ? 'public' : 'private']: { [channel]: [share] } };
           });
         }
-        return { ok: true, files: done.map((f) => ({ id: f.id, name: f.name, title: f.title ?? f.name })) };
+        return { ok: true, files: infos.map((f) => ({ ...f })) };
       }
       default:
         return { ok: false, error: 'unknown_method' };

@@ -21,6 +21,8 @@ export interface SlackWorldOptions {
   socket?: boolean;
   progress?: boolean;
   engine?: Partial<EngineOptions>;
+  /** The bot's chat.update / chat.delete budget per minute, and the fake's Tier 3 limit (default 45 / 50). */
+  tier3PerMinute?: number;
 }
 
 export interface PersonMessage {
@@ -41,6 +43,7 @@ export type SlackWorld = Awaited<ReturnType<typeof slackWorld>>;
 
 export async function slackWorld(options: SlackWorldOptions = {}) {
   const fake = await FakeSlack.start();
+  if (options.tier3PerMinute !== undefined) fake.limits.tier3PerMinute = options.tier3PerMinute;
   const world = await engineWorld(options.engine ?? {});
   const config = loadConfig(
     {
@@ -68,6 +71,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
       host: '127.0.0.1',
       fileOrigins: [fake.baseUrl],
       ...(options.progress !== undefined ? { progress: options.progress } : {}),
+      ...(options.tier3PerMinute !== undefined ? { tier3PerMinute: options.tier3PerMinute } : {}),
     },
   );
 
