@@ -111,6 +111,10 @@ interface SlackSink extends ThreadSink {
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
+/** Slack's answers when the bot may not post in a conversation (chat.postMessage errors). */
+const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
+const CANNOT_POST_HERE = 'I cannot post in this conversation.';
+
 export const SLACK_FILE_ORIGINS = ['https://files.slack.com'];
 
 /** Checks the file-download allow-list: exact origins, over https unless the host is loopback (local fakes). */
@@ -251,9 +255,13 @@ export class SlackAdapter implements ChatFrontEnd {
     app.event('message', async ({ event }) => {
       this.track(this.onPersonMessage(event as unknown as SlackMessageEvent));
     });
-    app.action(/^genir/, async ({ ack, body, action }) => {
+    app.action(/^genir/, async ({ ack, body, action, respond }) => {
       await ack();
-      this.track(this.onAction(body as unknown as SlackActionBody, action as unknown as SlackActionPayload));
+      this.track(
+        this.onAction(body as unknown as SlackActionBody, action as unknown as SlackActionPayload, (text) =>
+          respond({ response_type: 'ephemeral', replace_original: false, text }).then(() => {}),
+        ),
+      );
     });
     app.error(async (err) => {
       this.logger.error({ err }, 'slack app error');
@@ -307,7 +315,7 @@ export class SlackAdapter implements ChatFrontEnd {
       const code = errorCode(err);
       await tell(
         code === 'not_in_channel' || code === 'channel_not_found'
-          ? `I cannot post in this conversation. Invite me first (\`/invite @genir\`), or use ${this.command} in a channel I am in.`
+          ? `${CANNOT_POST_HERE} Invite me first (\`/invite @genir\`), or use ${this.command} in a channel I am in.`
           : `Slack did not let me start the search here (${code ?? errorMessage(err)}).`,
       );
       return;
@@ -414,8 +422,12 @@ export class SlackAdapter implements ChatFrontEnd {
     return res.file as SlackFile;
   }
 
-  /** A select or button of a round message. */
-  private async onAction(body: SlackActionBody, action: SlackActionPayload): Promise<void> {
+  /** A select or button of a round message; `respond` answers through the interaction's response_url. */
+  private async onAction(
+    body: SlackActionBody,
+    action: SlackActionPayload,
+    respond: (text: string) => Promise<void>,
+  ): Promise<void> {
     const actionId =
       action.type === 'static_select' ? action.selected_option?.value : (action.value ?? action.action_id);
     const channel = body.channel?.id ?? body.container?.channel_id;
@@ -425,7 +437,7 @@ export class SlackAdapter implements ChatFrontEnd {
     const threadTs = body.message?.thread_ts ?? body.container?.thread_ts ?? NO_THREAD;
     const userId = body.user.id;
     const dest: SlackDestination = { channel, ...(threadTs === NO_THREAD ? {} : { threadTs }), userId };
-    const sink = this.sink(dest);
+    const sink = this.sink(dest, respond);
     try {
       await this.engine.onAction(
         {
@@ -462,7 +474,11 @@ export class SlackAdapter implements ChatFrontEnd {
       .catch(() => {});
   }
 
-  private sink(dest: SlackDestination): SlackSink {
+  /**
+   * `fallback` reaches the person when the conversation refuses the bot's posts (not_in_channel,
+   * archived…): an interaction's response_url still works there.
+   */
+  private sink(dest: SlackDestination, fallback?: (text: string) => Promise<void>): SlackSink {
     const renderer = this.renderer;
     const warn = (what: string) => (err: unknown) => this.logger.warn({ channel: dest.channel, err }, what);
     let status: string | null = null;
@@ -477,10 +493,27 @@ export class SlackAdapter implements ChatFrontEnd {
     const showProgress = this.options.progress ?? true;
     // The progress line goes while the reply is posted: its chat.delete may wait for budget.
     let clearing: Promise<void> = Promise.resolve();
+    let refused: unknown = null;
     return {
       send: async (reply) => {
+        // Once the conversation refused a post, the rest would be refused too: no more calls.
+        if (refused) throw refused;
         clearing = clear();
-        await renderer.render(reply, dest);
+        try {
+          await renderer.render(reply, dest);
+        } catch (err) {
+          const code = errorCode(err);
+          if (!code || !CANNOT_POST.has(code)) throw err;
+          refused = err;
+          this.logger.warn(
+            { channel: dest.channel, code },
+            'slack: cannot post in this conversation; invite the bot (/invite @genir)',
+          );
+          await fallback?.(`${CANNOT_POST_HERE} Invite me (\`/invite @genir\`) and try again.`).catch(
+            warn('could not tell the person through response_url'),
+          );
+          throw err;
+        }
       },
       progress: (text) => {
         if (!showProgress) return;

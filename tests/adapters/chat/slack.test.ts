@@ -609,6 +609,45 @@ describe('slack: rate tiers', () => {
   );
 });
 
+describe('slack: the bot’s own messages and lost membership', () => {
+  it(
+    'the bot’s own posts, file shares and edits echoed back as message events never reach the store',
+    withWorld(async (w) => {
+      const asked: string[] = [];
+      const isForUs = w.world.engine.isForUs.bind(w.world.engine);
+      w.world.engine.isForUs = (key, mentioned) => {
+        asked.push(key);
+        return isForUs(key, mentioned);
+      };
+      const root = (await w.command('C1', 'a red circle')) as string;
+      await w.say({ channel: 'C1', threadTs: root, text: 'it is blue' });
+      await w.idle();
+      // Echoes of every kind came back: plain posts, the pictures' file_share, edits.
+      expect(w.fake.messages.filter((m) => m.via !== 'person' && !m.ephemeralTo).length).toBeGreaterThan(6);
+      expect(w.fake.callsOf('chat.update').length).toBeGreaterThan(0);
+      // One look-up for the /genir root and one for the person's reply: none for the echoes.
+      expect(asked).toHaveLength(2);
+      expect(w.roundMessages('C1', root)).toHaveLength(2);
+    }),
+  );
+
+  it(
+    'a control pressed where the bot was removed: not_in_channel is told to the person through response_url',
+    withWorld(async (w) => {
+      const root = (await w.command('C1', 'a red circle')) as string;
+      w.fake.removeBotFrom('C1');
+      await w.press('C1', root, 'not');
+      await w.idle();
+      const told = w.fake.messages.filter((m) => m.via === 'response_url');
+      expect(told.map((m) => m.ephemeralTo)).toEqual([PERSON]);
+      expect(told[0]?.text).toContain('/invite @genir');
+      expect(w.logs.some((l) => l.msg?.includes('cannot post in this conversation'))).toBe(true);
+      // Only the one refused round post: no retry storm against a channel that refuses the bot.
+      expect(w.fake.callsOf('chat.postMessage').filter((c) => c.params.blocks).length).toBe(1);
+    }),
+  );
+});
+
 describe('slack: safety', () => {
   it(
     'a description with <!channel>, <!here>, a user mention and & is posted escaped everywhere',
@@ -834,6 +873,82 @@ describe('slack: Socket Mode', () => {
         await w.idle();
         expect(w.bot.mode).toBe('socket');
         expect(w.roundMessages('C1', root).map((m) => m.metadata?.event_payload.round)).toEqual([1, 2]);
+      },
+      { socket: true },
+    ),
+  );
+});
+
+describe('slack: Socket Mode connections', () => {
+  const reply = (w: SlackWorld, root: string, text: string, eventId: string) => {
+    const m = w.fake.addPersonMessage('C1', PERSON, text, root);
+    const body = {
+      type: 'message',
+      channel: 'C1',
+      channel_type: 'channel',
+      user: PERSON,
+      text,
+      ts: m.ts,
+      thread_ts: root,
+    };
+    return JSON.parse(w.sender.eventBody(body, eventId));
+  };
+
+  /** `/genir <text>` in C1 over the socket; returns the root message's ts. */
+  const start = async (w: SlackWorld, text: string): Promise<string> => {
+    await w.fake.socketConnected;
+    await w.fake.sendSocket({
+      type: 'slash_commands',
+      payload: {
+        team_id: w.fake.identity.teamId,
+        channel_id: 'C1',
+        user_id: PERSON,
+        command: '/genir',
+        text,
+        api_app_id: w.fake.identity.appId,
+        response_url: w.fake.responseUrl('C1', PERSON),
+        trigger_id: `trigger-${text}`,
+      },
+    });
+    await w.idle();
+    return w.fake.topLevel('C1')[0]?.ts as string;
+  };
+
+  it(
+    'a disconnect (refresh_requested) is followed by a new connection; an event sent meanwhile is not lost',
+    withWorld(
+      async (w) => {
+        const root = await start(w, 'a red circle');
+        w.fake.sendDisconnect('refresh_requested');
+        // Held by Slack until the new connection is open.
+        const ack = await w.fake.sendSocket({
+          type: 'events_api',
+          payload: reply(w, root, 'it is blue', 'EvAFTER'),
+        });
+        expect(ack).toEqual({});
+        await w.idle();
+        expect(w.fake.callsOf('apps.connections.open')).toHaveLength(2);
+        expect(w.roundMessages('C1', root).map((m) => m.metadata?.event_payload.round)).toEqual([1, 2]);
+      },
+      { socket: true },
+    ),
+  );
+
+  it(
+    'an envelope whose ack was lost is redelivered (retry_attempt 1) and handled once',
+    withWorld(
+      async (w) => {
+        w.fake.limits.socketAckTimeoutMs = 300;
+        const root = await start(w, 'a red circle');
+        w.fake.loseAcks = 1;
+        const payload = reply(w, root, 'it is blue', 'EvLOST');
+        const before = w.fake.socketDeliveries.length;
+        await w.fake.sendSocket({ type: 'events_api', payload });
+        await w.idle();
+        const mine = w.fake.socketDeliveries.slice(before).filter((d, _, all) => d.id === all[0]?.id);
+        expect(mine.map((d) => d.attempt)).toEqual([0, 1]);
+        expect(w.roundMessages('C1', root).map((m) => m.metadata?.event_payload.round)).toEqual([1, 2]);
+        expect((await stateOf(w, 'C1', root))?.rounds).toHaveLength(2);
       },
       { socket: true },
     ),

@@ -181,6 +181,19 @@ export class FakeSlack {
   private readonly pendingUploads = new Map<string, FakeFile>();
   private readonly hostedFiles = new Map<string, HostedFile>();
   private readonly acks = new Map<string, (payload: unknown) => void>();
+  /** Envelopes waiting for a connection. */
+  private held: (() => void)[] = [];
+  /** Acks the fake drops, as if lost on the way (the envelope is then redelivered). */
+  loseAcks = 0;
+  /** Every envelope frame sent: its id and retry_attempt. */
+  readonly socketDeliveries: { id: string; attempt: number }[] = [];
+  /** Channels the bot is not in. */
+  private readonly notIn = new Set<string>();
+  /**
+   * Called with every message the bot posts or edits, as Slack echoes them back as `message`
+   * events (the world delivers them to the bot).
+   */
+  onBotMessage: ((event: Record<string, unknown>) => void) | null = null;
   private readonly sockets = new Set<WebSocket>();
   private readonly wss = new WebSocketServer({ noServer: true });
   private seq = 0;
@@ -327,22 +340,84 @@ export class FakeSlack {
     return this.messages.find((m) => m.channel === channel && m.ts === ts);
   }
 
-  /** Sends a Socket Mode envelope; resolves with the client's ack payload. */
+  /**
+   * Sends a Socket Mode envelope; resolves with the client's ack payload. As Slack does, an
+   * envelope is held while no connection is open, and one not acked within socketAckTimeoutMs is
+   * sent again with retry_attempt + 1 and retry_reason "timeout" (up to 3 retries).
+   */
   sendSocket(envelope: SocketEnvelope): Promise<unknown> {
     const id = randomBytes(8).toString('hex');
     const acked = new Promise<unknown>((resolve) => this.acks.set(id, resolve));
-    const frame = JSON.stringify({
-      envelope_id: id,
-      type: envelope.type,
-      payload: envelope.payload,
-      accepts_response_payload: envelope.type !== 'events_api',
-      ...(envelope.retryAttempt !== undefined
-        ? { retry_attempt: envelope.retryAttempt }
-        : { retry_attempt: 0 }),
-      ...(envelope.retryReason ? { retry_reason: envelope.retryReason } : { retry_reason: '' }),
-    });
-    for (const ws of this.sockets) ws.send(frame);
+    const deliver = (attempt: number, reason: string) => {
+      if (!this.acks.has(id)) return;
+      const frame = JSON.stringify({
+        envelope_id: id,
+        type: envelope.type,
+        payload: envelope.payload,
+        accepts_response_payload: envelope.type !== 'events_api',
+        retry_attempt: attempt,
+        retry_reason: reason,
+      });
+      const open = [...this.sockets].filter((ws) => ws.readyState === ws.OPEN);
+      if (open.length === 0) this.held.push(() => deliver(attempt, reason));
+      else {
+        // One connection gets each envelope, as Slack spreads them over an app's connections.
+        (open.at(-1) as WebSocket).send(frame);
+        this.socketDeliveries.push({ id, attempt });
+        if (attempt < 3) this.later(this.limits.socketAckTimeoutMs, () => deliver(attempt + 1, 'timeout'));
+      }
+    };
+    deliver(envelope.retryAttempt ?? 0, envelope.retryReason ?? '');
     return acked;
+  }
+
+  /**
+   * A `disconnect` message on the open connections (reason "refresh_requested" or "warning"): the
+   * client is expected to open a new connection; Slack closes the old one shortly after.
+   */
+  sendDisconnect(reason: 'refresh_requested' | 'warning' | 'link_disabled'): void {
+    const old = [...this.sockets];
+    for (const ws of old)
+      ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'fake-slack' } }));
+    this.later(1000, () => {
+      for (const ws of old) ws.close();
+    });
+  }
+
+  /** Slack's `message` event for a message of the bot (posted, shared files, or edited). */
+  private echo(m: FakeMessage, change?: 'message_changed'): void {
+    if (!this.onBotMessage || m.ephemeralTo) return;
+    const type = m.channel.startsWith('D') ? 'im' : m.channel.startsWith('G') ? 'group' : 'channel';
+    const message = {
+      type: 'message',
+      user: m.user,
+      ...(m.files.length
+        ? { subtype: 'file_share', files: m.files.map((f) => ({ id: f.id, name: f.name })) }
+        : {}),
+      // Messages posted with the bot token carry bot_id; a file share by the bot user only its user.
+      ...(m.via === 'chat.postMessage' ? { bot_id: this.identity.botId, app_id: this.identity.appId } : {}),
+      text: m.text,
+      ts: m.ts,
+      ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+    };
+    this.onBotMessage(
+      change
+        ? {
+            type: 'message',
+            subtype: change,
+            hidden: true,
+            channel: m.channel,
+            channel_type: type,
+            message,
+            ts: this.nextTs(),
+          }
+        : { ...message, channel: m.channel, channel_type: type },
+    );
+  }
+
+  /** The bot is not (or no longer) a member of `channel`: posting there answers not_in_channel. */
+  removeBotFrom(channel: string): void {
+    this.notIn.add(channel);
   }
 
   /** Runs `fn` after `ms` unless the fake closes first. */
@@ -392,6 +467,10 @@ export class FakeSlack {
     ws.on('message', (data) => {
       const msg = JSON.parse(data.toString()) as { envelope_id?: string; payload?: unknown };
       if (msg.envelope_id) {
+        if (this.loseAcks > 0) {
+          this.loseAcks--;
+          return;
+        }
         this.acks.get(msg.envelope_id)?.(msg.payload ?? {});
         this.acks.delete(msg.envelope_id);
       }
@@ -405,6 +484,9 @@ export class FakeSlack {
       }),
     );
     this.connectedResolve?.();
+    const held = this.held;
+    this.held = [];
+    for (const deliver of held) deliver();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -519,6 +601,7 @@ export class FakeSlack {
       case 'chat.postEphemeral': {
         const channel = p.channel as string | undefined;
         if (!channel) return { ok: false, error: 'channel_not_found' };
+        if (this.notIn.has(channel)) return { ok: false, error: 'not_in_channel' };
         const blocks = json<Block[]>(p.blocks);
         const text = (p.text as string | undefined) ?? '';
         if (!text && !blocks) return { ok: false, error: 'no_text' };
@@ -543,6 +626,7 @@ export class FakeSlack {
           edits: 0,
         };
         this.messages.push(m);
+        this.echo(m);
         return ephemeral
           ? { ok: true, message_ts: m.ts }
           : {
@@ -563,6 +647,7 @@ export class FakeSlack {
         if (blocks) m.blocks = blocks;
         else delete m.blocks;
         m.edits++;
+        this.echo(m, 'message_changed');
         return { ok: true, channel: m.channel, ts: m.ts, text: m.text };
       }
       case 'chat.delete': {
@@ -615,6 +700,7 @@ export class FakeSlack {
           return info;
         });
         const channel = p.channel_id ? String(p.channel_id) : undefined;
+        if (channel && this.notIn.has(channel)) return { ok: false, error: 'not_in_channel' };
         if (channel) {
           this.later(this.limits.processingMs, () => {
             const m: FakeMessage = {
@@ -629,6 +715,7 @@ export class FakeSlack {
               edits: 0,
             };
             this.messages.push(m);
+            this.echo(m);
             const share = { ts: m.ts, ...(m.threadTs ? { thread_ts: m.threadTs } : {}) };
             for (const info of infos)
               info.shares = { [channel.startsWith('C') ? 'public' : 'private']: { [channel]: [share] } };

@@ -92,11 +92,30 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     fake.identity,
   );
 
+  // Slack echoes the bot's own messages back as `message` events; so does the fake, by default.
+  const echoes = new Set<Promise<unknown>>();
+  fake.onBotMessage = (event) => {
+    const delivery = (
+      options.socket
+        ? fake.sendSocket({ type: 'events_api', payload: JSON.parse(sender.eventBody(event)) })
+        : sender.event(event)
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        // Only a bot that has been stopped may refuse its echoes.
+        if (fake.onBotMessage) throw err;
+      },
+    );
+    echoes.add(delivery);
+    void delivery.catch(() => {}).finally(() => echoes.delete(delivery));
+  };
+
   const idle = async () => {
     do {
+      await Promise.all([...echoes]);
       await Promise.allSettled([...inflight]);
       await bot.idle();
-    } while (inflight.size > 0);
+    } while (inflight.size > 0 || echoes.size > 0);
   };
 
   const personEvent = (m: PersonMessage, ts: string, type: 'message' | 'app_mention') => ({
@@ -294,6 +313,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     roundMessages,
     async close() {
       await idle();
+      fake.onBotMessage = null;
       await bot.stop();
       await fake.close();
     },
@@ -347,6 +367,9 @@ export async function slackHarness(): Promise<ChatHarness> {
       const [channel, threadTs] = split(thread);
       return w.posts(channel, threadTs, asides.get(thread));
     },
-    close: () => w.fake.close(),
+    close: async () => {
+      w.fake.onBotMessage = null;
+      await w.fake.close();
+    },
   };
 }
