@@ -18,6 +18,8 @@ export interface SlackBotOverrides {
   fileOrigins?: readonly string[];
   /** chat.update / chat.delete calls per minute (default 45, under Slack's Tier 3). */
   tier3PerMinute?: number;
+  /** Rounds under way at once (default 4). */
+  maxConcurrentRounds?: number;
 }
 
 /**
@@ -115,6 +117,9 @@ export async function createSlackFrontEnd(
     ...(overrides.progress !== undefined ? { progress: overrides.progress } : {}),
     ...(overrides.fileOrigins ? { fileOrigins: overrides.fileOrigins } : {}),
     ...(overrides.tier3PerMinute !== undefined ? { tier3PerMinute: overrides.tier3PerMinute } : {}),
+    ...(overrides.maxConcurrentRounds !== undefined
+      ? { maxConcurrentRounds: overrides.maxConcurrentRounds }
+      : {}),
   });
 }
 

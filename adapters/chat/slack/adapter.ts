@@ -7,6 +7,7 @@ import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
 import { collectUploads, type RemoteFile, type Uploads } from '../shared/uploads.ts';
+import { Gate } from './gate.ts';
 import { type RequestListener, startGuardedServer, stopServer } from './http-server.ts';
 import {
   clip,
@@ -31,6 +32,11 @@ export interface SlackAdapterOptions {
   postIntervalMs?: number;
   /** Show a progress line while a round runs (one message, edited, removed when the answer is posted). */
   progress?: boolean;
+  /**
+   * Engine calls (rounds) under way at once (default 4). Rounds do their picture work on the
+   * event loop; with hundreds at once the loop falls behind and acknowledgements with it.
+   */
+  maxConcurrentRounds?: number;
   /** chat.update and chat.delete calls per minute (Slack's Tier 3 is 50+; default 45). */
   tier3PerMinute?: number;
   /** Workspace and bot ids; asked of auth.test when absent. */
@@ -152,6 +158,8 @@ export class SlackAdapter implements ChatFrontEnd {
   port: number | undefined;
   private server: Server | undefined;
   private readonly inFlight: InFlight;
+  /** First come, first served: a thread's events keep their order. */
+  private readonly rounds: Gate;
   /** Event ids already taken in by this process; the engine's store is the authority across processes. */
   private readonly seen = new BoundedSet<string>(10_000);
   private readonly command: string;
@@ -169,6 +177,7 @@ export class SlackAdapter implements ChatFrontEnd {
     this.command = options.command ?? '/genir';
     this.logger = options.logger ?? silent;
     this.inFlight = new InFlight(this.logger, 'slack event failed');
+    this.rounds = new Gate(options.maxConcurrentRounds ?? 4);
     this.identity = options.identity;
     this.botToken = app.client.token ?? '';
     this.fileOrigins = checkFileOrigins(options.fileOrigins ?? SLACK_FILE_ORIGINS);
@@ -439,14 +448,16 @@ export class SlackAdapter implements ChatFrontEnd {
     const dest: SlackDestination = { channel, ...(threadTs === NO_THREAD ? {} : { threadTs }), userId };
     const sink = this.sink(dest, respond);
     try {
-      await this.engine.onAction(
-        {
-          key: this.key(channel, threadTs),
-          eventId: `slack:act:${body.trigger_id ?? `${messageTs}:${action.action_ts}:${userId}`}`,
-          userId,
-          actionId,
-        },
-        sink,
+      await this.rounds.run(() =>
+        this.engine.onAction(
+          {
+            key: this.key(channel, threadTs),
+            eventId: `slack:act:${body.trigger_id ?? `${messageTs}:${action.action_ts}:${userId}`}`,
+            userId,
+            actionId,
+          },
+          sink,
+        ),
       );
     } catch (err) {
       await this.failed(sink, err);
@@ -458,7 +469,7 @@ export class SlackAdapter implements ChatFrontEnd {
   private async run(msg: InboundMessage, dest: SlackDestination): Promise<void> {
     const sink = this.sink(dest);
     try {
-      await this.engine.onMessage(msg, sink);
+      await this.rounds.run(() => this.engine.onMessage(msg, sink));
     } catch (err) {
       await this.failed(sink, err);
     } finally {

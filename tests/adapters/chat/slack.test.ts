@@ -11,6 +11,7 @@ import { webApi } from '@slack/bolt';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { checkFileOrigins } from '../../../adapters/chat/slack/adapter.ts';
+import { Gate } from '../../../adapters/chat/slack/gate.ts';
 import {
   clip,
   escapeMrkdwn,
@@ -1107,6 +1108,33 @@ describe('slack: text and ids', () => {
     expect(text).toBe(
       ':warning: Unknown command "/x".\nUse:\n```/find &lt;description&gt;   Start\n/pick &lt;n&gt;   Pick```',
     );
+  });
+
+  it('the round gate runs at most N at once, in arrival order, and starts at once when free', async () => {
+    const gate = new Gate(2);
+    const started: number[] = [];
+    const holds = [0, 1, 2, 3].map(() => {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      return { promise, resolve };
+    });
+    const tasks = holds.map((h, i) =>
+      gate.run(async () => {
+        started.push(i);
+        await h.promise;
+        return i;
+      }),
+    );
+    expect(started).toEqual([0, 1]);
+    holds[1]?.resolve();
+    await tasks[1];
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([0, 1, 2]);
+    for (const h of holds) h.resolve();
+    expect(await Promise.all(tasks)).toEqual([0, 1, 2, 3]);
+    expect(started).toEqual([0, 1, 2, 3]);
   });
 
   it('thread ids round-trip through the shared key codec', () => {
