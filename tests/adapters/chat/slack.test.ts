@@ -55,6 +55,16 @@ const withWorld =
 const stateOf = (w: SlackWorld, channel: string, threadTs: string) =>
   w.world.engine.thread(encodeThreadId(w.fake.identity.teamId, channel, threadTs));
 
+const FORM = 'application/x-www-form-urlencoded';
+
+/** The fields of `/genir a red circle` in C1, for command requests built by hand. */
+const redCircleCommand = (w: SlackWorld) => ({
+  text: 'a red circle',
+  channel: 'C1',
+  user: PERSON,
+  responseUrl: w.fake.responseUrl('C1', PERSON),
+});
+
 const controlsOf = (m: FakeMessage) =>
   (m.blocks ?? []).find((b: Block) => b.type === 'actions') as Block | undefined;
 
@@ -701,17 +711,12 @@ describe('slack: safety', () => {
   it(
     'requests with a bad signature or a timestamp older than 5 minutes are refused',
     withWorld(async (w) => {
-      const fields = {
-        text: 'a red circle',
-        channel: 'C1',
-        user: PERSON,
-        responseUrl: w.fake.responseUrl('C1', PERSON),
-      };
-      const form = 'application/x-www-form-urlencoded';
-      const badSignature = await w.sender.send(w.sender.commandBody(fields), form, {
+      const fields = redCircleCommand(w);
+
+      const badSignature = await w.sender.send(w.sender.commandBody(fields), FORM, {
         signature: `v0=${'0'.repeat(64)}`,
       });
-      const old = await w.sender.send(w.sender.commandBody(fields), form, {
+      const old = await w.sender.send(w.sender.commandBody(fields), FORM, {
         timestamp: Math.floor(Date.now() / 1000) - 6 * 60,
       });
       const unsignedEvent = await w.sender.send(
@@ -729,7 +734,7 @@ describe('slack: safety', () => {
       await w.idle();
       expect(w.fake.messages.filter((m) => m.via !== 'person')).toEqual([]);
       // The same request, correctly signed and fresh, is taken.
-      expect((await w.sender.send(w.sender.commandBody(fields), form)).status).toBe(200);
+      expect((await w.sender.send(w.sender.commandBody(fields), FORM)).status).toBe(200);
       await w.idle();
       expect(w.fake.topLevel('C1')).toHaveLength(1);
     }),
@@ -805,20 +810,15 @@ describe('slack: the HTTP endpoint under abuse', () => {
   it(
     'a correctly signed request stamped more than 5 minutes in the future is refused, like an old one',
     withWorld(async (w) => {
-      const fields = {
-        text: 'a red circle',
-        channel: 'C1',
-        user: PERSON,
-        responseUrl: w.fake.responseUrl('C1', PERSON),
-      };
-      const form = 'application/x-www-form-urlencoded';
+      const fields = redCircleCommand(w);
+
       const now = Math.floor(Date.now() / 1000);
-      const future = await w.sender.send(w.sender.commandBody(fields), form, { timestamp: now + 6 * 60 });
-      const past = await w.sender.send(w.sender.commandBody(fields), form, { timestamp: now - 6 * 60 });
+      const future = await w.sender.send(w.sender.commandBody(fields), FORM, { timestamp: now + 6 * 60 });
+      const past = await w.sender.send(w.sender.commandBody(fields), FORM, { timestamp: now - 6 * 60 });
       expect([future.status, past.status]).toEqual([401, 401]);
       await w.idle();
       expect(w.fake.messages).toEqual([]);
-      const nearFuture = await w.sender.send(w.sender.commandBody(fields), form, { timestamp: now + 60 });
+      const nearFuture = await w.sender.send(w.sender.commandBody(fields), FORM, { timestamp: now + 60 });
       expect(nearFuture.status).toBe(200);
     }),
   );
