@@ -236,8 +236,12 @@ export class FakeSlack {
     return fake;
   }
 
+  private origin: string | undefined;
+
+  /** Asked on every request: the address is looked up once (getsockname is a system call). */
   get baseUrl(): string {
-    return localOrigin(this.server);
+    this.origin ??= localOrigin(this.server);
+    return this.origin;
   }
 
   /** What SLACK_API_URL / clientOptions.slackApiUrl should be. */
