@@ -14,12 +14,19 @@ export interface SlackBotOverrides {
   host?: string;
   /** Progress lines while a round runs (default on). */
   progress?: boolean;
+  /** Origins the bot token may be sent to for file downloads (default https://files.slack.com). */
+  fileOrigins?: readonly string[];
+  /** chat.update / chat.delete calls per minute (default 45, under Slack's Tier 3). */
+  tier3PerMinute?: number;
+  /** Rounds under way at once (default 4). */
+  maxConcurrentRounds?: number;
 }
 
 /**
- * Web API client options: bounded retries with jitter on 5xx and network errors; on a 429 the
- * client pauses its queue for the Retry-After it was given, then retries (rejectRateLimitedCalls
- * stays false). Every call has a timeout.
+ * Web API client options: bounded retries with jitter on 5xx and network errors. A 429 is thrown
+ * at once (rejectRateLimitedCalls): otherwise the client pauses its whole queue, every channel's
+ * posts with it, for the Retry-After; the renderer decides per call (wait and retry a round's
+ * post, drop a progress edit). Every call has a timeout.
  */
 export function slackClientOptions(
   config: Config,
@@ -28,7 +35,7 @@ export function slackClientOptions(
   return {
     ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
     retryConfig: { retries: 5, factor: 2, minTimeout: 1000, maxTimeout: 30_000, randomize: true },
-    rejectRateLimitedCalls: false,
+    rejectRateLimitedCalls: true,
     timeout: 30_000,
     ...overrides,
   };
@@ -76,7 +83,7 @@ export async function createSlackFrontEnd(
       'Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) next to SLACK_BOT_TOKEN; see docs/slack.md.',
     );
   }
-  const [{ App }, { SlackAdapter }] = await Promise.all([
+  const [{ App, HTTPReceiver }, { SlackAdapter }] = await Promise.all([
     import('@slack/bolt'),
     import('../adapters/chat/slack/adapter.ts'),
   ]);
@@ -86,18 +93,33 @@ export async function createSlackFrontEnd(
     logger: boltLogger(logger, config),
     deferInitialization: true,
   };
+  // HTTP mode: the adapter serves this receiver's listener from its own server (body cap, timestamp window).
+  const receiver = socket
+    ? undefined
+    : new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET as string, logger: common.logger });
   const app = new App(
-    socket
-      ? { ...common, socketMode: true, appToken: config.SLACK_APP_TOKEN as string }
-      : { ...common, signingSecret: config.SLACK_SIGNING_SECRET as string, port: config.SLACK_PORT },
+    receiver
+      ? { ...common, receiver }
+      : { ...common, socketMode: true, appToken: config.SLACK_APP_TOKEN as string },
   );
   return new SlackAdapter(app, engine, {
     logger,
-    ...(socket
-      ? {}
-      : { listen: { port: config.SLACK_PORT, ...(overrides.host ? { host: overrides.host } : {}) } }),
+    ...(receiver
+      ? {
+          listen: {
+            port: config.SLACK_PORT,
+            ...(overrides.host ? { host: overrides.host } : {}),
+            requestListener: receiver.requestListener,
+          },
+        }
+      : {}),
     ...(overrides.postIntervalMs !== undefined ? { postIntervalMs: overrides.postIntervalMs } : {}),
     ...(overrides.progress !== undefined ? { progress: overrides.progress } : {}),
+    ...(overrides.fileOrigins ? { fileOrigins: overrides.fileOrigins } : {}),
+    ...(overrides.tier3PerMinute !== undefined ? { tier3PerMinute: overrides.tier3PerMinute } : {}),
+    ...(overrides.maxConcurrentRounds !== undefined
+      ? { maxConcurrentRounds: overrides.maxConcurrentRounds }
+      : {}),
   });
 }
 

@@ -14,6 +14,11 @@ export interface CappedDownloadOptions {
   /** The caller's own abort (combined with timeoutMs when both are given). */
   signal?: AbortSignal;
   headers?: Record<string, string>;
+  /**
+   * 'refuse': a 3xx answer is an error (DownloadRedirectError) and is never followed; for requests
+   * that carry credentials, which must not travel to wherever a redirect points. Default 'follow'.
+   */
+  redirect?: 'follow' | 'refuse';
   fetch?: typeof fetch;
 }
 
@@ -22,6 +27,17 @@ export class DownloadStatusError extends Error {
   override readonly name = 'DownloadStatusError';
   constructor(readonly response: Response) {
     super(`HTTP ${response.status}`);
+  }
+}
+
+/** The server redirected and the caller asked not to follow; `location` is where it pointed (may be empty). */
+export class DownloadRedirectError extends Error {
+  override readonly name = 'DownloadRedirectError';
+  constructor(
+    readonly status: number,
+    readonly location: string,
+  ) {
+    super(`HTTP ${status}: a redirect, not followed`);
   }
 }
 
@@ -45,7 +61,12 @@ export async function downloadCapped(url: string, options: CappedDownloadOptions
   const res = await (options.fetch ?? fetch)(url, {
     ...(signal ? { signal } : {}),
     ...(options.headers ? { headers: options.headers } : {}),
+    ...(options.redirect === 'refuse' ? { redirect: 'manual' as const } : {}),
   });
+  if (options.redirect === 'refuse' && res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => {});
+    throw new DownloadRedirectError(res.status, res.headers.get('location') ?? '');
+  }
   if (!res.ok) throw new DownloadStatusError(res);
   const declared = Number(res.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {

@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { App, RespondFn } from '@slack/bolt';
 import { type ActionName, isThreadless } from '../../../commands/index.ts';
 import { BoundedSet } from '../../../core/bounded.ts';
@@ -7,7 +6,9 @@ import { errorMessage } from '../../../core/errors.ts';
 import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
-import { collectUploads, type RemoteFile } from '../shared/uploads.ts';
+import { collectUploads, type RemoteFile, type Uploads } from '../shared/uploads.ts';
+import { Gate } from './gate.ts';
+import { type RequestListener, startGuardedServer, stopServer } from './http-server.ts';
 import {
   clip,
   escapeMrkdwn,
@@ -31,12 +32,27 @@ export interface SlackAdapterOptions {
   postIntervalMs?: number;
   /** Show a progress line while a round runs (one message, edited, removed when the answer is posted). */
   progress?: boolean;
+  /**
+   * Engine calls (rounds) under way at once (default 4). Rounds do their picture work on the
+   * event loop; with hundreds at once the loop falls behind and acknowledgements with it.
+   */
+  maxConcurrentRounds?: number;
+  /** chat.update and chat.delete calls per minute (Slack's Tier 3 is 50+; default 45). */
+  tier3PerMinute?: number;
   /** Workspace and bot ids; asked of auth.test when absent. */
   identity?: SlackIdentity;
   maxUploadBytes?: number;
+  /**
+   * The only origins the bot token is sent to when downloading files people share (default
+   * https://files.slack.com); https, except loopback hosts for local fakes.
+   */
+  fileOrigins?: readonly string[];
   logger?: Logger;
-  /** HTTP mode: where Bolt's receiver listens (port 0 picks a free one); Socket Mode when absent. */
-  listen?: { port: number; host?: string };
+  /**
+   * HTTP mode: where to listen (port 0 picks a free one) and Bolt's HTTPReceiver request listener,
+   * served behind the body cap and timestamp window of http-server.ts; Socket Mode when absent.
+   */
+  listen?: { port: number; host?: string; requestListener: RequestListener };
 }
 
 /** A message-like Slack event (`message` or `app_mention`), as far as this adapter reads it. */
@@ -50,15 +66,22 @@ interface SlackMessageEvent {
   text?: string;
   ts: string;
   thread_ts?: string;
-  files?: {
-    id: string;
-    name?: string;
-    title?: string;
-    mimetype?: string;
-    size?: number;
-    url_private_download?: string;
-    url_private?: string;
-  }[];
+  files?: SlackFile[];
+}
+
+/** A file object of a message event, or of files.info. */
+interface SlackFile {
+  id: string;
+  name?: string;
+  title?: string;
+  mimetype?: string;
+  size?: number;
+  url_private_download?: string;
+  url_private?: string;
+  /** "hidden_by_limit": a free workspace over its file limit; Slack shows no content. */
+  mode?: string;
+  /** "check_file_info": a stub (Slack Connect); files.info has the real file. */
+  file_access?: string;
 }
 
 interface SlackCommandBody {
@@ -94,6 +117,32 @@ interface SlackSink extends ThreadSink {
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
+/** Slack's answers when the bot may not post in a conversation (chat.postMessage errors). */
+const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
+const CANNOT_POST_HERE = 'I cannot post in this conversation.';
+
+export const SLACK_FILE_ORIGINS = ['https://files.slack.com'];
+
+/** Checks the file-download allow-list: exact origins, over https unless the host is loopback (local fakes). */
+export function checkFileOrigins(origins: readonly string[]): readonly string[] {
+  for (const o of origins) {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new Error(`Slack file origin "${o}" is not a URL (expected e.g. https://files.slack.com).`);
+    }
+    if (url.origin !== o)
+      throw new Error(
+        `Slack file origin "${o}" must be an origin only (scheme://host[:port]): ${url.origin}`,
+      );
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    if (url.protocol !== 'https:' && !loopback)
+      throw new Error(`Slack file origin "${o}" must use https: the bot token is sent there.`);
+  }
+  return origins;
+}
+
 const errorCode = (err: unknown): string | undefined => (err as { data?: { error?: string } }).data?.error;
 
 /**
@@ -107,12 +156,16 @@ export class SlackAdapter implements ChatFrontEnd {
   readonly renderer: SlackRenderer;
   /** The HTTP receiver's port once started (HTTP mode). */
   port: number | undefined;
+  private server: Server | undefined;
   private readonly inFlight: InFlight;
+  /** First come, first served: a thread's events keep their order. */
+  private readonly rounds: Gate;
   /** Event ids already taken in by this process; the engine's store is the authority across processes. */
   private readonly seen = new BoundedSet<string>(10_000);
   private readonly command: string;
   private readonly logger: Logger;
   private readonly botToken: string;
+  private readonly fileOrigins: readonly string[];
   private identity: SlackIdentity | undefined;
 
   /** Registers the handlers on `app`; start() connects. */
@@ -124,12 +177,15 @@ export class SlackAdapter implements ChatFrontEnd {
     this.command = options.command ?? '/genir';
     this.logger = options.logger ?? silent;
     this.inFlight = new InFlight(this.logger, 'slack event failed');
+    this.rounds = new Gate(options.maxConcurrentRounds ?? 4);
     this.identity = options.identity;
     this.botToken = app.client.token ?? '';
+    this.fileOrigins = checkFileOrigins(options.fileOrigins ?? SLACK_FILE_ORIGINS);
     this.renderer = new SlackRenderer({
       client: app.client,
       command: this.command,
       ...(options.postIntervalMs !== undefined ? { postIntervalMs: options.postIntervalMs } : {}),
+      ...(options.tier3PerMinute !== undefined ? { tier3PerMinute: options.tier3PerMinute } : {}),
       logger: this.logger,
     });
     this.register();
@@ -160,10 +216,11 @@ export class SlackAdapter implements ChatFrontEnd {
         );
       }
     } else {
-      const server = (await this.app.start(
-        listen.host ? { port: listen.port, host: listen.host } : listen.port,
-      )) as Server;
-      this.port = (server.address() as AddressInfo).port;
+      const { server, port } = await startGuardedServer(listen.requestListener, listen, {
+        logger: this.logger,
+      });
+      this.server = server;
+      this.port = port;
     }
     this.logger.info(
       { mode: this.mode, ...(this.port !== undefined ? { port: this.port } : {}) },
@@ -173,7 +230,9 @@ export class SlackAdapter implements ChatFrontEnd {
 
   /** Stops taking events, then lets work in progress and queued posts finish. */
   async stop(): Promise<void> {
-    await this.app.stop();
+    if (this.server) await stopServer(this.server);
+    else await this.app.stop();
+    this.server = undefined;
     await this.idle();
     await this.renderer.close();
   }
@@ -205,9 +264,13 @@ export class SlackAdapter implements ChatFrontEnd {
     app.event('message', async ({ event }) => {
       this.track(this.onPersonMessage(event as unknown as SlackMessageEvent));
     });
-    app.action(/^genir/, async ({ ack, body, action }) => {
+    app.action(/^genir/, async ({ ack, body, action, respond }) => {
       await ack();
-      this.track(this.onAction(body as unknown as SlackActionBody, action as unknown as SlackActionPayload));
+      this.track(
+        this.onAction(body as unknown as SlackActionBody, action as unknown as SlackActionPayload, (text) =>
+          respond({ response_type: 'ephemeral', replace_original: false, text }).then(() => {}),
+        ),
+      );
     });
     app.error(async (err) => {
       this.logger.error({ err }, 'slack app error');
@@ -261,7 +324,7 @@ export class SlackAdapter implements ChatFrontEnd {
       const code = errorCode(err);
       await tell(
         code === 'not_in_channel' || code === 'channel_not_found'
-          ? `I cannot post in this conversation. Invite me first (\`/invite @genir\`), or use ${this.command} in a channel I am in.`
+          ? `${CANNOT_POST_HERE} Invite me first (\`/invite @genir\`), or use ${this.command} in a channel I am in.`
           : `Slack did not let me start the search here (${code ?? errorMessage(err)}).`,
       );
       return;
@@ -315,23 +378,65 @@ export class SlackAdapter implements ChatFrontEnd {
     );
   }
 
-  private download(
-    files: NonNullable<SlackMessageEvent['files']>,
-  ): Promise<Pick<InboundMessage, 'images' | 'rejectedFiles'>> {
-    const remote: RemoteFile[] = files.map((f) => ({
-      name: f.name ?? f.title ?? f.id,
-      url: f.url_private_download ?? f.url_private ?? '',
-      contentType: f.mimetype ?? null,
-      size: f.size ?? null,
-    }));
-    return collectUploads(remote, {
-      headers: { Authorization: `Bearer ${this.botToken}` },
+  /**
+   * The files of a message: stubs are resolved through files.info, files Slack hides are named
+   * with the reason, and the rest are downloaded with the bot token from the allowed origins only.
+   */
+  private async download(files: readonly SlackFile[]): Promise<Uploads> {
+    const remote: RemoteFile[] = [];
+    const rejectedFiles: { name: string; reason: string }[] = [];
+    for (const stub of files) {
+      const f = await this.fileInfo(stub).catch((err: unknown) => {
+        rejectedFiles.push({
+          name: fileName(stub),
+          reason: `Slack did not let me read it (${errorCode(err) ?? errorMessage(err)})`,
+        });
+        return null;
+      });
+      if (!f) continue;
+      if (f.mode === 'hidden_by_limit') {
+        rejectedFiles.push({
+          name: fileName(f),
+          reason: "Slack hides it (this workspace is over its plan's file limit), so I cannot see it",
+        });
+        continue;
+      }
+      remote.push({
+        name: fileName(f),
+        url: f.url_private_download ?? f.url_private ?? '',
+        contentType: f.mimetype ?? null,
+        size: f.size ?? null,
+      });
+    }
+    const got = await collectUploads(remote, {
+      credentials: {
+        headers: { Authorization: `Bearer ${this.botToken}` },
+        origins: this.fileOrigins,
+        hostName: "Slack's file server",
+      },
       ...(this.options.maxUploadBytes ? { maxBytes: this.options.maxUploadBytes } : {}),
     });
+    const rejected = [...rejectedFiles, ...(got.rejectedFiles ?? [])];
+    return {
+      ...(got.images ? { images: got.images } : {}),
+      ...(rejected.length ? { rejectedFiles: rejected } : {}),
+    };
   }
 
-  /** A select or button of a round message. */
-  private async onAction(body: SlackActionBody, action: SlackActionPayload): Promise<void> {
+  /** The whole file object: a `check_file_info` stub (Slack Connect) is asked of files.info. */
+  private async fileInfo(f: SlackFile): Promise<SlackFile> {
+    if (f.file_access !== 'check_file_info') return f;
+    const res = await this.app.client.files.info({ file: f.id });
+    if (!res.file) throw new Error('files.info returned no file');
+    return res.file as SlackFile;
+  }
+
+  /** A select or button of a round message; `respond` answers through the interaction's response_url. */
+  private async onAction(
+    body: SlackActionBody,
+    action: SlackActionPayload,
+    respond: (text: string) => Promise<void>,
+  ): Promise<void> {
     const actionId =
       action.type === 'static_select' ? action.selected_option?.value : (action.value ?? action.action_id);
     const channel = body.channel?.id ?? body.container?.channel_id;
@@ -341,16 +446,18 @@ export class SlackAdapter implements ChatFrontEnd {
     const threadTs = body.message?.thread_ts ?? body.container?.thread_ts ?? NO_THREAD;
     const userId = body.user.id;
     const dest: SlackDestination = { channel, ...(threadTs === NO_THREAD ? {} : { threadTs }), userId };
-    const sink = this.sink(dest);
+    const sink = this.sink(dest, respond);
     try {
-      await this.engine.onAction(
-        {
-          key: this.key(channel, threadTs),
-          eventId: `slack:act:${body.trigger_id ?? `${messageTs}:${action.action_ts}:${userId}`}`,
-          userId,
-          actionId,
-        },
-        sink,
+      await this.rounds.run(() =>
+        this.engine.onAction(
+          {
+            key: this.key(channel, threadTs),
+            eventId: `slack:act:${body.trigger_id ?? `${messageTs}:${action.action_ts}:${userId}`}`,
+            userId,
+            actionId,
+          },
+          sink,
+        ),
       );
     } catch (err) {
       await this.failed(sink, err);
@@ -362,7 +469,7 @@ export class SlackAdapter implements ChatFrontEnd {
   private async run(msg: InboundMessage, dest: SlackDestination): Promise<void> {
     const sink = this.sink(dest);
     try {
-      await this.engine.onMessage(msg, sink);
+      await this.rounds.run(() => this.engine.onMessage(msg, sink));
     } catch (err) {
       await this.failed(sink, err);
     } finally {
@@ -378,7 +485,11 @@ export class SlackAdapter implements ChatFrontEnd {
       .catch(() => {});
   }
 
-  private sink(dest: SlackDestination): SlackSink {
+  /**
+   * `fallback` reaches the person when the conversation refuses the bot's posts (not_in_channel,
+   * archived…): an interaction's response_url still works there.
+   */
+  private sink(dest: SlackDestination, fallback?: (text: string) => Promise<void>): SlackSink {
     const renderer = this.renderer;
     const warn = (what: string) => (err: unknown) => this.logger.warn({ channel: dest.channel, err }, what);
     let status: string | null = null;
@@ -391,10 +502,29 @@ export class SlackAdapter implements ChatFrontEnd {
       await renderer.deleteMessage(dest.channel, ts).catch(warn('could not remove the progress line'));
     };
     const showProgress = this.options.progress ?? true;
+    // The progress line goes while the reply is posted: its chat.delete may wait for budget.
+    let clearing: Promise<void> = Promise.resolve();
+    let refused: unknown = null;
     return {
       send: async (reply) => {
-        await clear();
-        await renderer.render(reply, dest);
+        // Once the conversation refused a post, the rest would be refused too: no more calls.
+        if (refused) throw refused;
+        clearing = clear();
+        try {
+          await renderer.render(reply, dest);
+        } catch (err) {
+          const code = errorCode(err);
+          if (!code || !CANNOT_POST.has(code)) throw err;
+          refused = err;
+          this.logger.warn(
+            { channel: dest.channel, code },
+            'slack: cannot post in this conversation; invite the bot (/invite @genir)',
+          );
+          await fallback?.(`${CANNOT_POST_HERE} Invite me (\`/invite @genir\`) and try again.`).catch(
+            warn('could not tell the person through response_url'),
+          );
+          throw err;
+        }
       },
       progress: (text) => {
         if (!showProgress) return;
@@ -402,15 +532,20 @@ export class SlackAdapter implements ChatFrontEnd {
         // Not awaited by the engine: the round goes on while the line is posted.
         chain = chain
           .then(async () => {
-            if (status) await renderer.updateText(dest.channel, status, line);
+            if (status) await renderer.updateProgress(dest.channel, status, line);
             else status = await renderer.postText(dest, line);
           })
           .catch(warn('could not post a progress line'));
       },
-      close: clear,
+      close: async () => {
+        await clearing;
+        await clear();
+      },
     };
   }
 }
+
+const fileName = (f: SlackFile): string => f.name ?? f.title ?? f.id;
 
 async function whoAmI(app: App): Promise<SlackIdentity> {
   const res = await app.client.auth.test();

@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { types, webApi } from '@slack/bolt';
 import Bottleneck from 'bottleneck';
 import { COMMANDS, commandSpec } from '../../../commands/index.ts';
 import { BoundedMap } from '../../../core/bounded.ts';
 import type { Logger } from '../../../core/ports.ts';
 import type { FoundView, Reply, RoundView } from '../../../core/types.ts';
+import { RateBudget, retryAfterOf, retryingAfter429, TIER3_PER_MINUTE } from './rate-budget.ts';
 
 type KnownBlock = types.KnownBlock;
 
@@ -266,14 +268,40 @@ export interface SlackRendererOptions {
   logger?: Logger;
   /** The app's slash command (as in the manifest), for texts that name commands. */
   command?: string;
+  /** Calls per minute of chat.update and of chat.delete (Tier 3, per workspace); default 45. */
+  tier3PerMinute?: number;
+  /** How long to wait for Slack to finish processing uploaded pictures before posting anyway (ms). */
+  shareWaitMs?: number;
 }
+
+/** Progress edits leave this share of the chat.update budget to retiring old round controls. */
+const PROGRESS_RESERVE = 0.2;
+
+/** A picture for one upload: bytes, name, title and the screen-reader description. */
+interface UploadFile {
+  file: Buffer;
+  filename: string;
+  title: string;
+  alt: string;
+}
+
+/** A file object as files.info / files.completeUploadExternal describe it, as far as read here. */
+interface SharedFile {
+  id?: string;
+  shares?: { public?: Record<string, unknown[]>; private?: Record<string, unknown[]> };
+}
+
+const sharedIn = (f: SharedFile | undefined, channel: string): boolean =>
+  Boolean(f?.shares?.public?.[channel]?.length || f?.shares?.private?.[channel]?.length);
 
 const thread = (dest: { threadTs?: string }) => (dest.threadTs ? { thread_ts: dest.threadTs } : {});
 
 /**
  * Posts replies into Slack. Every message and upload in a channel goes through that channel's
- * limiter (one at a time, spaced by postIntervalMs), so a thread's posts keep their order; 429s
- * are retried by the Web API client after the Retry-After it was given.
+ * limiter (one at a time, spaced by postIntervalMs), so a thread's posts keep their order. A 429
+ * holds up only the call it answered: a round's posts wait its Retry-After in their channel's
+ * queue and go again; progress edits are dropped. chat.update and chat.delete share a per-minute
+ * budget (Tier 3) in which progress edits come last.
  */
 export class SlackRenderer {
   private readonly client: webApi.WebClient;
@@ -282,17 +310,23 @@ export class SlackRenderer {
   private readonly command: string;
   /** Latest round message per thread, so its controls can be retired when a newer round is posted. */
   private readonly lastRound = new BoundedMap<string, { ts: string; blocks: KnownBlock[] }>(5000);
+  private readonly updates: RateBudget;
+  private readonly deletes: RateBudget;
+  private readonly shareWaitMs: number;
 
   constructor(options: SlackRendererOptions) {
     this.client = options.client;
+    this.updates = new RateBudget(options.tier3PerMinute ?? TIER3_PER_MINUTE);
+    this.deletes = new RateBudget(options.tier3PerMinute ?? TIER3_PER_MINUTE);
+    this.shareWaitMs = options.shareWaitMs ?? 20_000;
     this.logger = options.logger;
     this.command = options.command ?? '/genir';
     this.limiters = new Bottleneck.Group({ maxConcurrent: 1, minTime: options.postIntervalMs ?? 1000 });
   }
 
-  /** Runs a post in the channel's queue. */
+  /** Runs a post in the channel's queue; after a 429 it waits there and goes again. */
   private queued<T>(channel: string, fn: () => Promise<T>): Promise<T> {
-    return this.limiters.key(channel).schedule(fn);
+    return this.limiters.key(channel).schedule(() => retryingAfter429(fn));
   }
 
   async render(reply: Reply, dest: SlackDestination): Promise<void> {
@@ -333,37 +367,96 @@ export class SlackRenderer {
     );
   }
 
-  /** Edits a message of ours (progress lines); not queued: edits are not new messages. */
-  async updateText(channel: string, ts: string, text: string): Promise<void> {
-    await this.client.chat.update({ channel, ts, text: clip(text, LIMITS.messageText) });
+  /**
+   * Edits a progress line; not queued: edits are not new messages. Dropped (false) when the
+   * chat.update budget is spent or Slack answers 429: a later edit or the round says more.
+   */
+  async updateProgress(channel: string, ts: string, text: string): Promise<boolean> {
+    if (!this.updates.tryTake(Math.floor(this.updates.perWindow * PROGRESS_RESERVE))) return false;
+    try {
+      await this.client.chat.update({ channel, ts, text: clip(text, LIMITS.messageText) });
+      return true;
+    } catch (err) {
+      const wait = retryAfterOf(err);
+      if (wait === undefined) throw err;
+      this.updates.block(wait);
+      this.logger?.warn({ channel, retryAfter: wait }, 'chat.update rate limited: progress edit dropped');
+      return false;
+    }
   }
 
+  /** Deletes a message of ours; waits for the chat.delete budget, and after a 429 for Retry-After. */
   async deleteMessage(channel: string, ts: string): Promise<void> {
-    await this.client.chat.delete({ channel, ts });
+    await retryingAfter429(() => this.client.chat.delete({ channel, ts }), this.deletes);
   }
 
-  private async upload(
-    dest: SlackDestination,
-    files: { file: Buffer; filename: string; title: string; alt: string }[],
-  ) {
+  /**
+   * Uploads pictures into the conversation (files.getUploadURLExternal with `alt_txt`, the bytes,
+   * files.completeUploadExternal), then waits until Slack has processed them into a message there:
+   * whatever is posted next comes after the pictures.
+   */
+  private async upload(dest: SlackDestination, files: UploadFile[]): Promise<void> {
     if (files.length === 0) return;
-    await this.queued(dest.channel, () =>
-      this.client.files.uploadV2({
+    const done = await this.queued(dest.channel, async () => {
+      const ids: { id: string; title: string }[] = [];
+      for (const f of files) ids.push({ id: await this.uploadBytes(f), title: f.title });
+      const complete = await this.client.files.completeUploadExternal({
+        files: ids as [{ id: string; title: string }],
         channel_id: dest.channel,
         ...thread(dest),
-        file_uploads: files.map((f) => ({
-          file: f.file,
-          filename: f.filename,
-          title: f.title,
-          alt_text: clip(f.alt, LIMITS.altText),
-        })),
+      });
+      return (complete.files ?? []) as SharedFile[];
+    });
+    await this.untilShared(dest.channel, done);
+  }
+
+  /** Asks for an upload URL and sends the bytes there; returns the file id. */
+  private async uploadBytes(f: UploadFile): Promise<string> {
+    // The Web API documents `alt_txt`; the SDK's uploadV2 sends `alt_text`, which Slack ignores.
+    const res = (await retryingAfter429(() =>
+      this.client.apiCall('files.getUploadURLExternal', {
+        filename: f.filename,
+        length: f.file.length,
+        alt_txt: clip(f.alt, LIMITS.altText),
       }),
-    );
+    )) as { upload_url?: string; file_id?: string };
+    if (!res.upload_url || !res.file_id) throw new Error('files.getUploadURLExternal gave no upload URL');
+    const sent = await fetch(res.upload_url, {
+      method: 'POST',
+      body: f.file,
+      signal: AbortSignal.timeout(60_000),
+    });
+    await sent.body?.cancel();
+    if (!sent.ok) throw new Error(`uploading ${f.filename} failed (HTTP ${sent.status})`);
+    return res.file_id;
+  }
+
+  /**
+   * Slack processes uploads asynchronously: completeUploadExternal answers before the files are
+   * shared (their `shares` are still empty). Polls files.info (Tier 4) until each file is shared
+   * in the channel, giving up after shareWaitMs (then the next post goes out anyway, logged).
+   */
+  private async untilShared(channel: string, files: SharedFile[]): Promise<void> {
+    const deadline = Date.now() + this.shareWaitMs;
+    let pause = 50;
+    for (const f of files) {
+      const id = f.id;
+      let current: SharedFile | undefined = f;
+      while (id && !sharedIn(current, channel)) {
+        if (Date.now() >= deadline) {
+          this.logger?.warn({ channel, file: id }, 'uploaded picture not shared yet; posting on');
+          return;
+        }
+        await sleep(pause);
+        pause = Math.min(pause * 2, 2000);
+        current = (await retryingAfter429(() => this.client.files.info({ file: id }))).file as SharedFile;
+      }
+    }
   }
 
   private async round(view: RoundView, dest: SlackDestination): Promise<void> {
     const stem = `round-${String(view.roundNumber).padStart(2, '0')}`;
-    const files = [];
+    const files: UploadFile[] = [];
     if (view.syntheticPng) {
       files.push({
         file: view.syntheticPng,
@@ -405,6 +498,13 @@ export class SlackRenderer {
     const previous = this.lastRound.get(key);
     this.lastRound.set(key, latest);
     if (!previous) return;
+    if (!this.updates.tryTake()) {
+      this.logger?.warn(
+        { channel: dest.channel },
+        'chat.update budget spent: old round controls left as they are',
+      );
+      return;
+    }
     try {
       await this.client.chat.update({
         channel: dest.channel,
@@ -413,6 +513,8 @@ export class SlackRenderer {
         blocks: retiredRoundBlocks(previous.blocks, current),
       });
     } catch (err) {
+      const wait = retryAfterOf(err);
+      if (wait !== undefined) this.updates.block(wait);
       // Cosmetic only: old controls still answer with a "no longer current" notice.
       this.logger?.warn(
         { channel: dest.channel, err: (err as Error).message },

@@ -3,10 +3,15 @@
  * client talks to tests/fakes/slack on 127.0.0.1, driven by signed HTTP requests, and once
  * through Socket Mode.
  */
+
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
 import { webApi } from '@slack/bolt';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { checkFileOrigins } from '../../../adapters/chat/slack/adapter.ts';
+import { Gate } from '../../../adapters/chat/slack/gate.ts';
 import {
   clip,
   escapeMrkdwn,
@@ -22,6 +27,7 @@ import { type Config, ConfigError, loadConfig } from '../../../bots/config.ts';
 import { createSlackFrontEnd } from '../../../bots/slack.ts';
 import type { ChatEngine } from '../../../core/ports.ts';
 import type { RoundView } from '../../../core/types.ts';
+import { closeServer, listenLocal, localOrigin } from '../../fakes/shared/http.ts';
 import { blockKitProblem, type FakeCall, type FakeMessage, FakeSlack } from '../../fakes/slack/fake-slack.ts';
 import {
   PERSON,
@@ -49,8 +55,29 @@ const withWorld =
 const stateOf = (w: SlackWorld, channel: string, threadTs: string) =>
   w.world.engine.thread(encodeThreadId(w.fake.identity.teamId, channel, threadTs));
 
+const FORM = 'application/x-www-form-urlencoded';
+
+/** The fields of `/genir a red circle` in C1, for command requests built by hand. */
+const redCircleCommand = (w: SlackWorld) => ({
+  text: 'a red circle',
+  channel: 'C1',
+  user: PERSON,
+  responseUrl: w.fake.responseUrl('C1', PERSON),
+});
+
 const controlsOf = (m: FakeMessage) =>
   (m.blocks ?? []).find((b: Block) => b.type === 'actions') as Block | undefined;
+
+/** Another server on 127.0.0.1 that records what reaches it (it must never see the bot token). */
+async function recordingServer() {
+  const requests: { url: string; authorization: string | undefined }[] = [];
+  const server = createServer((req, res) => {
+    requests.push({ url: req.url ?? '', authorization: req.headers.authorization });
+    res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(8));
+  });
+  await listenLocal(server);
+  return { requests, origin: localOrigin(server), close: () => closeServer(server) };
+}
 
 async function png(): Promise<Buffer> {
   return sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 200, g: 30, b: 30 } } })
@@ -346,6 +373,79 @@ describe('slack: rounds in a thread', () => {
   );
 
   it(
+    'the bot token goes to the allowed file origin only: a file URL on another host is refused unfetched',
+    withWorld(async (w) => {
+      const elsewhere = await recordingServer();
+      try {
+        const root = (await w.command('C1', 'a red circle')) as string;
+        const file = {
+          ...w.fake.hostFile('photo.png', 'image/png', await png()),
+          url_private: `${elsewhere.origin}/photo.png`,
+          url_private_download: `${elsewhere.origin}/photo.png?download=1`,
+        };
+        await w.say({ channel: 'C1', threadTs: root, text: '', files: [file] });
+        const last = (await w.posts('C1', root)).at(-1);
+        expect(elsewhere.requests).toEqual([]);
+        expect(last?.kind).toBe('notice');
+        expect(last?.text).toContain('photo.png');
+        expect(last?.text).toContain("does not point to Slack's file server");
+        expect((await stateOf(w, 'C1', root))?.rounds).toHaveLength(1);
+      } finally {
+        await elsewhere.close();
+      }
+    }),
+  );
+
+  it(
+    'a redirect from the file server is not followed (the token would go along): the person is told',
+    withWorld(async (w) => {
+      const elsewhere = await recordingServer();
+      try {
+        const root = (await w.command('C1', 'a red circle')) as string;
+        const file = w.fake.hostFile('photo.png', 'image/png', await png(), {
+          redirectTo: `${elsewhere.origin}/photo.png`,
+        });
+        await w.say({ channel: 'C1', threadTs: root, text: 'like this one', files: [file] });
+        const last = (await w.posts('C1', root)).at(-1);
+        expect(elsewhere.requests).toEqual([]);
+        expect(w.fake.downloadAuth).toEqual([`Bearer ${w.fake.identity.botToken}`]);
+        expect(last?.text).toContain('photo.png');
+        expect(last?.text).toContain('answered with a redirect instead of the file');
+      } finally {
+        await elsewhere.close();
+      }
+    }),
+  );
+
+  it(
+    'a Slack Connect stub (file_access: check_file_info) is resolved through files.info and used',
+    withWorld(async (w) => {
+      const root = (await w.command('C1', 'a red circle')) as string;
+      const stub = w.fake.hostFile('photo.png', 'image/png', await png(), { shown: 'check_file_info' });
+      expect(stub).not.toHaveProperty('url_private');
+      await w.say({ channel: 'C1', threadTs: root, text: 'like this one', files: [stub] });
+      await w.idle();
+      expect(w.fake.callsOf('files.info').filter((c) => c.params.file === stub.id)).toHaveLength(1);
+      expect((await stateOf(w, 'C1', root))?.rounds.map((r) => r.cause)).toEqual(['find', 'image']);
+    }),
+  );
+
+  it(
+    'a file Slack hides (hidden_by_limit) is named with the reason, not called "not an image"',
+    withWorld(async (w) => {
+      const root = (await w.command('C1', 'a red circle')) as string;
+      const hidden = w.fake.hostFile('old.png', 'image/png', await png(), { shown: 'hidden_by_limit' });
+      await w.say({ channel: 'C1', threadTs: root, text: '', files: [hidden] });
+      const last = (await w.posts('C1', root)).at(-1);
+      expect(last?.kind).toBe('notice');
+      expect(last?.text).toContain(String(hidden.id));
+      expect(last?.text).toContain("over its plan's file limit");
+      expect(last?.text).not.toContain('not an image');
+      expect(w.fake.downloadAuth).toEqual([]);
+    }),
+  );
+
+  it(
     'an upload Slack refuses becomes a short message in the thread, not silence',
     withWorld(async (w) => {
       const root = (await w.command('C1', 'a red circle')) as string;
@@ -455,6 +555,110 @@ describe('slack: retries, duplicates and rate limits', () => {
   );
 });
 
+describe('slack: pictures are processed asynchronously', () => {
+  it(
+    'a round’s controls are posted only once its pictures are shared; alt text goes as alt_txt',
+    withWorld(async (w) => {
+      w.fake.limits.processingMs = 300;
+      const root = (await w.command('C1', 'a red circle')) as string;
+      await w.say({ channel: 'C1', threadTs: root, text: 'it is blue' });
+      await w.press('C1', root, 'more', 2);
+      await w.idle();
+      const thread = w.botMessages('C1', root);
+      const kinds = thread.map((m) => (m.files.length ? `files:${m.files.length}` : m.metadata?.event_type));
+      expect(kinds).toEqual(['files:2', 'genir_round', 'files:2', 'genir_round', 'files:1', 'genir_round']);
+      // Each picture message was shared (files.info polled until then) before its round was posted.
+      expect(w.fake.callsOf('files.info').length).toBeGreaterThan(0);
+      const [drawing, sheet] = (thread[0] as FakeMessage).files;
+      expect(drawing?.alt).toBe('What I drew for: a red circle');
+      expect(sheet?.alt).toMatch(/^Numbered matches: 1\. /);
+      for (const c of w.fake.callsOf('files.getUploadURLExternal'))
+        expect(c.params).not.toHaveProperty('alt_text');
+    }),
+  );
+});
+
+describe('slack: rate tiers', () => {
+  it(
+    'a 429 on a progress edit drops that edit; it does not hold up the round or other calls',
+    withWorld(async (w) => {
+      w.fake.failNext('chat.update', 429, 30);
+      const root = (await w.command('C1', 'a red circle')) as string;
+      await w.say({ channel: 'C1', threadTs: root, text: 'it is blue' });
+      await w.idle();
+      const updates = w.fake.callsOf('chat.update');
+      expect(updates[0]?.status).toBe(429);
+      // Not retried: no later call carries the dropped edit's text.
+      expect(updates.slice(1).filter((c) => c.params.text === updates[0]?.params.text)).toEqual([]);
+      expect(w.roundMessages('C1', root).map((m) => m.metadata?.event_payload.round)).toEqual([1, 2]);
+      expect(w.fake.messages.filter((m) => m.text.startsWith(':hourglass')).every((m) => m.deleted)).toBe(
+        true,
+      );
+    }),
+  );
+
+  it(
+    'chat.update / chat.delete stay within the Tier 3 budget: progress edits give way, rounds never do',
+    withWorld(
+      async (w) => {
+        const root = (await w.command('C1', 'a red circle')) as string;
+        for (const text of ['it is blue', 'it is small', 'at the top', 'on white']) {
+          await w.say({ channel: 'C1', threadTs: root, text });
+          await w.idle();
+        }
+        await w.idle();
+        expect(w.roundMessages('C1', root)).toHaveLength(5);
+        const calls = [...w.fake.callsOf('chat.update'), ...w.fake.callsOf('chat.delete')];
+        expect(calls.filter((c) => c.status === 429)).toEqual([]);
+        expect(w.fake.callsOf('chat.update').length).toBeLessThanOrEqual(5);
+        expect(w.fake.messages.filter((m) => m.text.startsWith(':hourglass')).every((m) => m.deleted)).toBe(
+          true,
+        );
+      },
+      { tier3PerMinute: 5 },
+    ),
+  );
+});
+
+describe('slack: the bot’s own messages and lost membership', () => {
+  it(
+    'the bot’s own posts, file shares and edits echoed back as message events never reach the store',
+    withWorld(async (w) => {
+      const asked: string[] = [];
+      const isForUs = w.world.engine.isForUs.bind(w.world.engine);
+      w.world.engine.isForUs = (key, mentioned) => {
+        asked.push(key);
+        return isForUs(key, mentioned);
+      };
+      const root = (await w.command('C1', 'a red circle')) as string;
+      await w.say({ channel: 'C1', threadTs: root, text: 'it is blue' });
+      await w.idle();
+      // Echoes of every kind came back: plain posts, the pictures' file_share, edits.
+      expect(w.fake.messages.filter((m) => m.via !== 'person' && !m.ephemeralTo).length).toBeGreaterThan(6);
+      expect(w.fake.callsOf('chat.update').length).toBeGreaterThan(0);
+      // One look-up for the /genir root and one for the person's reply: none for the echoes.
+      expect(asked).toHaveLength(2);
+      expect(w.roundMessages('C1', root)).toHaveLength(2);
+    }),
+  );
+
+  it(
+    'a control pressed where the bot was removed: not_in_channel is told to the person through response_url',
+    withWorld(async (w) => {
+      const root = (await w.command('C1', 'a red circle')) as string;
+      w.fake.removeBotFrom('C1');
+      await w.press('C1', root, 'not');
+      await w.idle();
+      const told = w.fake.messages.filter((m) => m.via === 'response_url');
+      expect(told.map((m) => m.ephemeralTo)).toEqual([PERSON]);
+      expect(told[0]?.text).toContain('/invite @genir');
+      expect(w.logs.some((l) => l.msg?.includes('cannot post in this conversation'))).toBe(true);
+      // Only the one refused round post: no retry storm against a channel that refuses the bot.
+      expect(w.fake.callsOf('chat.postMessage').filter((c) => c.params.blocks).length).toBe(1);
+    }),
+  );
+});
+
 describe('slack: safety', () => {
   it(
     'a description with <!channel>, <!here>, a user mention and & is posted escaped everywhere',
@@ -507,17 +711,12 @@ describe('slack: safety', () => {
   it(
     'requests with a bad signature or a timestamp older than 5 minutes are refused',
     withWorld(async (w) => {
-      const fields = {
-        text: 'a red circle',
-        channel: 'C1',
-        user: PERSON,
-        responseUrl: w.fake.responseUrl('C1', PERSON),
-      };
-      const form = 'application/x-www-form-urlencoded';
-      const badSignature = await w.sender.send(w.sender.commandBody(fields), form, {
+      const fields = redCircleCommand(w);
+
+      const badSignature = await w.sender.send(w.sender.commandBody(fields), FORM, {
         signature: `v0=${'0'.repeat(64)}`,
       });
-      const old = await w.sender.send(w.sender.commandBody(fields), form, {
+      const old = await w.sender.send(w.sender.commandBody(fields), FORM, {
         timestamp: Math.floor(Date.now() / 1000) - 6 * 60,
       });
       const unsignedEvent = await w.sender.send(
@@ -535,9 +734,92 @@ describe('slack: safety', () => {
       await w.idle();
       expect(w.fake.messages.filter((m) => m.via !== 'person')).toEqual([]);
       // The same request, correctly signed and fresh, is taken.
-      expect((await w.sender.send(w.sender.commandBody(fields), form)).status).toBe(200);
+      expect((await w.sender.send(w.sender.commandBody(fields), FORM)).status).toBe(200);
       await w.idle();
       expect(w.fake.topLevel('C1')).toHaveLength(1);
+    }),
+  );
+});
+
+describe('slack: the HTTP endpoint under abuse', () => {
+  const MB = 1024 * 1024;
+
+  /**
+   * POSTs an unsigned body of up to `bytes` in 64 kB chunks (chunked: no Content-Length), or only
+   * declares `bytes` when `declareOnly`; stops sending as soon as the server answers.
+   */
+  async function flood(port: number, bytes: number, declareOnly = false) {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/slack/events',
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-slack-request-timestamp': String(Math.floor(Date.now() / 1000)),
+        'x-slack-signature': 'v0=forged',
+        ...(declareOnly ? { 'content-length': String(bytes) } : {}),
+      },
+    });
+    req.on('error', () => {}); // the server hangs up on the rest of the body
+    let status: number | undefined;
+    const answered = new Promise<void>((resolve) =>
+      req.on('response', (res) => {
+        status = res.statusCode;
+        res.resume();
+        resolve();
+      }),
+    );
+    let sent = 0;
+    let finished = false;
+    if (declareOnly) req.flushHeaders();
+    else {
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      while (status === undefined && sent < bytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) await Promise.race([once(req, 'drain'), answered]);
+      }
+      if (status === undefined) {
+        req.end();
+        finished = true;
+      }
+    }
+    await answered;
+    req.destroy();
+    return { status, sent, finished };
+  }
+
+  it(
+    'a 200 MB unsigned body is refused with 413 before it is all sent, and never buffered',
+    withWorld(async (w) => {
+      const port = w.bot.port as number;
+      const before = process.memoryUsage().rss;
+      const streamed = await flood(port, 200 * MB);
+      expect(streamed.status).toBe(413);
+      expect(streamed.finished).toBe(false);
+      expect(streamed.sent).toBeLessThan(200 * MB);
+      const declared = await flood(port, 200 * MB, true);
+      expect(declared).toMatchObject({ status: 413, sent: 0 });
+      // Far less than the body: the server read at most the 1 MB cap (plus what was in flight).
+      expect(process.memoryUsage().rss - before).toBeLessThan(100 * MB);
+      // The endpoint still takes Slack's requests.
+      expect(await w.command('C1', 'a red circle')).toBeDefined();
+    }),
+  );
+
+  it(
+    'a correctly signed request stamped more than 5 minutes in the future is refused, like an old one',
+    withWorld(async (w) => {
+      const fields = redCircleCommand(w);
+
+      const now = Math.floor(Date.now() / 1000);
+      const future = await w.sender.send(w.sender.commandBody(fields), FORM, { timestamp: now + 6 * 60 });
+      const past = await w.sender.send(w.sender.commandBody(fields), FORM, { timestamp: now - 6 * 60 });
+      expect([future.status, past.status]).toEqual([401, 401]);
+      await w.idle();
+      expect(w.fake.messages).toEqual([]);
+      const nearFuture = await w.sender.send(w.sender.commandBody(fields), FORM, { timestamp: now + 60 });
+      expect(nearFuture.status).toBe(200);
     }),
   );
 });
@@ -592,6 +874,82 @@ describe('slack: Socket Mode', () => {
         await w.idle();
         expect(w.bot.mode).toBe('socket');
         expect(w.roundMessages('C1', root).map((m) => m.metadata?.event_payload.round)).toEqual([1, 2]);
+      },
+      { socket: true },
+    ),
+  );
+});
+
+describe('slack: Socket Mode connections', () => {
+  const reply = (w: SlackWorld, root: string, text: string, eventId: string) => {
+    const m = w.fake.addPersonMessage('C1', PERSON, text, root);
+    const body = {
+      type: 'message',
+      channel: 'C1',
+      channel_type: 'channel',
+      user: PERSON,
+      text,
+      ts: m.ts,
+      thread_ts: root,
+    };
+    return JSON.parse(w.sender.eventBody(body, eventId));
+  };
+
+  /** `/genir <text>` in C1 over the socket; returns the root message's ts. */
+  const start = async (w: SlackWorld, text: string): Promise<string> => {
+    await w.fake.socketConnected;
+    await w.fake.sendSocket({
+      type: 'slash_commands',
+      payload: {
+        team_id: w.fake.identity.teamId,
+        channel_id: 'C1',
+        user_id: PERSON,
+        command: '/genir',
+        text,
+        api_app_id: w.fake.identity.appId,
+        response_url: w.fake.responseUrl('C1', PERSON),
+        trigger_id: `trigger-${text}`,
+      },
+    });
+    await w.idle();
+    return w.fake.topLevel('C1')[0]?.ts as string;
+  };
+
+  it(
+    'a disconnect (refresh_requested) is followed by a new connection; an event sent meanwhile is not lost',
+    withWorld(
+      async (w) => {
+        const root = await start(w, 'a red circle');
+        w.fake.sendDisconnect('refresh_requested');
+        // Held by Slack until the new connection is open.
+        const ack = await w.fake.sendSocket({
+          type: 'events_api',
+          payload: reply(w, root, 'it is blue', 'EvAFTER'),
+        });
+        expect(ack).toEqual({});
+        await w.idle();
+        expect(w.fake.callsOf('apps.connections.open')).toHaveLength(2);
+        expect(w.roundMessages('C1', root).map((m) => m.metadata?.event_payload.round)).toEqual([1, 2]);
+      },
+      { socket: true },
+    ),
+  );
+
+  it(
+    'an envelope whose ack was lost is redelivered (retry_attempt 1) and handled once',
+    withWorld(
+      async (w) => {
+        w.fake.limits.socketAckTimeoutMs = 300;
+        const root = await start(w, 'a red circle');
+        w.fake.loseAcks = 1;
+        const payload = reply(w, root, 'it is blue', 'EvLOST');
+        const before = w.fake.socketDeliveries.length;
+        await w.fake.sendSocket({ type: 'events_api', payload });
+        await w.idle();
+        const mine = w.fake.socketDeliveries.slice(before).filter((d, _, all) => d.id === all[0]?.id);
+        expect(mine.map((d) => d.attempt)).toEqual([0, 1]);
+        expect(w.roundMessages('C1', root).map((m) => m.metadata?.event_payload.round)).toEqual([1, 2]);
+        expect((await stateOf(w, 'C1', root))?.rounds).toHaveLength(2);
       },
       { socket: true },
     ),
@@ -653,6 +1011,13 @@ describe('slack: configuration', () => {
     }
     expect(manifest).toMatch(/interactivity:\n\s+is_enabled: true/);
     expect(manifest).toMatch(/socket_mode_enabled: true/);
+  });
+
+  it('the file-download allow-list takes https origins only (loopback allowed for fakes)', () => {
+    expect(checkFileOrigins(['https://files.slack.com', 'http://127.0.0.1:4000'])).toHaveLength(2);
+    expect(() => checkFileOrigins(['http://files.slack.com'])).toThrow(/must use https/);
+    expect(() => checkFileOrigins(['https://files.slack.com/path'])).toThrow(/origin only/);
+    expect(() => checkFileOrigins(['files.slack.com'])).toThrow(/not a URL/);
   });
 
   it('names the variable when a token has the wrong kind', () => {
@@ -743,6 +1108,33 @@ describe('slack: text and ids', () => {
     expect(text).toBe(
       ':warning: Unknown command "/x".\nUse:\n```/find &lt;description&gt;   Start\n/pick &lt;n&gt;   Pick```',
     );
+  });
+
+  it('the round gate runs at most N at once, in arrival order, and starts at once when free', async () => {
+    const gate = new Gate(2);
+    const started: number[] = [];
+    const holds = [0, 1, 2, 3].map(() => {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      return { promise, resolve };
+    });
+    const tasks = holds.map((h, i) =>
+      gate.run(async () => {
+        started.push(i);
+        await h.promise;
+        return i;
+      }),
+    );
+    expect(started).toEqual([0, 1]);
+    holds[1]?.resolve();
+    await tasks[1];
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([0, 1, 2]);
+    for (const h of holds) h.resolve();
+    expect(await Promise.all(tasks)).toEqual([0, 1, 2, 3]);
+    expect(started).toEqual([0, 1, 2, 3]);
   });
 
   it('thread ids round-trip through the shared key codec', () => {

@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectUploads } from '../../../adapters/chat/shared/uploads.ts';
+import { DownloadRedirectError } from '../../../adapters/providers/download.ts';
 import {
   DownloadStatusError,
   DownloadTooLargeError,
@@ -28,6 +29,8 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'image/png' }); // chunked, no Content-Length
       for (let i = 0; i < 20; i++) res.write(Buffer.alloc(100_000));
       res.end();
+    } else if (req.url === '/moved.png') {
+      res.writeHead(302, { location: '/small.png' }).end();
     } else if (req.url === '/slow.png') {
       res.writeHead(200, { 'content-type': 'image/png' });
       res.write(Buffer.alloc(10)); // and never ends
@@ -56,6 +59,15 @@ describe('downloadCapped', () => {
     expect(streamed).toMatchObject({ maxBytes: MB, declared: undefined });
   });
 
+  it('follows a redirect by default, and refuses one when asked (credentials must not travel)', async () => {
+    expect(await downloadCapped(`${base}/moved.png`, { maxBytes: 10 })).toEqual(Buffer.from([1, 2, 3, 4]));
+    const err = await downloadCapped(`${base}/moved.png`, { maxBytes: 10, redirect: 'refuse' }).catch(
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(DownloadRedirectError);
+    expect(err).toMatchObject({ status: 302, location: '/small.png' });
+  });
+
   it('gives HTTP errors with the unread response, and stops at the timeout', async () => {
     const err = await downloadCapped(`${base}/nothing.png`, { maxBytes: MB }).catch((e) => e);
     expect(err).toBeInstanceOf(DownloadStatusError);
@@ -79,6 +91,32 @@ describe('collectUploads', () => {
       { name: 'nothing.png', reason: 'I could not download it (HTTP 404)' },
       { name: 'declared-big.png', reason: 'I could not download it (larger than 1 MB)' },
       { name: 'streamed-big.png', reason: 'I could not download it (larger than 1 MB)' },
+    ]);
+  });
+
+  it('sends credentials only to the trusted origins, and never follows a redirect with them', async () => {
+    const credentials = {
+      headers: { authorization: 'Bearer secret' },
+      origins: [base],
+      hostName: 'the file server',
+    };
+    const out = await collectUploads(
+      [
+        { name: 'small.png', url: `${base}/small.png`, contentType: 'image/png' },
+        { name: 'moved.png', url: `${base}/moved.png`, contentType: 'image/png' },
+        { name: 'other.png', url: 'http://127.0.0.2:9/other.png', contentType: 'image/png' },
+        { name: 'nolink.png', url: '', contentType: 'image/png' },
+      ],
+      { credentials },
+    );
+    expect(out.images?.map((i) => i.name)).toEqual(['small.png']);
+    expect(out.rejectedFiles).toEqual([
+      {
+        name: 'moved.png',
+        reason: 'I could not download it (the file server answered with a redirect instead of the file)',
+      },
+      { name: 'other.png', reason: 'its link does not point to the file server, so I did not download it' },
+      { name: 'nolink.png', reason: 'I was given no link I could download it from' },
     ]);
   });
 });

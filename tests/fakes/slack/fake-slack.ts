@@ -34,7 +34,31 @@ export interface FakeFile {
   bytes: number;
   /** The uploaded bytes start with the PNG signature. */
   png: boolean;
+  /** The screen-reader text, as given to files.getUploadURLExternal (`alt_txt`). */
+  alt?: string;
 }
+
+/**
+ * What the fake enforces, as Slack documents it (docs.slack.dev/apis/web-api/rate-limits and the
+ * method pages); tests may tighten or loosen a limit.
+ */
+export interface FakeSlackLimits {
+  /** Tier 3 (chat.update, chat.delete): calls per minute per method; more get 429 + Retry-After. */
+  tier3PerMinute: number;
+  /** chat.postMessage: about 1 per second per channel, short bursts tolerated (this many at once). */
+  postBurst: number;
+  /** Uploaded files are shared (and their message appears) this long after completeUploadExternal. */
+  processingMs: number;
+  /** Socket Mode: an envelope not acked within this is sent again (retry_attempt + 1). */
+  socketAckTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: FakeSlackLimits = {
+  tier3PerMinute: 50,
+  postBurst: 20,
+  processingMs: 50,
+  socketAckTimeoutMs: 3000,
+};
 
 export interface FakeMessage {
   channel: string;
@@ -119,6 +143,27 @@ export function blockKitProblem(blocks: Block[]): string | null {
   return null;
 }
 
+/** A file people shared, as the fake hosts it. */
+interface HostedFile {
+  data: Buffer;
+  mimetype: string;
+  /** The complete file object (what files.info answers). */
+  info: Record<string, unknown>;
+  /** Answer downloads with a redirect to this URL, token or not. */
+  redirectTo?: string;
+}
+
+export interface HostFileOptions {
+  /**
+   * How the message event shows the file: whole (default); a Slack Connect stub
+   * (`file_access: "check_file_info"`, only the id: files.info has the rest); or hidden by the
+   * free plan's limit (`mode: "hidden_by_limit"`, no name, no URL, in files.info too).
+   */
+  shown?: 'whole' | 'check_file_info' | 'hidden_by_limit';
+  /** Downloads answer 302 to this URL instead of the bytes. */
+  redirectTo?: string;
+}
+
 export interface SocketEnvelope {
   type: 'events_api' | 'slash_commands' | 'interactive';
   payload: unknown;
@@ -134,11 +179,29 @@ export class FakeSlack {
   readonly downloadAuth: (string | undefined)[] = [];
   private readonly failures = new Map<string, Failure[]>();
   private readonly pendingUploads = new Map<string, FakeFile>();
-  private readonly hostedFiles = new Map<string, { data: Buffer; mimetype: string }>();
+  private readonly hostedFiles = new Map<string, HostedFile>();
   private readonly acks = new Map<string, (payload: unknown) => void>();
+  /** Envelopes waiting for a connection. */
+  private held: (() => void)[] = [];
+  /** Acks the fake drops, as if lost on the way (the envelope is then redelivered). */
+  loseAcks = 0;
+  /** Every envelope frame sent: its id and retry_attempt. */
+  readonly socketDeliveries: { id: string; attempt: number }[] = [];
+  /** Channels the bot is not in. */
+  private readonly notIn = new Set<string>();
+  /**
+   * Called with every message the bot posts or edits, as Slack echoes them back as `message`
+   * events (the world delivers them to the bot).
+   */
+  onBotMessage: ((event: Record<string, unknown>) => void) | null = null;
   private readonly sockets = new Set<WebSocket>();
   private readonly wss = new WebSocketServer({ noServer: true });
   private seq = 0;
+  /** Call times per Tier 3 method in the last minute, and the postMessage bucket per channel. */
+  private readonly tier3Calls = new Map<string, number[]>();
+  private readonly postBuckets = new Map<string, { tokens: number; at: number }>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly limits: FakeSlackLimits = { ...DEFAULT_LIMITS };
   private connectedResolve: (() => void) | null = null;
   /** Resolves when a Socket Mode client has connected and been sent `hello`. */
   readonly socketConnected: Promise<void>;
@@ -173,8 +236,12 @@ export class FakeSlack {
     return fake;
   }
 
+  private origin: string | undefined;
+
+  /** Asked on every request: the address is looked up once (getsockname is a system call). */
   get baseUrl(): string {
-    return localOrigin(this.server);
+    this.origin ??= localOrigin(this.server);
+    return this.origin;
   }
 
   /** What SLACK_API_URL / clientOptions.slackApiUrl should be. */
@@ -226,11 +293,15 @@ export class FakeSlack {
   }
 
   /** A file a person shared, downloadable with the bot token; returns the event's file object. */
-  hostFile(name: string, mimetype: string, data: Buffer) {
+  hostFile(
+    name: string,
+    mimetype: string,
+    data: Buffer,
+    options: HostFileOptions = {},
+  ): Record<string, unknown> {
     const id = `F${randomBytes(4).toString('hex').toUpperCase()}`;
-    this.hostedFiles.set(id, { data, mimetype });
     const url = `${this.baseUrl}/files-pri/${id}/${encodeURIComponent(name)}`;
-    return {
+    const whole = {
       id,
       name,
       title: name,
@@ -239,6 +310,17 @@ export class FakeSlack {
       url_private: url,
       url_private_download: `${url}?download=1`,
     };
+    const hidden = { id, mode: 'hidden_by_limit', created: 0, timestamp: 0 };
+    const info = options.shown === 'hidden_by_limit' ? hidden : whole;
+    this.hostedFiles.set(id, {
+      data,
+      mimetype,
+      info,
+      ...(options.redirectTo ? { redirectTo: options.redirectTo } : {}),
+    });
+    if (options.shown === 'check_file_info')
+      return { id, mode: 'file_access', file_access: 'check_file_info', created: 0, timestamp: 0, user: '' };
+    return info;
   }
 
   /** A response_url for a slash command or an interaction. */
@@ -262,25 +344,122 @@ export class FakeSlack {
     return this.messages.find((m) => m.channel === channel && m.ts === ts);
   }
 
-  /** Sends a Socket Mode envelope; resolves with the client's ack payload. */
+  /**
+   * Sends a Socket Mode envelope; resolves with the client's ack payload. As Slack does, an
+   * envelope is held while no connection is open, and one not acked within socketAckTimeoutMs is
+   * sent again with retry_attempt + 1 and retry_reason "timeout" (up to 3 retries).
+   */
   sendSocket(envelope: SocketEnvelope): Promise<unknown> {
     const id = randomBytes(8).toString('hex');
     const acked = new Promise<unknown>((resolve) => this.acks.set(id, resolve));
-    const frame = JSON.stringify({
-      envelope_id: id,
-      type: envelope.type,
-      payload: envelope.payload,
-      accepts_response_payload: envelope.type !== 'events_api',
-      ...(envelope.retryAttempt !== undefined
-        ? { retry_attempt: envelope.retryAttempt }
-        : { retry_attempt: 0 }),
-      ...(envelope.retryReason ? { retry_reason: envelope.retryReason } : { retry_reason: '' }),
-    });
-    for (const ws of this.sockets) ws.send(frame);
+    const deliver = (attempt: number, reason: string) => {
+      if (!this.acks.has(id)) return;
+      const frame = JSON.stringify({
+        envelope_id: id,
+        type: envelope.type,
+        payload: envelope.payload,
+        accepts_response_payload: envelope.type !== 'events_api',
+        retry_attempt: attempt,
+        retry_reason: reason,
+      });
+      const open = [...this.sockets].filter((ws) => ws.readyState === ws.OPEN);
+      if (open.length === 0) this.held.push(() => deliver(attempt, reason));
+      else {
+        // One connection gets each envelope, as Slack spreads them over an app's connections.
+        (open.at(-1) as WebSocket).send(frame);
+        this.socketDeliveries.push({ id, attempt });
+        if (attempt < 3) this.later(this.limits.socketAckTimeoutMs, () => deliver(attempt + 1, 'timeout'));
+      }
+    };
+    deliver(envelope.retryAttempt ?? 0, envelope.retryReason ?? '');
     return acked;
   }
 
+  /**
+   * A `disconnect` message on the open connections (reason "refresh_requested" or "warning"): the
+   * client is expected to open a new connection; Slack closes the old one shortly after.
+   */
+  sendDisconnect(reason: 'refresh_requested' | 'warning' | 'link_disabled'): void {
+    const old = [...this.sockets];
+    for (const ws of old)
+      ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'fake-slack' } }));
+    this.later(1000, () => {
+      for (const ws of old) ws.close();
+    });
+  }
+
+  /** Slack's `message` event for a message of the bot (posted, shared files, or edited). */
+  private echo(m: FakeMessage, change?: 'message_changed'): void {
+    if (!this.onBotMessage || m.ephemeralTo) return;
+    const type = m.channel.startsWith('D') ? 'im' : m.channel.startsWith('G') ? 'group' : 'channel';
+    const message = {
+      type: 'message',
+      user: m.user,
+      ...(m.files.length
+        ? { subtype: 'file_share', files: m.files.map((f) => ({ id: f.id, name: f.name })) }
+        : {}),
+      // Messages posted with the bot token carry bot_id; a file share by the bot user only its user.
+      ...(m.via === 'chat.postMessage' ? { bot_id: this.identity.botId, app_id: this.identity.appId } : {}),
+      text: m.text,
+      ts: m.ts,
+      ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+    };
+    this.onBotMessage(
+      change
+        ? {
+            type: 'message',
+            subtype: change,
+            hidden: true,
+            channel: m.channel,
+            channel_type: type,
+            message,
+            ts: this.nextTs(),
+          }
+        : { ...message, channel: m.channel, channel_type: type },
+    );
+  }
+
+  /** The bot is not (or no longer) a member of `channel`: posting there answers not_in_channel. */
+  removeBotFrom(channel: string): void {
+    this.notIn.add(channel);
+  }
+
+  /** Runs `fn` after `ms` unless the fake closes first. */
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  /**
+   * Slack's rate limits for `method` (per workspace; chat.postMessage per channel): the
+   * Retry-After seconds when this call is over them, else null (and the call is counted).
+   */
+  private rateLimited(method: string, p: Record<string, unknown>): number | null {
+    const now = Date.now();
+    if (method === 'chat.update' || method === 'chat.delete') {
+      const recent = (this.tier3Calls.get(method) ?? []).filter((t) => t > now - 60_000);
+      this.tier3Calls.set(method, recent);
+      if (recent.length >= this.limits.tier3PerMinute)
+        return Math.max(1, Math.ceil(((recent[0] as number) + 60_000 - now) / 1000));
+      recent.push(now);
+    }
+    if (method === 'chat.postMessage' && p.channel) {
+      const key = String(p.channel);
+      const b = this.postBuckets.get(key) ?? { tokens: this.limits.postBurst, at: now };
+      b.tokens = Math.min(this.limits.postBurst, b.tokens + (now - b.at) / 1000);
+      b.at = now;
+      this.postBuckets.set(key, b);
+      if (b.tokens < 1) return 1;
+      b.tokens -= 1;
+    }
+    return null;
+  }
+
   async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
     for (const ws of this.sockets) ws.terminate();
     this.wss.close();
     await closeServer(this.server);
@@ -292,6 +471,10 @@ export class FakeSlack {
     ws.on('message', (data) => {
       const msg = JSON.parse(data.toString()) as { envelope_id?: string; payload?: unknown };
       if (msg.envelope_id) {
+        if (this.loseAcks > 0) {
+          this.loseAcks--;
+          return;
+        }
         this.acks.get(msg.envelope_id)?.(msg.payload ?? {});
         this.acks.delete(msg.envelope_id);
       }
@@ -305,6 +488,9 @@ export class FakeSlack {
       }),
     );
     this.connectedResolve?.();
+    const held = this.held;
+    this.held = [];
+    for (const deliver of held) deliver();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -316,7 +502,9 @@ export class FakeSlack {
     if (url.pathname.startsWith('/api/')) {
       const method = url.pathname.slice('/api/'.length);
       const params = parseParams(req, body);
-      const failure = this.failures.get(method)?.shift();
+      const retryAfter = this.rateLimited(method, params);
+      const failure: Failure | undefined =
+        retryAfter !== null ? { status: 429, retryAfter } : this.failures.get(method)?.shift();
       if (failure && 'status' in failure) {
         this.calls.push({ method, status: failure.status, params });
         send(
@@ -348,7 +536,15 @@ export class FakeSlack {
     if (url.pathname.startsWith('/files-pri/')) {
       this.downloadAuth.push(req.headers.authorization);
       const file = this.hostedFiles.get(url.pathname.split('/')[2] ?? '');
-      if (!file || req.headers.authorization !== `Bearer ${this.identity.botToken}`) {
+      if (file?.redirectTo) {
+        res.writeHead(302, { location: file.redirectTo }).end();
+        return;
+      }
+      if (
+        !file ||
+        file.info.mode === 'hidden_by_limit' ||
+        req.headers.authorization !== `Bearer ${this.identity.botToken}`
+      ) {
         // Slack answers an unauthenticated download with its login page, not the file.
         res.writeHead(file ? 302 : 404, { location: 'https://slack.com/signin' }).end();
         return;
@@ -409,6 +605,7 @@ export class FakeSlack {
       case 'chat.postEphemeral': {
         const channel = p.channel as string | undefined;
         if (!channel) return { ok: false, error: 'channel_not_found' };
+        if (this.notIn.has(channel)) return { ok: false, error: 'not_in_channel' };
         const blocks = json<Block[]>(p.blocks);
         const text = (p.text as string | undefined) ?? '';
         if (!text && !blocks) return { ok: false, error: 'no_text' };
@@ -433,6 +630,7 @@ export class FakeSlack {
           edits: 0,
         };
         this.messages.push(m);
+        this.echo(m);
         return ephemeral
           ? { ok: true, message_ts: m.ts }
           : {
@@ -453,6 +651,7 @@ export class FakeSlack {
         if (blocks) m.blocks = blocks;
         else delete m.blocks;
         m.edits++;
+        this.echo(m, 'message_changed');
         return { ok: true, channel: m.channel, ts: m.ts, text: m.text };
       }
       case 'chat.delete': {
@@ -461,10 +660,24 @@ export class FakeSlack {
         m.deleted = true;
         return { ok: true, channel: m.channel, ts: m.ts };
       }
+      case 'files.info': {
+        const file = this.hostedFiles.get(String(p.file));
+        if (!file) return { ok: false, error: 'file_not_found' };
+        return { ok: true, file: file.info };
+      }
       case 'files.getUploadURLExternal': {
         if (!p.filename || !p.length) return { ok: false, error: 'invalid_arguments' };
+        // The documented argument is alt_txt; anything else (alt_text) is not an argument and is ignored.
+        const alt = p.alt_txt === undefined ? undefined : String(p.alt_txt);
+        if (alt && alt.length > 1000) return { ok: false, error: 'alt_txt_too_large' };
         const fileId = `F${randomBytes(4).toString('hex').toUpperCase()}`;
-        this.pendingUploads.set(fileId, { id: fileId, name: String(p.filename), bytes: 0, png: false });
+        this.pendingUploads.set(fileId, {
+          id: fileId,
+          name: String(p.filename),
+          bytes: 0,
+          png: false,
+          ...(alt !== undefined ? { alt } : {}),
+        });
         return { ok: true, upload_url: `${this.baseUrl}/upload/${fileId}`, file_id: fileId };
       }
       case 'files.completeUploadExternal': {
@@ -476,20 +689,43 @@ export class FakeSlack {
           this.pendingUploads.delete(f.id);
           done.push({ ...pending, ...(f.title ? { title: f.title } : {}) });
         }
-        if (p.channel_id) {
-          this.messages.push({
-            channel: String(p.channel_id),
-            ts: this.nextTs(),
-            ...(p.thread_ts ? { threadTs: String(p.thread_ts) } : {}),
-            user: id.botUserId,
-            text: (p.initial_comment as string | undefined) ?? '',
-            files: done,
-            via: 'files.completeUploadExternal',
-            deleted: false,
-            edits: 0,
+        const infos = done.map((f) => {
+          const info: Record<string, unknown> = {
+            id: f.id,
+            name: f.name,
+            title: f.title ?? f.name,
+            mimetype: f.png ? 'image/png' : 'application/octet-stream',
+            size: f.bytes,
+            ...(f.alt !== undefined ? { alt_txt: f.alt } : {}),
+            // Not shared yet: Slack processes the upload, then posts the files' message.
+            shares: {},
+          };
+          this.hostedFiles.set(f.id, { data: Buffer.alloc(0), mimetype: String(info.mimetype), info });
+          return info;
+        });
+        const channel = p.channel_id ? String(p.channel_id) : undefined;
+        if (channel && this.notIn.has(channel)) return { ok: false, error: 'not_in_channel' };
+        if (channel) {
+          this.later(this.limits.processingMs, () => {
+            const m: FakeMessage = {
+              channel,
+              ts: this.nextTs(),
+              ...(p.thread_ts ? { threadTs: String(p.thread_ts) } : {}),
+              user: id.botUserId,
+              text: (p.initial_comment as string | undefined) ?? '',
+              files: done,
+              via: 'files.completeUploadExternal',
+              deleted: false,
+              edits: 0,
+            };
+            this.messages.push(m);
+            this.echo(m);
+            const share = { ts: m.ts, ...(m.threadTs ? { thread_ts: m.threadTs } : {}) };
+            for (const info of infos)
+              info.shares = { [channel.startsWith('C') ? 'public' : 'private']: { [channel]: [share] } };
           });
         }
-        return { ok: true, files: done.map((f) => ({ id: f.id, name: f.name, title: f.title ?? f.name })) };
+        return { ok: true, files: infos.map((f) => ({ ...f })) };
       }
       default:
         return { ok: false, error: 'unknown_method' };

@@ -21,6 +21,8 @@ export interface SlackWorldOptions {
   socket?: boolean;
   progress?: boolean;
   engine?: Partial<EngineOptions>;
+  /** The bot's chat.update / chat.delete budget per minute, and the fake's Tier 3 limit (default 45 / 50). */
+  tier3PerMinute?: number;
 }
 
 export interface PersonMessage {
@@ -41,6 +43,7 @@ export type SlackWorld = Awaited<ReturnType<typeof slackWorld>>;
 
 export async function slackWorld(options: SlackWorldOptions = {}) {
   const fake = await FakeSlack.start();
+  if (options.tier3PerMinute !== undefined) fake.limits.tier3PerMinute = options.tier3PerMinute;
   const world = await engineWorld(options.engine ?? {});
   const config = loadConfig(
     {
@@ -66,7 +69,9 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
       clientOptions: { retryConfig: { retries: 3, minTimeout: 5, maxTimeout: 20 } },
       postIntervalMs: 0,
       host: '127.0.0.1',
+      fileOrigins: [fake.baseUrl],
       ...(options.progress !== undefined ? { progress: options.progress } : {}),
+      ...(options.tier3PerMinute !== undefined ? { tier3PerMinute: options.tier3PerMinute } : {}),
     },
   );
 
@@ -87,11 +92,30 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     fake.identity,
   );
 
+  // Slack echoes the bot's own messages back as `message` events; so does the fake, by default.
+  const echoes = new Set<Promise<unknown>>();
+  fake.onBotMessage = (event) => {
+    const delivery = (
+      options.socket
+        ? fake.sendSocket({ type: 'events_api', payload: JSON.parse(sender.eventBody(event)) })
+        : sender.event(event)
+    ).then(
+      () => undefined,
+      (err: unknown) => {
+        // Only a bot that has been stopped may refuse its echoes.
+        if (fake.onBotMessage) throw err;
+      },
+    );
+    echoes.add(delivery);
+    void delivery.catch(() => {}).finally(() => echoes.delete(delivery));
+  };
+
   const idle = async () => {
     do {
+      await Promise.all([...echoes]);
       await Promise.allSettled([...inflight]);
       await bot.idle();
-    } while (inflight.size > 0);
+    } while (inflight.size > 0 || echoes.size > 0);
   };
 
   const personEvent = (m: PersonMessage, ts: string, type: 'message' | 'app_mention') => ({
@@ -289,6 +313,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     roundMessages,
     async close() {
       await idle();
+      fake.onBotMessage = null;
       await bot.stop();
       await fake.close();
     },
@@ -342,6 +367,9 @@ export async function slackHarness(): Promise<ChatHarness> {
       const [channel, threadTs] = split(thread);
       return w.posts(channel, threadTs, asides.get(thread));
     },
-    close: () => w.fake.close(),
+    close: async () => {
+      w.fake.onBotMessage = null;
+      await w.fake.close();
+    },
   };
 }
