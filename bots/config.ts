@@ -1,5 +1,6 @@
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { checkFileOrigins, SLACK_FILE_ORIGINS } from '../adapters/chat/slack/file-origins.ts';
 import { priceTableSchema } from '../adapters/providers/prices.ts';
 
 const bool = z
@@ -81,6 +82,14 @@ const variables = z.object({
   SLACK_SIGNING_SECRET: z.string().min(8, 'looks too short for a signing secret').optional(),
   SLACK_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
   SLACK_API_URL: z.url().optional(),
+  /** Origins the bot token may be sent to when downloading people's files. */
+  SLACK_FILE_ORIGINS: commaList.default(SLACK_FILE_ORIGINS).superRefine((origins, ctx) => {
+    try {
+      checkFileOrigins(origins);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  }),
 
   // Discord (bots/discord.ts, docs/discord.md): the bot starts when DISCORD_TOKEN and DISCORD_APPLICATION_ID are set.
   DISCORD_TOKEN: z
@@ -169,6 +178,17 @@ const RULES: Rule[] = [
     anyOf: ['OPENAI_API_KEY', 'IMAGE_BASE_URL', 'OPENAI_BASE_URL'],
     message:
       'GENERATOR=openai-images needs OPENAI_API_KEY (or IMAGE_BASE_URL for a compatible server). See docs/providers.md.',
+  },
+  {
+    when: (c) => c.SLACK_BOT_TOKEN !== undefined,
+    anyOf: ['SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET'],
+    message:
+      'Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) next to SLACK_BOT_TOKEN; see docs/slack.md.',
+  },
+  {
+    when: (c) => c.DISCORD_TOKEN !== undefined,
+    anyOf: ['DISCORD_APPLICATION_ID'],
+    message: 'Discord needs DISCORD_APPLICATION_ID next to DISCORD_TOKEN; see docs/discord.md.',
   },
   {
     when: (c) => c.VECTOR_INDEX === 'pinecone',

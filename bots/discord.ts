@@ -1,5 +1,5 @@
 import type { DiscordAdapter } from '../adapters/chat/discord/adapter.ts';
-import { ConfigError } from './config.ts';
+import { required } from './config.ts';
 import type { FrontEndFactory } from './front-ends.ts';
 
 /** The Discord bot: DISCORD_TOKEN and DISCORD_APPLICATION_ID (docs/discord.md). */
@@ -7,13 +7,10 @@ export const discordFrontEnd: FrontEndFactory<DiscordAdapter> = {
   name: 'discord',
   configured: (config) => Boolean(config.DISCORD_TOKEN && config.DISCORD_APPLICATION_ID),
   async create({ engine, config, logger }) {
-    if (!config.DISCORD_TOKEN || !config.DISCORD_APPLICATION_ID) {
-      throw new ConfigError('Discord needs DISCORD_TOKEN and DISCORD_APPLICATION_ID (see docs/discord.md).');
-    }
     const { DiscordAdapter } = await import('../adapters/chat/discord/adapter.ts');
     return new DiscordAdapter(engine, {
-      token: config.DISCORD_TOKEN,
-      applicationId: config.DISCORD_APPLICATION_ID,
+      token: required(config, 'DISCORD_TOKEN'),
+      applicationId: required(config, 'DISCORD_APPLICATION_ID'),
       allowedChannelIds: config.DISCORD_ALLOWED_CHANNELS,
       ...(config.DISCORD_API_URL ? { apiUrl: config.DISCORD_API_URL } : {}),
       logger,

@@ -1,7 +1,7 @@
 import type { AppOptions, Logger as BoltLogger, LogLevel, webApi } from '@slack/bolt';
 import type { SlackAdapter } from '../adapters/chat/slack/adapter.ts';
 import type { Logger } from '../core/ports.ts';
-import { type Config, ConfigError } from './config.ts';
+import { type Config, required } from './config.ts';
 import type { FrontEndDeps, FrontEndFactory } from './front-ends.ts';
 
 /** Knobs tests turn; production uses the defaults. */
@@ -75,14 +75,8 @@ export async function createSlackFrontEnd(
   overrides: SlackBotOverrides = {},
 ): Promise<SlackAdapter> {
   const { engine, config, logger } = deps;
-  const token = config.SLACK_BOT_TOKEN;
-  if (!token) throw new ConfigError('SLACK_BOT_TOKEN is not set; see docs/slack.md.');
+  const token = required(config, 'SLACK_BOT_TOKEN');
   const socket = Boolean(config.SLACK_APP_TOKEN);
-  if (!socket && !config.SLACK_SIGNING_SECRET) {
-    throw new ConfigError(
-      'Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) next to SLACK_BOT_TOKEN; see docs/slack.md.',
-    );
-  }
   const [{ App, HTTPReceiver }, { SlackAdapter }] = await Promise.all([
     import('@slack/bolt'),
     import('../adapters/chat/slack/adapter.ts'),
@@ -96,7 +90,7 @@ export async function createSlackFrontEnd(
   // HTTP mode: the adapter serves this receiver's listener from its own server (body cap, timestamp window).
   const receiver = socket
     ? undefined
-    : new HTTPReceiver({ signingSecret: config.SLACK_SIGNING_SECRET as string, logger: common.logger });
+    : new HTTPReceiver({ signingSecret: required(config, 'SLACK_SIGNING_SECRET'), logger: common.logger });
   const app = new App(
     receiver
       ? { ...common, receiver }
@@ -115,7 +109,7 @@ export async function createSlackFrontEnd(
       : {}),
     ...(overrides.postIntervalMs !== undefined ? { postIntervalMs: overrides.postIntervalMs } : {}),
     ...(overrides.progress !== undefined ? { progress: overrides.progress } : {}),
-    ...(overrides.fileOrigins ? { fileOrigins: overrides.fileOrigins } : {}),
+    fileOrigins: overrides.fileOrigins ?? config.SLACK_FILE_ORIGINS,
     ...(overrides.tier3PerMinute !== undefined ? { tier3PerMinute: overrides.tier3PerMinute } : {}),
     ...(overrides.maxConcurrentRounds !== undefined
       ? { maxConcurrentRounds: overrides.maxConcurrentRounds }

@@ -68,6 +68,14 @@ describe('configuration', () => {
       ],
       [{ GENERATOR: 'replicate' }, '  REPLICATE_API_TOKEN: GENERATOR=replicate needs REPLICATE_API_TOKEN'],
       [
+        { SLACK_BOT_TOKEN: 'xoxb-1' },
+        '  SLACK_APP_TOKEN: Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET',
+      ],
+      [
+        { DISCORD_TOKEN: 'x'.repeat(60) },
+        '  DISCORD_APPLICATION_ID: Discord needs DISCORD_APPLICATION_ID next to DISCORD_TOKEN',
+      ],
+      [
         { GENERATOR: 'openai-images' },
         '  OPENAI_API_KEY: GENERATOR=openai-images needs OPENAI_API_KEY (or IMAGE_BASE_URL for a compatible server)',
       ],

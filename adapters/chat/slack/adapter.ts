@@ -2,11 +2,13 @@ import type { Server } from 'node:http';
 import type { App, RespondFn } from '@slack/bolt';
 import { type ActionName, isThreadless } from '../../../commands/index.ts';
 import { BoundedSet } from '../../../core/bounded.ts';
+import { describeError } from '../../../core/error-text.ts';
 import { errorMessage } from '../../../core/errors.ts';
 import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
 import { collectUploads, type RemoteFile, type Uploads } from '../shared/uploads.ts';
+import { checkFileOrigins, SLACK_FILE_ORIGINS } from './file-origins.ts';
 import { Gate } from './gate.ts';
 import { type RequestListener, startGuardedServer, stopServer } from './http-server.ts';
 import {
@@ -120,28 +122,6 @@ const silent: Logger = { info() {}, warn() {}, error() {} };
 /** Slack's answers when the bot may not post in a conversation (chat.postMessage errors). */
 const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
 const CANNOT_POST_HERE = 'I cannot post in this conversation.';
-
-export const SLACK_FILE_ORIGINS = ['https://files.slack.com'];
-
-/** Checks the file-download allow-list: exact origins, over https unless the host is loopback (local fakes). */
-export function checkFileOrigins(origins: readonly string[]): readonly string[] {
-  for (const o of origins) {
-    let url: URL;
-    try {
-      url = new URL(o);
-    } catch {
-      throw new Error(`Slack file origin "${o}" is not a URL (expected e.g. https://files.slack.com).`);
-    }
-    if (url.origin !== o)
-      throw new Error(
-        `Slack file origin "${o}" must be an origin only (scheme://host[:port]): ${url.origin}`,
-      );
-    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-    if (url.protocol !== 'https:' && !loopback)
-      throw new Error(`Slack file origin "${o}" must use https: the bot token is sent there.`);
-  }
-  return origins;
-}
 
 const errorCode = (err: unknown): string | undefined => (err as { data?: { error?: string } }).data?.error;
 
@@ -314,6 +294,11 @@ export class SlackAdapter implements ChatFrontEnd {
       await tell(slackHelp(this.command));
       return;
     }
+    const slowDown = this.engine.tooFast(this.key(channel, NO_THREAD), command.user_id);
+    if (slowDown) {
+      await tell(slowDown);
+      return;
+    }
     let rootTs: string;
     try {
       rootTs = await this.renderer.postText(
@@ -481,8 +466,8 @@ export class SlackAdapter implements ChatFrontEnd {
   private async failed(sink: SlackSink, err: unknown): Promise<void> {
     this.logger.error({ err }, 'slack event failed');
     await sink
-      .send({ kind: 'notice', level: 'error', text: 'Something went wrong on my side. Please try again.' })
-      .catch(() => {});
+      .send({ kind: 'notice', level: 'error', text: describeError(err).text })
+      .catch((sendErr: unknown) => this.logger.warn({ err: sendErr }, 'could not deliver an error notice'));
   }
 
   /**

@@ -10,7 +10,7 @@ import { createServer, request } from 'node:http';
 import { webApi } from '@slack/bolt';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { checkFileOrigins } from '../../../adapters/chat/slack/adapter.ts';
+import { checkFileOrigins } from '../../../adapters/chat/slack/file-origins.ts';
 import { Gate } from '../../../adapters/chat/slack/gate.ts';
 import {
   clip,
@@ -176,6 +176,24 @@ describe('slack: starting a search', () => {
       const state = await w.world.engine.thread(encodeThreadId(w.fake.identity.teamId, 'D1', '-'));
       expect(state?.rounds.map((r) => r.cause)).toEqual(['find', 'refine', 'more-like']);
     }),
+  );
+
+  it(
+    'applies the rate limits before posting a root message: a search over them is refused privately',
+    withWorld(
+      async (w) => {
+        expect(await w.command('C1', 'a red circle')).toBeDefined();
+        const roots = () =>
+          w.fake.topLevel('C1').filter((m) => m.via !== 'person' && m.via !== 'response_url');
+        expect(roots()).toHaveLength(1);
+        await w.command('C1', 'a blue square');
+        expect(roots()).toHaveLength(1);
+        const told = w.fake.messages.filter((m) => m.via === 'response_url').at(-1);
+        expect(told?.text).toMatch(/^Slow down a little/);
+        expect(told?.ephemeralTo).toBe(PERSON);
+      },
+      { engine: { roundsPerUserPerMinute: 1 } },
+    ),
   );
 
   it(
@@ -957,14 +975,21 @@ describe('slack: Socket Mode connections', () => {
 });
 
 describe('slack: configuration', () => {
-  it('refuses to start without an app token or a signing secret, naming both', async () => {
-    const { engine } = await engineWorld();
-    const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' }, { dotenv: false });
-    const logger = { info() {}, warn() {}, error() {} };
-    await expect(createSlackFrontEnd({ engine, config, logger })).rejects.toThrow(ConfigError);
-    await expect(createSlackFrontEnd({ engine, config, logger })).rejects.toThrow(
-      /SLACK_APP_TOKEN.*SLACK_SIGNING_SECRET/,
-    );
+  it('refuses a bot token without an app token or a signing secret, naming both', () => {
+    const load = () => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' }, { dotenv: false });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/SLACK_APP_TOKEN.*SLACK_SIGNING_SECRET/);
+  });
+
+  it('SLACK_FILE_ORIGINS: exact origins over https only (the token is sent there)', () => {
+    const load = (v: string) => loadConfig({ SLACK_FILE_ORIGINS: v }, { dotenv: false });
+    expect(load('https://files.slack.com, https://files-edge.slack.com').SLACK_FILE_ORIGINS).toEqual([
+      'https://files.slack.com',
+      'https://files-edge.slack.com',
+    ]);
+    expect(() => load('http://files.slack.com')).toThrow(/SLACK_FILE_ORIGINS.*https/);
+    expect(() => load('https://files.slack.com/path')).toThrow(/SLACK_FILE_ORIGINS.*origin only/);
+    expect(loadConfig({}, { dotenv: false }).SLACK_FILE_ORIGINS).toEqual(['https://files.slack.com']);
   });
 
   it('says which token Slack refused', async () => {
