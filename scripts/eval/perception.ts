@@ -102,34 +102,43 @@ async function decode(png: Buffer): Promise<Raw> {
   return { data, width: info.width, height: info.height };
 }
 
+/** Nearest-colour label of every RGB value at 6 bits per channel, computed once. */
+let lut: Uint8Array | undefined;
+function colourTable(): Uint8Array {
+  if (lut) return lut;
+  lut = new Uint8Array(1 << 18);
+  for (let r = 0; r < 64; r++)
+    for (let g = 0; g < 64; g++)
+      for (let b = 0; b < 64; b++)
+        lut[(r << 12) | (g << 6) | b] = nearestColour(r * 4 + 2, g * 4 + 2, b * 4 + 2);
+  return lut;
+}
+
 /** Nearest-colour label per pixel. */
 function labels({ data, width, height }: Raw): Uint8Array {
+  const table = colourTable();
   const out = new Uint8Array(width * height);
-  const cache = new Map<number, number>();
   for (let i = 0; i < out.length; i++) {
-    const r = data[3 * i] as number;
-    const g = data[3 * i + 1] as number;
-    const b = data[3 * i + 2] as number;
-    const key = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
-    let l = cache.get(key);
-    if (l === undefined) {
-      l = nearestColour(r, g, b);
-      cache.set(key, l);
-    }
-    out[i] = l;
+    const r = (data[3 * i] as number) >> 2;
+    const g = (data[3 * i + 1] as number) >> 2;
+    const b = (data[3 * i + 2] as number) >> 2;
+    out[i] = table[(r << 12) | (g << 6) | b] as number;
   }
   return out;
 }
 
 function borderLabel(label: Uint8Array, width: number, height: number): number {
-  const votes = new Array<number>(COLOURS.length).fill(0);
+  const votes = new Float64Array(COLOURS.length);
+  const vote = (i: number) => {
+    votes[label[i] as number] = (votes[label[i] as number] as number) + 1;
+  };
   for (let x = 0; x < width; x++) {
-    votes[label[x] as number]++;
-    votes[label[(height - 1) * width + x] as number]++;
+    vote(x);
+    vote((height - 1) * width + x);
   }
   for (let y = 0; y < height; y++) {
-    votes[label[y * width] as number]++;
-    votes[label[y * width + width - 1] as number]++;
+    vote(y * width);
+    vote(y * width + width - 1);
   }
   return votes.indexOf(Math.max(...votes));
 }
@@ -173,12 +182,16 @@ function components(label: Uint8Array, core: Uint8Array, width: number, height: 
       const i = stack.pop() as number;
       pixels.push(i);
       const x = i % width;
-      for (const j of [i - width, i + width, x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1]) {
-        if (j >= 0 && j < core.length && core[j] && !seen[j] && label[j] === l) {
+      const visit = (j: number) => {
+        if (core[j] && !seen[j] && label[j] === l) {
           seen[j] = 1;
           stack.push(j);
         }
-      }
+      };
+      if (i >= width) visit(i - width);
+      if (i + width < core.length) visit(i + width);
+      if (x > 0) visit(i - 1);
+      if (x < width - 1) visit(i + 1);
     }
     // Objects of this world lie wholly inside the frame: what reaches the edge is background.
     const edge = pixels.some((i) => {
