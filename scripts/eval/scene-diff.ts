@@ -9,7 +9,6 @@ import {
   captionScene,
   completeScene,
   type PartialScene,
-  type Position,
   parseScene,
   positionPhrase,
   type Scene,
