@@ -9,7 +9,7 @@ import { jsonProgress, type Progress, progressBar } from '../progress.ts';
 import type { PerceptionNoise } from './pixel-user.ts';
 import { openPixelWorld } from './pixel-world.ts';
 import { hitsTable } from './report.ts';
-import { CONDITION_NAMES, type ConditionName, runEval } from './run.ts';
+import { CONDITION_NAMES, type ConditionName, readFinished, runEval } from './run.ts';
 import { evalStats, type SeedRecords, statsMarkdown, writeStats } from './stats.ts';
 import type { VlmOptions } from './vlm-user.ts';
 import { type OpenedWorld, openGalleryWorld, openSceneWorld } from './worlds.ts';
@@ -21,6 +21,7 @@ export interface EvalCliOptions {
   noise: PerceptionNoise;
   errors: Partial<SketchErrors>;
   seeds?: number[];
+  statsOnly?: boolean;
   gallery: string;
   targets: string;
   rounds: number;
@@ -120,8 +121,9 @@ export async function evalCommand(opts: EvalCliOptions): Promise<number> {
   const log = (line: string) => console.error(line);
   const seeds = opts.seeds ?? [opts.seed];
   const runs: SeedRecords[] = [];
-  for (const seed of seeds) {
-    const out = seeds.length > 1 ? join(opts.out, `seed-${seed}`) : opts.out;
+  const outOf = (seed: number) => (seeds.length > 1 ? join(opts.out, `seed-${seed}`) : opts.out);
+  for (const seed of opts.statsOnly ? [] : seeds) {
+    const out = outOf(seed);
     const opened = await openWorld(world, opts, seed, config, progress, log);
     try {
       const summary = await runEval(opened, {
@@ -154,8 +156,19 @@ export async function evalCommand(opts: EvalCliOptions): Promise<number> {
       await opened.close();
     }
   }
+  if (opts.statsOnly) {
+    for (const seed of seeds) {
+      const found = await readFinished(join(outOf(seed), 'results.jsonl'));
+      if (found.size === 0) throw new Error(`no finished dialogues in ${join(outOf(seed), 'results.jsonl')}`);
+      runs.push({ seed, records: [...found.values()] });
+    }
+  }
   const stats = evalStats(runs);
-  const files = await writeStats(opts.out, stats);
+  const subtitle =
+    world === 'scenes'
+      ? `perceiving users · ${opts.gallery} ${opts.style} images${opts.crowd ? ` (crowd ${opts.crowd})` : ''} · generator errors: ${JSON.stringify(opts.errors)}`
+      : `${world} world · ${opts.gallery}`;
+  const files = await writeStats(opts.out, stats, subtitle);
   if (!opts.json) console.log(`\n${statsMarkdown(stats)}\nWrote ${Object.values(files).join(', ')}`);
   return 0;
 }

@@ -3,10 +3,19 @@
  * the scenes the pictures were rendered from. The measuring side knows the scenes; the reader
  * never does.
  */
-import { type RenderStyle, renderScene, type Scene, sampleScene } from '../../adapters/scene/index.ts';
+import { pathToFileURL } from 'node:url';
+import {
+  completeScene,
+  parseScene,
+  type RenderStyle,
+  renderScene,
+  type Scene,
+  sampleScene,
+} from '../../adapters/scene/index.ts';
 import { createRng } from '../../core/random.ts';
+import { fullDescription } from './paraphrase.ts';
 import { perceive } from './perception.ts';
-import { matchObjects } from './scene-diff.ts';
+import { matchObjects, plainScene } from './scene-diff.ts';
 
 export interface PerceptionAccuracy {
   scenes: number;
@@ -70,4 +79,38 @@ export async function measurePerception(
     extra: tally.extra / objects,
     exact: tally.exact / n,
   };
+}
+
+/** Share of round-0 descriptions (paraphrased) that the rule refiner's parser reads back exactly. */
+export function descriptionsUnderstood(n: number, seed: number): number {
+  const rng = createRng(seed);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(rng() * items.length)] as T;
+  let exact = 0;
+  for (let i = 0; i < n; i++) {
+    const scene = plainScene(sampleScene(rng));
+    const read = plainScene(completeScene(parseScene(fullDescription(scene, pick))));
+    if (JSON.stringify(read) === JSON.stringify(scene)) exact++;
+  }
+  return exact / n;
+}
+
+// `npm run eval:perception [-- scenes seed]`: the tables of docs/eval.md.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const n = Number(process.argv[2] ?? 500);
+  const seed = Number(process.argv[3] ?? 202);
+  const pct = (x: number) => (x * 100).toFixed(1);
+  console.log(`${n} sampled scenes per style, seed ${seed}\n`);
+  console.log(
+    '| style | background | shape (found) | colour | size | position | count | extra objects per object | whole scene exact |',
+  );
+  console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+  for (const style of ['flat', 'photo'] as const) {
+    const a = await measurePerception(n, seed, style);
+    console.log(
+      `| ${style} | ${pct(a.background)} | ${pct(a.shape)} | ${pct(a.colour)} | ${pct(a.size)} | ${pct(a.position)} | ${pct(a.count)} | ${a.extra.toFixed(3)} | ${pct(a.exact)} |`,
+    );
+  }
+  console.log(
+    `\nRound-0 descriptions the rule refiner reads back exactly: ${pct(descriptionsUnderstood(n, seed))} %`,
+  );
 }

@@ -255,7 +255,7 @@ export async function targetRank(
 }
 
 /** Reads the finished dialogues of an earlier run, dropping a torn last line. */
-async function readFinished(path: string): Promise<Map<string, DialogueRecord>> {
+export async function readFinished(path: string): Promise<Map<string, DialogueRecord>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bootstrapMean, bootstrapPairedDifference, type Interval, significant } from './bootstrap.ts';
 import { bestSoFar } from './metrics.ts';
+import { renderLinePlot } from './plot.ts';
 import type { DialogueRecord } from './report.ts';
 
 export interface SeedRecords {
@@ -108,9 +109,34 @@ export function statsMarkdown(stats: EvalStats): string {
   return lines.join('\n');
 }
 
-export async function writeStats(out: string, stats: EvalStats): Promise<Record<string, string>> {
-  const files = { statsJson: join(out, 'stats.json'), statsMd: join(out, 'stats.md') };
+/** Mean Hits@K per round over all seeds, one line per condition. */
+export function statsPlot(stats: EvalStats, subtitle: string): Promise<Buffer> {
+  return renderLinePlot({
+    title: `Hits@${stats.k} per round (seeds ${stats.seeds.join(', ')})`,
+    subtitle,
+    xLabel: 'round (0 = full first description)',
+    yLabel: `Hits@${stats.k} (%)`,
+    yMin: 0,
+    yMax: 100,
+    series: Object.entries(stats.conditions).map(([label, c]) => ({
+      label,
+      values: c.hits.map((h) => h.estimate * 100),
+    })),
+  });
+}
+
+export async function writeStats(
+  out: string,
+  stats: EvalStats,
+  subtitle = '',
+): Promise<Record<string, string>> {
+  const files = {
+    statsJson: join(out, 'stats.json'),
+    statsMd: join(out, 'stats.md'),
+    statsPlot: join(out, 'stats.png'),
+  };
   await writeFile(files.statsJson, `${JSON.stringify(stats, null, 2)}\n`);
   await writeFile(files.statsMd, statsMarkdown(stats));
+  await writeFile(files.statsPlot, await statsPlot(stats, subtitle));
   return files;
 }
