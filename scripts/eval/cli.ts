@@ -259,6 +259,7 @@ export function addEvalCommand(program: Command): Command {
       'several seeds (e.g. 1,2,3): one run each in <out>/seed-<n>, then bootstrap CIs',
       seedList,
     )
+    .option('--stats-only', 'recompute stats.md/json/png from the finished dialogues in --out; run nothing')
     .option(
       '--gallery <size|dir>',
       'scene worlds: gallery size (built once under data/); real data: a gallery indexed by genir index (its name or folder)',
