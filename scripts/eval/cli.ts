@@ -1,14 +1,27 @@
 /** The `genir eval` command (registered by scripts/cli.ts). */
+
+import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { jsonProgress, progressBar } from '../../adapters/progress/index.ts';
+import type { SketchErrors } from '../../adapters/generate/sketch/index.ts';
+import { jsonProgress, type Progress, progressBar } from '../../adapters/progress/index.ts';
+import type { RenderStyle } from '../../adapters/scene/index.ts';
 import { loadConfig } from '../../bots/config.ts';
+import type { PerceptionNoise } from './pixel-user.ts';
+import { openPixelWorld } from './pixel-world.ts';
 import { hitsTable } from './report.ts';
-import { CONDITION_NAMES, type ConditionName, runEval } from './run.ts';
+import { CONDITION_NAMES, type ConditionName, readFinished, runEval } from './run.ts';
+import { evalStats, type SeedRecords, statsMarkdown, writeStats } from './stats.ts';
 import type { VlmOptions } from './vlm-user.ts';
 import { type OpenedWorld, openGalleryWorld, openSceneWorld } from './worlds.ts';
 
 export interface EvalCliOptions {
-  world?: 'scenes' | 'gallery';
+  world?: 'scenes' | 'ideal' | 'gallery';
+  style: RenderStyle;
+  crowd: number;
+  noise: PerceptionNoise;
+  errors: Partial<SketchErrors>;
+  seeds?: number[];
+  statsOnly?: boolean;
   gallery: string;
   targets: string;
   rounds: number;
@@ -46,6 +59,25 @@ const fraction = (name: string) => (value: string) => {
     throw new InvalidArgumentError(`${name} must be a number from 0 to 2`);
   return n;
 };
+
+/** "miss=0.05,colour=0.05" → { miss: 0.05, colour: 0.05 }, names checked against `known`. */
+const rates =
+  <K extends string>(name: string, known: readonly K[]) =>
+  (text: string): Partial<Record<K, number>> => {
+    const out: Partial<Record<K, number>> = {};
+    for (const part of text.split(',').filter(Boolean)) {
+      const [key, value] = part.split('=').map((x) => x.trim());
+      const n = Number(value);
+      if (!known.includes(key as K) || !Number.isFinite(n) || n < 0 || n > 1)
+        throw new InvalidArgumentError(
+          `${name}: expected ${known.map((k) => `${k}=<0..1>`).join(',')}, got "${part}"`,
+        );
+      out[key as K] = n;
+    }
+    return out;
+  };
+
+const seedList = (text: string): number[] => text.split(',').map((x) => whole('--seeds', 0)(x.trim()));
 
 function parseConditions(text: string): ConditionName[] {
   const names =
@@ -87,57 +119,105 @@ export async function evalCommand(opts: EvalCliOptions): Promise<number> {
   const conditions = parseConditions(opts.conditions);
   const progress = (label: string) => (opts.json ? jsonProgress(label) : progressBar(label));
   const log = (line: string) => console.error(line);
-  let opened: OpenedWorld;
-  if (world === 'scenes') {
-    const size = whole('--gallery', 10)(opts.gallery);
-    const targets = whole('--targets')(opts.targets);
-    opened = await openSceneWorld({
-      config,
-      size,
-      gallerySeed: opts.gallerySeed,
-      targets,
-      seed: opts.seed,
-      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-      ...(opts.user === 'vlm' ? { vlm: vlmOptions(opts) } : {}),
-      progress: progress(`gallery ${size}`),
-      log,
-    });
-  } else {
-    opened = await openGalleryWorld({
+  const seeds = opts.seeds ?? [opts.seed];
+  const runs: SeedRecords[] = [];
+  const outOf = (seed: number) => (seeds.length > 1 ? join(opts.out, `seed-${seed}`) : opts.out);
+  for (const seed of opts.statsOnly ? [] : seeds) {
+    const out = outOf(seed);
+    const opened = await openWorld(world, opts, seed, config, progress, log);
+    try {
+      const summary = await runEval(opened, {
+        out,
+        rounds: opts.rounds,
+        seed,
+        conditions,
+        concurrency: opts.concurrency,
+        transcripts: opts.transcripts,
+        views: opts.views,
+        fresh: opts.fresh ?? false,
+        progress: progress(seeds.length > 1 ? `eval seed ${seed}` : 'eval'),
+        log,
+      });
+      runs.push({ seed, records: summary.records });
+      const { results, files } = summary;
+      if (opts.json) {
+        console.log(
+          JSON.stringify({ ...summary, results: undefined, records: undefined, resultsFile: files.json }),
+        );
+      } else {
+        console.log(
+          `\nseed ${seed}: ${opened.targets.length} targets × ${conditions.length} conditions on ${results.gallerySize.toLocaleString('en')} images ` +
+            `(${summary.ran} dialogues run, ${summary.skipped} resumed; ${summary.seconds.toFixed(0)} s)\n`,
+        );
+        for (const line of hitsTable(results)) console.log(line);
+        console.log(`\nWrote ${Object.values(files).join(', ')}`);
+      }
+    } finally {
+      await opened.close();
+    }
+  }
+  if (opts.statsOnly) {
+    for (const seed of seeds) {
+      const found = await readFinished(join(outOf(seed), 'results.jsonl'));
+      if (found.size === 0) throw new Error(`no finished dialogues in ${join(outOf(seed), 'results.jsonl')}`);
+      runs.push({ seed, records: [...found.values()] });
+    }
+  }
+  const stats = evalStats(runs);
+  const subtitle =
+    world === 'scenes'
+      ? `perceiving users · ${opts.gallery} ${opts.style} images${opts.crowd ? ` (crowd ${opts.crowd})` : ''} · generator errors: ${JSON.stringify(opts.errors)}`
+      : `${world} world · ${opts.gallery}`;
+  const files = await writeStats(opts.out, stats, subtitle);
+  if (!opts.json) console.log(`\n${statsMarkdown(stats)}\nWrote ${Object.values(files).join(', ')}`);
+  return 0;
+}
+
+async function openWorld(
+  world: 'scenes' | 'ideal' | 'gallery',
+  opts: EvalCliOptions,
+  seed: number,
+  config: ReturnType<typeof loadConfig>,
+  progress: (label: string) => Progress,
+  log: (line: string) => void,
+): Promise<OpenedWorld> {
+  if (world === 'gallery') {
+    return openGalleryWorld({
       config,
       gallery: opts.gallery,
       targetsFile: opts.targets,
       vlm: vlmOptions(opts),
     });
   }
-  try {
-    const summary = await runEval(opened, {
-      out: opts.out,
-      rounds: opts.rounds,
-      seed: opts.seed,
-      conditions,
-      concurrency: opts.concurrency,
-      transcripts: opts.transcripts,
-      views: opts.views,
-      fresh: opts.fresh ?? false,
-      progress: progress('eval'),
+  const size = whole('--gallery', 10)(opts.gallery);
+  const targets = whole('--targets')(opts.targets);
+  if (world === 'ideal') {
+    return openSceneWorld({
+      config,
+      size,
+      gallerySeed: opts.gallerySeed,
+      targets,
+      seed,
+      ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      ...(opts.user === 'vlm' ? { vlm: vlmOptions(opts) } : {}),
+      progress: progress(`gallery ${size}`),
       log,
     });
-    const { results, files } = summary;
-    if (opts.json) {
-      console.log(JSON.stringify({ ...summary, results: undefined, resultsFile: files.json }));
-    } else {
-      console.log(
-        `\n${opened.targets.length} targets × ${conditions.length} conditions on ${results.gallerySize.toLocaleString('en')} images ` +
-          `(${summary.ran} dialogues run, ${summary.skipped} resumed; ${summary.seconds.toFixed(0)} s)\n`,
-      );
-      for (const line of hitsTable(results)) console.log(line);
-      console.log(`\nWrote ${Object.values(files).join(', ')}`);
-    }
-    return 0;
-  } finally {
-    await opened.close();
   }
+  if (opts.user === 'vlm') throw new Error('--user vlm runs on --world ideal or --world gallery');
+  return openPixelWorld({
+    config,
+    size,
+    gallerySeed: opts.gallerySeed,
+    style: opts.style,
+    crowd: opts.crowd,
+    targets,
+    seed,
+    noise: opts.noise,
+    errors: opts.errors,
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    progress: progress(`gallery ${size} (${opts.style})`),
+  });
 }
 
 /** Adds `genir eval` to the command-line program. */
@@ -146,14 +226,43 @@ export function addEvalCommand(program: Command): Command {
     .command('eval')
     .description('measure retrieval with simulated users: Hits@K per round, Recall@K, BRI, against baselines')
     .addOption(
-      new Option('--world <world>', 'scenes (offline world) or gallery (a real indexed gallery)').choices([
-        'scenes',
-        'gallery',
-      ]),
+      new Option(
+        '--world <world>',
+        'scenes (offline world, users perceive pixels), ideal (the old closed loop: users read captions), gallery (a real indexed gallery)',
+      ).choices(['scenes', 'ideal', 'gallery']),
+    )
+    .addOption(
+      new Option('--style <style>', 'scenes: the gallery as flat sketches or as photos (drawings stay flat)')
+        .choices(['flat', 'photo'])
+        .default('flat'),
+    )
+    .option('--crowd <n>', 'scenes: near-duplicates per gallery scene', whole('--crowd', 0), 0)
+    .option(
+      '--noise <rates>',
+      'scenes: perception noise, miss=,colour=,position= (0..1 each)',
+      (t: string) => ({
+        miss: 0,
+        colour: 0,
+        position: 0,
+        ...rates('--noise', ['miss', 'colour', 'position'])(t),
+      }),
+      { miss: 0.05, colour: 0.05, position: 0.05 },
     )
     .option(
+      '--errors <rates>',
+      'scenes: generator failure modes, hallucination=,randomFill=,binding= (0..1 each; default none)',
+      rates('--errors', ['hallucination', 'randomFill', 'binding']),
+      {},
+    )
+    .option(
+      '--seeds <list>',
+      'several seeds (e.g. 1,2,3): one run each in <out>/seed-<n>, then bootstrap CIs',
+      seedList,
+    )
+    .option('--stats-only', 'recompute stats.md/json/png from the finished dialogues in --out; run nothing')
+    .option(
       '--gallery <size|dir>',
-      'scene world: gallery size (built once in data/eval-<size>); real data: a gallery indexed by genir index (its name or folder)',
+      'scene worlds: gallery size (built once under data/); real data: a gallery indexed by genir index (its name or folder)',
       '2000',
     )
     .option(
@@ -165,7 +274,10 @@ export function addEvalCommand(program: Command): Command {
     .option('--seed <n>', 'seed of the targets and the simulated users', whole('--seed', 0), 1)
     .option('--gallery-seed <n>', 'seed of the scene-world gallery', whole('--gallery-seed', 0), 1)
     .option('--out <dir>', 'output folder (resumes a run found there)', 'out/eval')
-    .option('--data-dir <dir>', 'scene world: where the gallery is built (default data/eval-<size>)')
+    .option(
+      '--data-dir <dir>',
+      'scene worlds: where the gallery is built (default data/eval-<size>[-<style>])',
+    )
     .option('--conditions <list>', `comma-separated, or "all": ${CONDITION_NAMES.join(', ')}`, 'all')
     .option('--concurrency <n>', 'dialogues run at once', whole('--concurrency'), 2)
     .addOption(
@@ -179,7 +291,7 @@ export function addEvalCommand(program: Command): Command {
         .default('headless'),
     )
     .addOption(
-      new Option('--user <kind>', 'scene world: scene-aware users or a VLM')
+      new Option('--user <kind>', 'ideal world: scene-aware users or a VLM')
         .choices(['scene', 'vlm'])
         .default('scene'),
     )

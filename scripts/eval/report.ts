@@ -37,10 +37,10 @@ export interface ConditionResult {
   found: number;
   /** Dialogues with an error (ranks carried on from the last good round). */
   failed: number;
-  /** Metrics over the rank the condition searches with: unshown when seen-exclusion is on, else raw. */
+  /** Metrics over the raw rank in the whole gallery (the paper's protocol). */
   metrics: MetricSet;
-  /** Metrics over the raw rank in the whole gallery. */
-  rawMetrics: MetricSet;
+  /** Metrics over the rank among images not shown in earlier rounds of the dialogue. */
+  unshownMetrics: MetricSet;
 }
 
 export interface EvalResults {
@@ -55,15 +55,14 @@ export function conditionResult(
   settings: { seenExclusion: boolean } & Record<string, unknown>,
   records: DialogueRecord[],
 ): ConditionResult {
-  const effective = records.map((r) => (settings.seenExclusion ? r.unshown : r.raw));
   return {
     label,
     settings,
     targets: records.length,
     found: records.filter((r) => r.foundAt !== null).length,
     failed: records.filter((r) => r.errors.length > 0).length,
-    metrics: summarize(effective),
-    rawMetrics: summarize(records.map((r) => r.raw)),
+    metrics: summarize(records.map((r) => r.raw)),
+    unshownMetrics: summarize(records.map((r) => r.unshown)),
   };
 }
 
@@ -86,7 +85,7 @@ function table(header: string[], rows: string[][]): string[] {
 export function hitsTable(
   results: EvalResults,
   k = 10,
-  which: 'metrics' | 'rawMetrics' = 'metrics',
+  which: 'metrics' | 'unshownMetrics' = 'metrics',
 ): string[] {
   const rounds = Array.from({ length: results.rounds + 1 }, (_, t) => String(t));
   const rows = Object.entries(results.conditions).map(([name, c]) => [
@@ -130,16 +129,16 @@ export function markdownReport(results: EvalResults): string {
       `targets: ${Object.values(results.conditions)[0]?.targets ?? 0} · rounds: 0–${results.rounds} · seed: ${String(run.seed ?? '')}` +
       (run.encoderId ? ` · encoder: ${String(run.encoderId)}` : ''),
     '',
-    'Ranks are 0-based. Hits@K(t): share of targets ranked < K in some round ≤ t (cumulative).',
-    'With seen-exclusion on, the rank is among the images not shown in earlier rounds.',
+    'Ranks are 0-based, raw over the whole gallery. Hits@K(t): share of targets ranked < K in some',
+    'round ≤ t (cumulative). Every dialogue runs every round (a pick is recorded; the dialogue goes on).',
     '',
     ...hitsTable(results),
     '',
     ...summaryTable(results),
     '',
-    'Raw rank over the whole gallery (ignoring what was already shown):',
+    'Rank among the images not shown in earlier rounds of the dialogue (seen-exclusion rank):',
     '',
-    ...hitsTable(results, 10, 'rawMetrics'),
+    ...hitsTable(results, 10, 'unshownMetrics'),
     '',
     'Conditions:',
     '',
@@ -163,8 +162,8 @@ export function csvReport(results: EvalResults): string {
   const lines = [header.join(',')];
   for (const [name, c] of Object.entries(results.conditions)) {
     for (const [kind, m] of [
-      ['effective', c.metrics],
-      ['raw', c.rawMetrics],
+      ['raw', c.metrics],
+      ['unshown', c.unshownMetrics],
     ] as const) {
       for (let t = 0; t <= results.rounds; t++) {
         lines.push(

@@ -47,10 +47,13 @@ export interface Condition {
   /** Short name for legends. */
   short: string;
   label: string;
-  /** 'visual': the user sees what the bot drew; 'blind': never looks. */
-  user: 'visual' | 'blind';
+  /**
+   * What the user gets to see each round: 'image' the synthetic picture (GenIR), 'text' the
+   * bot's refined query only (verbal baseline), 'matches' the shown top-K (ChatIR/PlugIR-style).
+   */
+  channel: 'image' | 'text' | 'matches';
   seenExclusion: boolean;
-  /** The user says "/more n" when a shown match is closer to the target than the drawing. */
+  /** The user says "/more n" when a shown match looks closer to the target than the drawing. */
   relevanceFeedback: boolean;
   /** false: round 0 only. */
   refine: boolean;
@@ -58,42 +61,50 @@ export interface Condition {
 
 export const CONDITIONS = {
   visual: {
-    short: 'visual feedback (GenIR)',
-    label: 'visual feedback (GenIR): corrects what the bot drew; seen-exclusion on',
-    user: 'visual',
-    seenExclusion: true,
+    short: 'visual (GenIR)',
+    label: 'visual (GenIR): the user sees the synthetic image and corrects it',
+    channel: 'image',
+    seenExclusion: false,
     relevanceFeedback: false,
     refine: true,
   },
-  blind: {
-    short: 'blind refinement',
-    label: 'blind refinement (text only): adds one unsaid attribute per round; seen-exclusion on',
-    user: 'blind',
-    seenExclusion: true,
+  verbal: {
+    short: 'verbal',
+    label: "verbal (GenIR's text-only baseline): the user sees only the bot's refined query",
+    channel: 'text',
+    seenExclusion: false,
+    relevanceFeedback: false,
+    refine: true,
+  },
+  prediction: {
+    short: 'prediction (ChatIR/PlugIR)',
+    label: 'prediction feedback: the user sees only the top-10 matches and corrects the closest one',
+    channel: 'matches',
+    seenExclusion: false,
     relevanceFeedback: false,
     refine: true,
   },
   round0: {
     short: 'round 0 only',
-    label: 'round 0 only: the first description, no refinement',
-    user: 'visual',
-    seenExclusion: true,
+    label: 'round 0 only: the full first description, no refinement',
+    channel: 'image',
+    seenExclusion: false,
     relevanceFeedback: false,
     refine: false,
   },
-  'visual-no-exclusion': {
-    short: 'visual, seen-exclusion off',
-    label: 'visual feedback with seen-exclusion off',
-    user: 'visual',
-    seenExclusion: false,
+  'visual+exclusion': {
+    short: 'visual + seen-exclusion',
+    label: 'product: visual, and the bot never shows an image twice',
+    channel: 'image',
+    seenExclusion: true,
     relevanceFeedback: false,
     refine: true,
   },
-  'visual-rf': {
+  'visual+feedback': {
     short: 'visual + relevance feedback',
-    label: 'visual feedback + relevance feedback ("/more n" when a match is closer than the drawing)',
-    user: 'visual',
-    seenExclusion: true,
+    label: 'product: visual, plus "/more n" when a shown match looks closer than the drawing',
+    channel: 'image',
+    seenExclusion: false,
     relevanceFeedback: true,
     refine: true,
   },
@@ -114,7 +125,7 @@ export interface EvalWorld {
   encoder: ImageEncoder;
   /** Gallery asset ids of the targets. */
   targets: string[];
-  makeUser(targetId: string, kind: Condition['user'], seed: number): Promise<SimulatedUser>;
+  makeUser(targetId: string, condition: Condition, seed: number): Promise<SimulatedUser>;
 }
 
 export interface EvalOptions {
@@ -143,6 +154,8 @@ export interface EvalOptions {
 
 export interface EvalSummary {
   results: EvalResults;
+  /** Every dialogue of the run, condition by condition in target order. */
+  records: DialogueRecord[];
   files: Record<string, string>;
   /** Dialogues run now (the rest came from an earlier, interrupted run). */
   ran: number;
@@ -244,7 +257,7 @@ export async function targetRank(
 }
 
 /** Reads the finished dialogues of an earlier run, dropping a torn last line. */
-async function readFinished(path: string): Promise<Map<string, DialogueRecord>> {
+export async function readFinished(path: string): Promise<Map<string, DialogueRecord>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -402,9 +415,11 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
   }
 
   const results: EvalResults = { run, gallerySize, rounds: options.rounds, conditions: {} };
+  const all: DialogueRecord[] = [];
   for (const name of options.conditions) {
     const condition: Condition = CONDITIONS[name];
     const records = world.targets.map((t) => finished.get(`${name}|${t}`) as DialogueRecord);
+    all.push(...records);
     results.conditions[name] = conditionResult(condition.label, { ...condition }, records);
   }
   const files = await writeReports(out, results);
@@ -428,7 +443,14 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
     await rt.engine.idle();
     rt.stores.db.close();
   }
-  return { results, files, ran: jobs.length, skipped, seconds: (performance.now() - t0) / 1000 };
+  return {
+    results,
+    records: all,
+    files,
+    ran: jobs.length,
+    skipped,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 async function checkSameRun(path: string, run: Record<string, unknown>): Promise<void> {
@@ -459,7 +481,11 @@ interface DialogueContext {
   salt: string;
 }
 
-/** One target, one condition: the user talks until the target is shown (then picks it) or rounds run out. */
+/**
+ * One target, one condition, the paper's protocol: every round is run; when the target is shown
+ * the user picks it (recorded) and goes on correcting. The raw rank is over the whole gallery; the
+ * unshown rank leaves out every image shown in earlier rounds of this dialogue.
+ */
 async function runDialogue(
   world: EvalWorld,
   rt: ConditionRuntime,
@@ -469,9 +495,10 @@ async function runDialogue(
   const key = encodeThreadKey('eval', [target]);
   // Leftovers of an interrupted earlier attempt.
   await rt.engine.forgetThread(key);
-  const user = await world.makeUser(target, rt.condition.user, userSeed(ctx.seed, target));
+  const user = await world.makeUser(target, rt.condition, userSeed(ctx.seed, target));
   const turns: TurnRecord[] = [];
   const errors: string[] = [];
+  const shownBefore = new Set<string>();
   let foundAt: number | null = null;
   let seq = 0;
 
@@ -507,7 +534,7 @@ async function runDialogue(
       );
       break;
     }
-    const rank = await targetRank(world.index, search.vector, target, search.exclude, ctx.gallerySize);
+    const rank = await targetRank(world.index, search.vector, target, shownBefore, ctx.gallerySize);
     const n = round.matches.findIndex((m) => m.assetId === target);
     turns.push({
       round: t,
@@ -515,13 +542,14 @@ async function runDialogue(
       query: round.query,
       interpretation: round.generated?.interpretation ?? null,
       raw: rank.raw,
-      unshown: rank.unshown,
+      // Once shown, the target has no unshown rank: it keeps the one it was found at.
+      unshown: rank.unshown >= 0 ? rank.unshown : (turns.at(-1)?.unshown ?? rank.raw),
       shown: n >= 0,
     });
-    if (n >= 0) {
+    for (const m of round.matches) shownBefore.add(m.assetId);
+    if (n >= 0 && foundAt === null) {
       foundAt = t;
       await say(`/pick ${n + 1}`);
-      break;
     }
     if (t === lastRound) break;
     const turn: BotTurn = {
@@ -533,7 +561,9 @@ async function runDialogue(
     };
     try {
       // One "more like" per drawing: after a feedback round the user corrects the drawing again.
-      const judge = rt.condition.relevanceFeedback && round.generated !== null && user.closerMatch;
+      // After the pick the engine takes corrections only.
+      const judge =
+        rt.condition.relevanceFeedback && foundAt === null && round.generated !== null && user.closerMatch;
       const closer = judge ? await user.closerMatch?.(turn) : null;
       message = closer ? `/more ${closer}` : await user.respond(turn);
     } catch (err) {
@@ -541,8 +571,7 @@ async function runDialogue(
       message = null;
     }
   }
-  // After the pick (or an error) the best rank stays: carry the last ranks on to the last round.
-  const last = turns.at(-1);
+  // round0 (and a dialogue cut short by an error) keeps its last ranks to the last round.
   const pad = (pick: (x: TurnRecord) => number) =>
     Array.from({ length: ctx.rounds + 1 }, (_, t) => {
       const turn = turns[Math.min(t, turns.length - 1)];
@@ -553,8 +582,8 @@ async function runDialogue(
     target,
     dialogueId: pseudonym(ctx.salt, key),
     foundAt,
-    raw: last ? pad((x) => x.raw) : pad(() => ctx.gallerySize),
-    unshown: last ? pad((x) => x.unshown) : pad(() => ctx.gallerySize),
+    raw: pad((x) => x.raw),
+    unshown: pad((x) => x.unshown),
     turns,
     errors,
   };

@@ -9,35 +9,15 @@ import {
   captionScene,
   completeScene,
   type PartialScene,
-  POSITION_GRID,
-  type Position,
   parseScene,
   positionPhrase,
   type Scene,
   type SceneObject,
   SHAPE_PLURALS,
-  type Size,
 } from '../../adapters/scene/index.ts';
+import { cellDistance, matchObjects, objectArea, SALIENCE } from './compare.ts';
 
-/** Nominal object radius as a fraction of the side (as in core/scene/render.ts). */
-const RADIUS: Record<Size, number> = { small: 0.075, medium: 0.115, large: 0.165 };
-
-/** Share of the picture an object group covers (copies of 2–3 are drawn smaller; about the same area). */
-export function objectArea(o: Pick<SceneObject, 'size'>): number {
-  return Math.PI * RADIUS[o.size] ** 2;
-}
-
-/** Salience multipliers per kind of difference, on top of the area it concerns. */
-export const SALIENCE = {
-  /** Something is there that should not be, or missing: the most striking object-level difference. */
-  presence: 2.5,
-  colour: 2,
-  /** Per grid cell the object is off by, plus one. */
-  position: 1,
-  size: 1.5,
-  shape: 0.8,
-  count: 0.6,
-} as const;
+export { matchObjects, objectArea, SALIENCE };
 
 export type DiffKind =
   | 'background'
@@ -62,12 +42,6 @@ export interface SceneDiff {
   phrasings: string[];
 }
 
-function cellDistance(a: Position, b: Position): number {
-  const pa = POSITION_GRID[a];
-  const pb = POSITION_GRID[b];
-  return Math.max(Math.abs(pa.row - pb.row), Math.abs(pa.col - pb.col));
-}
-
 /** "a small green triangle at the top left" / "two small green triangles at the top left". */
 export function describeObject(o: SceneObject): string {
   return captionScene({ objects: [{ ...o, jitter: undefined } as SceneObject] });
@@ -79,40 +53,6 @@ function plural(o: Pick<SceneObject, 'shape'>): string {
 
 function countWords(count: Count): string {
   return count === 1 ? 'one' : COUNT_WORDS[count];
-}
-
-/** Pairs each remembered object with the drawn one it corresponds to: same shape first, then most alike. */
-export function matchObjects(
-  target: readonly SceneObject[],
-  drawn: readonly SceneObject[],
-): { pairs: [SceneObject, SceneObject][]; missing: SceneObject[]; extra: SceneObject[] } {
-  const pairs: [SceneObject, SceneObject][] = [];
-  const freeT = [...target];
-  const freeD = [...drawn];
-  for (const t of target) {
-    const d = freeD.find((x) => x.shape === t.shape);
-    if (!d) continue;
-    pairs.push([t, d]);
-    freeT.splice(freeT.indexOf(t), 1);
-    freeD.splice(freeD.indexOf(d), 1);
-  }
-  // A drawn object of another shape still "is" the remembered one when its colour or place agrees.
-  const alike = (t: SceneObject, d: SceneObject) =>
-    (t.colour === d.colour ? 2 : 0) + (t.position === d.position ? 2 : 0) + (t.size === d.size ? 1 : 0);
-  for (;;) {
-    let best: { t: SceneObject; d: SceneObject; score: number } | undefined;
-    for (const t of freeT) {
-      for (const d of freeD) {
-        const score = alike(t, d);
-        if (score >= 2 && (!best || score > best.score)) best = { t, d, score };
-      }
-    }
-    if (!best) break;
-    pairs.push([best.t, best.d]);
-    freeT.splice(freeT.indexOf(best.t), 1);
-    freeD.splice(freeD.indexOf(best.d), 1);
-  }
-  return { pairs, missing: freeT, extra: freeD };
 }
 
 /**

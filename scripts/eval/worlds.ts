@@ -75,7 +75,7 @@ export async function openSceneWorld(options: SceneWorldOptions): Promise<Opened
     const vlm = options.vlm ? new VlmClient(options.vlm) : null;
     return {
       description: {
-        world: 'scenes',
+        world: 'ideal (closed loop: the user reads captions and speaks the parser grammar)',
         size: options.size,
         gallerySeed: options.gallerySeed,
         user: vlm ? `vlm:${vlm.options.model}` : 'scene',
@@ -86,12 +86,17 @@ export async function openSceneWorld(options: SceneWorldOptions): Promise<Opened
       generator: new SketchGenerator(),
       encoder,
       targets,
-      async makeUser(targetId, kind, seed) {
+      async makeUser(targetId, condition, seed) {
         const scene = scenes.get(targetId);
         if (!scene) throw new Error(`target ${targetId} is not in the gallery manifest`);
         if (vlm)
-          return new VlmUser(vlm, await targetPng(stores.gallery, targetId), { blind: kind === 'blind' });
-        return kind === 'visual'
+          return new VlmUser(vlm, await targetPng(stores.gallery, targetId), {
+            blind: condition.channel !== 'image',
+          });
+        if (condition.channel === 'matches')
+          throw new Error('the ideal world has no prediction user; use the default (perceiving) world');
+        // Closed loop: the "visual" user reads the drawing's caption, the text user is the old blind one.
+        return condition.channel === 'image'
           ? new SceneUser(scene, { seed, sceneOf: (id) => scenes.get(id) })
           : new BlindUser(scene, { seed });
       },
@@ -106,7 +111,7 @@ export async function openSceneWorld(options: SceneWorldOptions): Promise<Opened
   }
 }
 
-async function targetPng(gallery: EvalWorld['gallery'], id: string): Promise<Buffer> {
+export async function targetPng(gallery: EvalWorld['gallery'], id: string): Promise<Buffer> {
   const asset = await gallery.get(id);
   const png = asset ? await gallery.read(asset) : null;
   if (!png) throw new Error(`cannot read the image of target ${id}`);
@@ -164,8 +169,10 @@ export async function openGalleryWorld(options: GalleryWorldOptions): Promise<Op
       generator: providers.generator,
       encoder,
       targets: wanted,
-      async makeUser(targetId, kind) {
-        return new VlmUser(vlm, await targetPng(opened.gallery, targetId), { blind: kind === 'blind' });
+      async makeUser(targetId, condition) {
+        return new VlmUser(vlm, await targetPng(opened.gallery, targetId), {
+          blind: condition.channel !== 'image',
+        });
       },
       async close() {
         await providers.close();

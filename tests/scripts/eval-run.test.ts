@@ -1,6 +1,7 @@
 /**
- * `genir eval` end to end on a tiny offline world: the real engine, the demo gallery, simulated
- * users, all output files, resuming, and the VLM user against a fake OpenAI-compatible server.
+ * `genir eval` end to end on the tiny ideal (closed-loop) world: the real engine, the demo gallery,
+ * caption-reading users, all output files, the paper's protocol, resuming, and the VLM user
+ * against a fake OpenAI-compatible server. The perceiving world: tests/scripts/eval/*.test.ts.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,7 +65,7 @@ const sceneWorld = (extra: Partial<Parameters<typeof openSceneWorld>[0]> = {}) =
     ...extra,
   });
 
-describe('genir eval on a tiny scene world', () => {
+describe('genir eval on a tiny ideal world', () => {
   let world: OpenedWorld;
   const out = () => join(dir, 'out');
 
@@ -79,7 +80,7 @@ describe('genir eval on a tiny scene world', () => {
       out: out(),
       rounds: ROUNDS,
       seed: 1,
-      conditions: ['visual', 'blind'],
+      conditions: ['visual', 'verbal'],
       concurrency: 2,
       progress,
     });
@@ -89,11 +90,11 @@ describe('genir eval on a tiny scene world', () => {
 
     const results = JSON.parse(await readFile(join(out(), 'results.json'), 'utf8')) as EvalResults;
     expect(results.gallerySize).toBe(GALLERY);
-    expect(Object.keys(results.conditions)).toEqual(['visual', 'blind']);
+    expect(Object.keys(results.conditions)).toEqual(['visual', 'verbal']);
     for (const c of Object.values(results.conditions)) {
       expect(c.targets).toBe(TARGETS);
       expect(c.metrics.hits['10']).toHaveLength(ROUNDS + 1);
-      expect(c.rawMetrics.recall['1']).toHaveLength(ROUNDS + 1);
+      expect(c.unshownMetrics.recall['1']).toHaveLength(ROUNDS + 1);
       expect(Number.isFinite(c.metrics.bri)).toBe(true);
     }
 
@@ -111,7 +112,7 @@ describe('genir eval on a tiny scene world', () => {
     // Every dialogue as a transcript; picked targets carry label 1 and the target as image_id.
     const records = await readRecords(out());
     expect(records).toHaveLength(TARGETS * 2);
-    for (const name of ['visual', 'blind']) {
+    for (const name of ['visual', 'verbal']) {
       const files = (await readdir(join(out(), 'transcripts', name))).filter((f) => f.endsWith('.json'));
       expect(files).toHaveLength(TARGETS);
       for (const r of records.filter((x) => x.condition === name)) {
@@ -127,21 +128,29 @@ describe('genir eval on a tiny scene world', () => {
     }
   });
 
-  it('measures ranks with the round query vector over the whole gallery', async () => {
+  it('runs every round, records the pick, and measures raw and unshown ranks', async () => {
     const records = await readRecords(out());
     for (const r of records) {
-      expect(r.raw).toHaveLength(ROUNDS + 1);
+      expect(r.errors).toEqual([]);
+      // The paper's protocol: the dialogue goes on after the pick.
+      expect(r.turns).toHaveLength(ROUNDS + 1);
+      expect(r.raw).toEqual(r.turns.map((t) => t.raw));
+      expect(r.unshown).toEqual(r.turns.map((t) => t.unshown));
       expect(r.turns[0]?.message).toBe(r.turns[0]?.query);
       for (const t of r.turns) {
-        // Shown to the user ⇔ in the top 10 of what the engine searched (the unshown candidates).
-        expect(t.shown).toBe(t.unshown < 10);
-        expect(t.unshown).toBeLessThanOrEqual(t.raw);
+        // No seen-exclusion in these conditions: shown ⇔ in the raw top 10.
+        expect(t.shown).toBe(t.raw < 10);
+        // Until it is found, leaving out what was shown can only move the target up.
+        if (r.foundAt === null || t.round <= r.foundAt) expect(t.unshown).toBeLessThanOrEqual(t.raw);
       }
-      if (r.foundAt !== null) expect(r.turns).toHaveLength(r.foundAt + 1);
-      // The best rank stays after the pick.
-      expect(r.unshown.slice(r.turns.length)).toEqual(
-        Array(ROUNDS + 1 - r.turns.length).fill(r.turns.at(-1)?.unshown),
-      );
+      const first = r.turns.findIndex((t) => t.shown);
+      expect(r.foundAt).toBe(first >= 0 ? first : null);
+    }
+    const seenAgain = records.filter((r) => r.turns.filter((t) => t.shown).length > 1);
+    for (const r of seenAgain) {
+      // Shown again after the pick: no unshown rank of its own, it keeps the one it was found at.
+      const at = r.foundAt as number;
+      for (const t of r.turns.slice(at + 1)) if (t.shown) expect(t.unshown).toBe(r.turns[at]?.unshown);
     }
     // Round 0 of each target, recomputed by hand: embed the exported synthetic image, rank the gallery.
     const r = records.find((x) => x.condition === 'visual') as DialogueRecord;
@@ -150,8 +159,8 @@ describe('genir eval on a tiny scene world', () => {
     const ranking = await world.index.search(vector as Float32Array, GALLERY);
     expect(ranking.findIndex((h) => h.id === r.target)).toBe(r.turns[0]?.raw);
     // Both conditions start from the same first description and picture.
-    const blind = records.find((x) => x.condition === 'blind' && x.target === r.target) as DialogueRecord;
-    expect(blind.turns[0]).toEqual(r.turns[0]);
+    const verbal = records.find((x) => x.condition === 'verbal' && x.target === r.target) as DialogueRecord;
+    expect(verbal.turns[0]).toEqual(r.turns[0]);
   });
 
   it('resumes: finished dialogues are skipped, a torn last line is run again', async () => {
@@ -163,7 +172,7 @@ describe('genir eval on a tiny scene world', () => {
       out: out(),
       rounds: ROUNDS,
       seed: 1,
-      conditions: ['visual', 'blind'],
+      conditions: ['visual', 'verbal'],
       transcripts: 'off',
     });
     expect(summary.skipped).toBe(7);
@@ -198,7 +207,7 @@ describe('genir eval baselines on the tiny world', () => {
     }
   });
 
-  it('relevance feedback: "/more n" at most once per drawing, then a correction', async () => {
+  it('relevance feedback: "/more n" at most once per drawing, then a correction, none after the pick', async () => {
     // A user who always finds a closer match and whose corrections change nothing.
     const eager: SimulatedUser = {
       kind: 'eager',
@@ -209,7 +218,7 @@ describe('genir eval baselines on the tiny world', () => {
     const out = join(dir, 'out-rf');
     await runEval(
       { ...world, makeUser: async () => eager },
-      { out, rounds: 4, seed: 1, conditions: ['visual-rf'], transcripts: 'off' },
+      { out, rounds: 4, seed: 1, conditions: ['visual+feedback'], transcripts: 'off' },
     );
     const records = await readRecords(out);
     const long = records.filter((r) => r.turns.length >= 3);
@@ -222,7 +231,9 @@ describe('genir eval baselines on the tiny world', () => {
         '/more 1',
         'hmm, not quite',
       ];
-      expect(r.turns.map((t) => t.message)).toEqual(expected.slice(0, r.turns.length));
+      const beforePick = (r.foundAt ?? 4) + 1;
+      expect(r.turns.slice(0, beforePick).map((t) => t.message)).toEqual(expected.slice(0, beforePick));
+      for (const t of r.turns.slice(beforePick)) expect(t.message).toBe('hmm, not quite');
       // A feedback round draws nothing new.
       for (const t of r.turns) expect(t.interpretation === null).toBe(t.message.startsWith('/more'));
     }
@@ -253,7 +264,7 @@ describe('genir eval with the VLM user on the offline world', () => {
 
   it('drives the engine with what the vision model says', async () => {
     const out = join(dir, 'out-vlm');
-    await runEval(world, { out, rounds: 2, seed: 1, conditions: ['visual', 'blind'], transcripts: 'off' });
+    await runEval(world, { out, rounds: 2, seed: 1, conditions: ['visual', 'verbal'], transcripts: 'off' });
     const records = await readRecords(out);
     expect(records).toHaveLength(4);
     for (const r of records) {
@@ -263,7 +274,7 @@ describe('genir eval with the VLM user on the offline world', () => {
     }
     const compares = server.requests.filter((q) => !userParts(q).texts.some((t) => t.startsWith('Describe')));
     expect(compares.length).toBeGreaterThan(0);
-    // Visual rounds send target + synthetic image; blind rounds only the target.
+    // Visual rounds send target + synthetic image; verbal rounds only the target.
     const imageCounts = new Set(compares.map((q) => userParts(q).images.length));
     expect([...imageCounts].every((n) => n === 1 || n === 2)).toBe(true);
     const visualTurns = records
