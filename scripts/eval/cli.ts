@@ -250,8 +250,8 @@ export function addEvalCommand(program: Command): Command {
     )
     .option(
       '--errors <rates>',
-      'scenes: generator failure modes, hallucination=,randomFill=,binding= (0..1 each; default none)',
-      rates('--errors', ['hallucination', 'randomFill', 'binding']),
+      'scenes: generator failure modes, hallucination=,randomFill=,binding=,stagnation= (0..1 each; default none)',
+      rates('--errors', ['hallucination', 'randomFill', 'binding', 'stagnation']),
       {},
     )
     .option(

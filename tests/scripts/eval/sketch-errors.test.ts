@@ -46,6 +46,29 @@ describe('errScene', () => {
     expect(changed.size).toBeGreaterThan(3);
   });
 
+  it('stagnation: past the first details of a long query, corrections stop showing, whatever the seed', () => {
+    const stalled = { ...NO_ERRORS, stagnation: 1 };
+    const blue = parseScene('a large red star at the top left and a small blue circle on a teal background');
+    const green = parseScene(
+      'a large red star at the top left and a small green circle on a teal background',
+    );
+    for (let seed = 0; seed < 10; seed++) {
+      const a = errScene(blue, stalled, createRng(seed));
+      expect(errScene(green, stalled, createRng(seed + 100))).toEqual(a);
+      expect(a.objects[0]).toMatchObject({
+        shape: 'star',
+        colour: 'red',
+        size: 'large',
+        position: 'top-left',
+      });
+      expect(a.background).toBe('teal');
+    }
+    // Without it, the correction shows; a short query keeps every detail even at rate 1.
+    expect(errScene(green, NO_ERRORS, createRng(1))).not.toEqual(errScene(blue, NO_ERRORS, createRng(1)));
+    const short = parseScene('a small blue circle on a teal background');
+    expect(errScene(short, stalled, createRng(1))).toEqual(completeScene(short));
+  });
+
   it('the generator checks its rates and names them in its id', () => {
     expect(new SketchGenerator().id).toBe('sketch');
     expect(new SketchGenerator({ errors: { binding: 0.2 } }).id).toBe('sketch+errors(binding=0.2)');
