@@ -166,18 +166,17 @@ export async function engineWorld(options: Partial<EngineOptions> & { assets?: n
     logger: silentLogger,
   };
   let clock = 1_700_000_000_000;
-  // The rate limit's pauses pass on this clock, not in real time.
-  const sleep = async (ms: number) => {
+  const advance = (ms: number) => {
     clock += ms;
   };
+  // The rate limit's pauses pass on this clock, not in real time.
+  const sleep = async (ms: number) => advance(ms);
   const engine = new ConversationEngine(deps, { now: () => clock++, sleep, ...options });
   let seq = 0;
   const say = (key: ThreadKey, text: string, sink: ThreadSink, extra: object = {}) =>
     engine.onMessage({ key, eventId: `e${seq++}`, userId: 'u1', text, ...extra }, sink);
   const press = (key: ThreadKey, actionId: string, sink: ThreadSink) =>
     engine.onAction({ key, eventId: `e${seq++}`, userId: 'u1', actionId }, sink);
-  const advance = (ms: number) => {
-    clock += ms;
-  };
+
   return { engine, deps, stores, vectors, say, press, advance };
 }

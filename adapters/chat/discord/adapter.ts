@@ -322,7 +322,7 @@ export class DiscordAdapter implements ChatFrontEnd {
         const key = this.keyOf(channel);
         // The bot's own threads are addressed to it; elsewhere only a mention is.
         if (!(await this.engine.isForUs(key, mentioned || channel.ownerId === this.botId))) return null;
-        const msg = await this.inbound(message, key, { startsSearch: false });
+        const msg = await this.inbound(message, key);
         return { done: this.runMessage(msg, channel) };
       });
       return;
@@ -359,7 +359,7 @@ export class DiscordAdapter implements ChatFrontEnd {
     }
     const key = this.keyOf(thread);
     await this.engine.isForUs(key, true);
-    const msg = await this.inbound(message, key, { startsSearch: true });
+    const msg = await this.inbound(message, key, true);
     await this.runMessage(msg, thread);
   }
 
@@ -372,7 +372,7 @@ export class DiscordAdapter implements ChatFrontEnd {
   private async inbound(
     message: Message<true>,
     key: ThreadKey,
-    o: { startsSearch: boolean },
+    startsSearch = false,
   ): Promise<InboundMessage> {
     const files = [...message.attachments.values()].map((a) => ({
       name: a.name,
@@ -387,7 +387,7 @@ export class DiscordAdapter implements ChatFrontEnd {
       userId: message.author.id,
       text: this.messageText(message),
       ...uploads,
-      ...(o.startsSearch ? { startsSearch: true } : {}),
+      ...(startsSearch ? { startsSearch } : {}),
     };
   }
 
