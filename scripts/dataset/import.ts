@@ -41,7 +41,7 @@ export function recordDatasetIds(
       if (assetId) images.push({ datasetId: e.id, assetId, file: e.file, captions: e.captions });
       else unmapped.push(e.id);
     }
-    new DatasetImages(db).replace(images, { ...meta, images: images.length });
+    new DatasetImages(db).replace(images, { ...meta, count: images.length });
     return { mapped: images.length, unmapped };
   } finally {
     db.close();

@@ -166,7 +166,7 @@ describe('import, eval --dataset and dataset build on the fixture', () => {
       expect(first?.datasetId).toBe(String(fx.ids[0]));
       expect(first?.assetId).toBe(`img-${createHash('sha256').update(bytes).digest('hex').slice(0, 24)}`);
       expect(first?.captions).toEqual(fx.captions.get(fx.ids[0] as number));
-      expect(new DatasetImages(db).meta()).toMatchObject({ kind: 'coco', images: fx.ids.length });
+      expect(new DatasetImages(db).meta()).toMatchObject({ kind: 'coco', count: fx.ids.length });
     } finally {
       db.close();
     }
