@@ -28,6 +28,7 @@ import { indexGallery } from '../../scripts/index-gallery/index.ts';
 import { type FakeVisionServer, startFakeVisionServer, userParts } from '../fakes/openai-vision/server.ts';
 import { FakeReplicate } from '../fakes/replicate/server.ts';
 import { type DatasetFixture, makeDatasetFixture } from '../support/dataset-fixture.ts';
+import { genir } from '../support/genir-cli.ts';
 
 let dir: string;
 let fx: DatasetFixture;
@@ -340,5 +341,42 @@ describe('import, eval --dataset and dataset build on the fixture', () => {
       type: 'object',
       required: expect.arrayContaining(['dialogue_id', 'rounds']),
     });
+  });
+});
+
+describe('the commands', { timeout: 120_000 }, () => {
+  it('dataset import folder, then eval --dataset prints the expected cost and stops at --max-cost (exit 3)', async () => {
+    const vision = await startFakeVisionServer(() => 'a few shapes');
+    try {
+      const env = { DATA_DIR: join(dir, 'cli-data'), GENERATOR: 'sketch', VECTOR_INDEX: 'exact' };
+      const csv = join(dir, 'cli.csv');
+      await writeFile(
+        csv,
+        `file,caption\n${fx.files
+          .slice(0, 12)
+          .map((f) => `${f},shapes`)
+          .join('\n')}\n`,
+      );
+      const imported = await genir(
+        ['dataset', 'import', 'folder', '--images', fx.images, '--annotations', csv, '--name', 'cli-set'],
+        env,
+      );
+      expect(imported.stderr).not.toMatch(/genir:/);
+      expect(imported.code).toBe(0);
+      expect(imported.stdout).toMatch(
+        /Dataset ids recorded: 12 of 12 images can be named by their folder id/,
+      );
+      const targets = join(dir, 'cli-targets.txt');
+      await writeFile(targets, `${fx.files[1]}\n`);
+      const args = ['eval', '--dataset', 'cli-set', '--targets', targets, '--rounds', '1'];
+      const vlm = ['--vlm-base-url', vision.url, '--vlm-model', 'gpt-4o-mini', '--out', join(dir, 'cli-out')];
+      const stopped = await genir([...args, ...vlm, '--max-cost', '0'], env);
+      expect(stopped.code).toBe(3);
+      expect(stopped.stderr).toMatch(/VLM user gpt-4o-mini: 3 calls, \$0\.0003 each/);
+      expect(stopped.stderr).toMatch(/stopped at the cost limit: \$0\.0000 spent of --max-cost \$0\.0000/);
+      expect(vision.requests).toHaveLength(0);
+    } finally {
+      await vision.close();
+    }
   });
 });
