@@ -1,5 +1,4 @@
 /** `genir dataset …` (registered by scripts/cli.ts): import a dataset, build a GenIR dataset. */
-import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Argument, type Command, InvalidArgumentError } from 'commander';
 import { jsonProgress, progressBar } from '../../adapters/progress/index.ts';
@@ -112,7 +111,7 @@ export function registerDatasetCommand(program: Command): Command {
         dollars,
       )
       .option('--concurrency <n>', 'dialogues run at once', whole('--concurrency'), 2)
-      .option('--fresh', 'delete an earlier build in --out and start over')
+      .option('--fresh', 'start the dialogues over (the paid-call cache in <out>/run/cache is kept)')
       .option('--json', 'progress as JSON lines'),
   ).action(async (opts: BuildCliOptions) => {
     process.exitCode = await datasetBuildCommand(opts);
@@ -140,7 +139,6 @@ interface BuildCliOptions extends VlmCliOptions {
 
 /** Runs `genir dataset build`; returns the exit code. */
 export async function datasetBuildCommand(opts: BuildCliOptions): Promise<number> {
-  if (opts.fresh) await rm(opts.out, { recursive: true, force: true });
   const world = await openGalleryWorld({
     config: loadConfig(),
     gallery: opts.from,
@@ -169,6 +167,7 @@ export async function datasetBuildCommand(opts: BuildCliOptions): Promise<number
       seed: opts.seed,
       licence: opts.licence,
       concurrency: opts.concurrency,
+      ...(opts.fresh ? { fresh: true } : {}),
       progress: opts.json ? jsonProgress('dataset build') : progressBar('dataset build'),
       log,
     });

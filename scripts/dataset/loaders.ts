@@ -201,6 +201,8 @@ export async function loadDataset(kind: DatasetKind, options: LoadOptions): Prom
   else if (kind === 'flickr30k') entries = json ? loadKarpathy(text, options) : loadFlickrCsv(text, options);
   else if (kind === 'chatir') entries = loadChatir(text, options);
   else entries = loadFolderCsv(text, options);
+  if (options.split && !(json && text.includes('"sentences"')))
+    throw new Error(`--split applies to Karpathy's split JSON only; ${options.annotations} is not one`);
   if (entries.length === 0)
     throw new Error(
       `${basename(options.annotations)} lists no images${options.split ? ` in split "${options.split}"` : ''}`,

@@ -395,7 +395,10 @@ export function addEvalCommand(program: Command): Command {
           .choices(['scene', 'vlm'])
           .default('scene'),
       )
-      .option('--fresh', 'delete earlier results in --out and start over')
+      .option(
+        '--fresh',
+        'delete earlier results in --out and start over (the paid-call cache in <out>/cache is kept)',
+      )
       .option('--json', 'progress and summary as JSON lines'),
   ).action(async (opts: EvalCliOptions) => {
     process.exitCode = await evalCommand(opts);

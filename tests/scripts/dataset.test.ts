@@ -92,6 +92,9 @@ describe('loaders', () => {
     await expect(loadDataset('folder', { images: fx.images, annotations: fx.coco })).rejects.toThrow(
       /file,caption/,
     );
+    await expect(
+      loadDataset('coco', { images: fx.images, annotations: fx.coco, split: 'test' }),
+    ).rejects.toThrow(/--split applies to Karpathy's split JSON only/);
   });
 });
 
