@@ -14,6 +14,7 @@ import { buildRuntime } from '../bots/runtime.ts';
 import { webFrontEnd } from '../bots/web.ts';
 import type { Reply } from '../core/types.ts';
 import type { ClipShapedParams } from './build-clip-shaped-encoder.ts';
+import { registerDatasetCommand } from './dataset/command.ts';
 import { discordRegister } from './discord-register.ts';
 import { doctorCommand } from './doctor.ts';
 import { addEvalCommand } from './eval/cli.ts';
@@ -250,6 +251,7 @@ program
   });
 
 registerIndexCommand(program);
+registerDatasetCommand(program);
 addEvalCommand(program);
 
 try {

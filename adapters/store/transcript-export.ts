@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RoundImageStore, TranscriptRecord, TranscriptStore } from '../../core/ports.ts';
 import { type Progress, silentProgress } from '../progress/index.ts';
+import type { GenirDialogue, GenirRound } from './genir-format.ts';
 
 export type ExportFormat = 'genir' | 'jsonl';
 
@@ -15,30 +16,14 @@ export interface ExportOptions {
   since?: number;
   format?: ExportFormat;
   progress?: Progress;
+  /** Synthetic dialogues: the target each thread searched for (written as `target`). */
+  targetOf?: (threadKey: string) => GenirDialogue['target'];
+  /** Appended to the README (e.g. a dataset card). */
+  readmeExtra?: string;
 }
 
-export interface DialogueRound {
-  round: number;
-  caption: string;
-  user_message: string;
-  generated_image_path: string | null;
-  generator: string | null;
-  seed: number | null;
-  encoder: string;
-  retrieved: { asset_id: string; score: number }[];
-  feedback: { kind: string; asset_ids: string[] }[];
-  label: 0 | 1;
-  user: string;
-  timings_ms: Record<string, number>;
-  created_at: string;
-}
-
-export interface Dialogue {
-  dialogue_id: string;
-  /** The picked target, or null when the person never picked one. */
-  image_id: string | null;
-  rounds: DialogueRound[];
-}
+export type DialogueRound = GenirRound;
+export type Dialogue = GenirDialogue;
 
 const README = `# genir-chat transcripts
 
@@ -51,10 +36,13 @@ are here. People are pseudonymous: \`user\` is a salted hash; thread ids are rep
 ## Files
 - \`<dialogue_id>.json\` (format genir) or \`transcripts.jsonl\` (format jsonl, one dialogue a line)
 - \`<dialogue_id>/round_<n>.png\`: the synthetic image the bot showed in round n
+- the JSON Schema of a dialogue: \`schemas/genir-dialogue.schema.json\` in genir-chat
 
 ## Fields of a dialogue
 - \`dialogue_id\`: pseudonymous id of the search
 - \`image_id\`: gallery asset id of the image the person picked as the one they meant; null if none
+- \`target\` (synthetic dialogues only): \`asset_id\` and \`dataset_id\` of the image the simulated
+  user was looking for, known even when it was never found
 - \`rounds[]\`, in order:
   - \`round\`: 0-based round index
   - \`caption\`: the refined query of the round (what the image was generated from)
@@ -96,10 +84,12 @@ export async function exportTranscripts(
   let done = 0;
   for (const [key, rounds] of threads) {
     const id = pseudonym(options.salt, key);
+    const target = options.targetOf?.(key);
     const dialogue: Dialogue = {
       dialogue_id: id,
       image_id:
         rounds.find((r) => r.label === 1)?.feedback.find((f) => f.kind === 'picked')?.assetIds[0] ?? null,
+      ...(target ? { target } : {}),
       rounds: [],
     };
     for (const r of rounds) {
@@ -132,7 +122,10 @@ export async function exportTranscripts(
   }
   if (format === 'jsonl')
     await writeFile(join(options.out, 'transcripts.jsonl'), lines.map((l) => `${l}\n`).join(''));
-  await writeFile(join(options.out, 'README.md'), README);
+  await writeFile(
+    join(options.out, 'README.md'),
+    README + (options.readmeExtra ? `\n${options.readmeExtra}` : ''),
+  );
   progress.stop();
   return { dialogues: threads.size, rounds: records.length };
 }

@@ -6,13 +6,15 @@ import type { SketchErrors } from '../../adapters/generate/sketch/index.ts';
 import { jsonProgress, type Progress, progressBar } from '../../adapters/progress/index.ts';
 import type { RenderStyle } from '../../adapters/scene/index.ts';
 import { loadConfig } from '../../bots/config.ts';
+import { BudgetExceededError } from './call-cache.ts';
+import { costLines, costPlan } from './costs.ts';
 import type { PerceptionNoise } from './pixel-user.ts';
 import { openPixelWorld } from './pixel-world.ts';
 import { hitsTable } from './report.ts';
-import { CONDITION_NAMES, type ConditionName, readFinished, runEval } from './run.ts';
+import { CONDITION_NAMES, CONDITIONS, type ConditionName, readFinished, runEval } from './run.ts';
 import { evalStats, type SeedRecords, statsMarkdown, writeStats } from './stats.ts';
 import type { VlmOptions } from './vlm-user.ts';
-import { type OpenedWorld, openGalleryWorld, openSceneWorld } from './worlds.ts';
+import { type OpenedGalleryWorld, type OpenedWorld, openGalleryWorld, openSceneWorld } from './worlds.ts';
 
 export interface EvalCliOptions {
   world?: 'scenes' | 'ideal' | 'gallery';
@@ -29,7 +31,10 @@ export interface EvalCliOptions {
   gallerySeed: number;
   out: string;
   dataDir?: string;
-  conditions: string;
+  conditions?: string;
+  /** A gallery made by `genir dataset import` (or `genir index`): the paper's protocol on real data. */
+  dataset?: string;
+  maxCost?: number;
   concurrency: number;
   transcripts: 'genir' | 'jsonl' | 'off';
   views: 'headless' | 'full';
@@ -93,7 +98,12 @@ function parseConditions(text: string): ConditionName[] {
   return names as ConditionName[];
 }
 
-function vlmOptions(opts: EvalCliOptions): VlmOptions {
+export function vlmOptions(
+  opts: Pick<
+    EvalCliOptions,
+    'vlmBaseUrl' | 'vlmModel' | 'vlmApiKey' | 'vlmTemperature' | 'vlmTopP' | 'vlmMessage'
+  >,
+): VlmOptions {
   const baseURL = opts.vlmBaseUrl ?? process.env.VLM_BASE_URL;
   const model = opts.vlmModel ?? process.env.VLM_MODEL;
   if (!baseURL || !model) {
@@ -112,11 +122,29 @@ function vlmOptions(opts: EvalCliOptions): VlmOptions {
   };
 }
 
+/** The paper's conditions on real data (a VLM user has no prediction variant). */
+const DATASET_CONDITIONS = 'visual,verbal,round0';
+
+/** Exit code of a run stopped by --max-cost (resumable). */
+export const EXIT_COST_LIMIT = 3;
+
 /** Runs `genir eval` with parsed options; returns the process exit code. */
 export async function evalCommand(opts: EvalCliOptions): Promise<number> {
   const config = loadConfig();
-  const world = opts.world ?? (/^\d+$/.test(opts.gallery) ? 'scenes' : 'gallery');
-  const conditions = parseConditions(opts.conditions);
+  if (opts.dataset) {
+    if (opts.world && opts.world !== 'gallery')
+      throw new Error('--dataset runs on a real gallery: drop --world');
+    opts.gallery = opts.dataset;
+    opts.user = 'vlm';
+  }
+  const world = opts.world ?? (opts.dataset || !/^\d+$/.test(opts.gallery) ? 'gallery' : 'scenes');
+  const conditions = parseConditions(opts.conditions ?? (world === 'gallery' ? DATASET_CONDITIONS : 'all'));
+  if (world === 'gallery' && conditions.includes('prediction'))
+    throw new Error(
+      'the VLM user cannot judge matches: the prediction condition runs in the scene world only',
+    );
+  if (opts.maxCost !== undefined && world !== 'gallery')
+    throw new Error('--max-cost limits the paid calls of a real-data run (--dataset)');
   const progress = (label: string) => (opts.json ? jsonProgress(label) : progressBar(label));
   const log = (line: string) => console.error(line);
   const seeds = opts.seeds ?? [opts.seed];
@@ -124,9 +152,26 @@ export async function evalCommand(opts: EvalCliOptions): Promise<number> {
   const outOf = (seed: number) => (seeds.length > 1 ? join(opts.out, `seed-${seed}`) : opts.out);
   for (const seed of opts.statsOnly ? [] : seeds) {
     const out = outOf(seed);
-    const opened = await openWorld(world, opts, seed, config, progress, log);
+    const opened = await openWorld(world, opts, seed, config, progress, log, out);
     try {
+      const cache = 'cache' in opened ? (opened as OpenedGalleryWorld).cache : null;
+      if (world === 'gallery') {
+        const g = opened as OpenedGalleryWorld;
+        const plan = costPlan({
+          targets: g.targets.length,
+          roundsPerCondition: conditions.map((c) => (CONDITIONS[c].refine ? opts.rounds : 0)),
+          generatorId: g.generator.id,
+          vlmModel: g.vlm.options.model,
+          prices: g.prices,
+        });
+        for (const line of costLines(plan, g.generator.id, g.vlm.options.model, opts.maxCost)) log(line);
+        if (cache && cache.budget.spentUsd > 0)
+          log(
+            `  already spent by earlier attempts of this run (cached): $${cache.budget.spentUsd.toFixed(4)}`,
+          );
+      }
       const summary = await runEval(opened, {
+        ...(cache ? { budget: cache.budget } : {}),
         out,
         rounds: opts.rounds,
         seed,
@@ -152,6 +197,14 @@ export async function evalCommand(opts: EvalCliOptions): Promise<number> {
         for (const line of hitsTable(results)) console.log(line);
         console.log(`\nWrote ${Object.values(files).join(', ')}`);
       }
+      if (cache)
+        log(
+          `Paid calls: ${JSON.stringify(cache.misses)} made now, ${JSON.stringify(cache.hits)} from the cache; spent $${cache.budget.spentUsd.toFixed(4)} in all.`,
+        );
+    } catch (err) {
+      if (!(err instanceof BudgetExceededError)) throw err;
+      console.error(`genir eval: ${err.message}`);
+      return EXIT_COST_LIMIT;
     } finally {
       await opened.close();
     }
@@ -180,13 +233,19 @@ async function openWorld(
   config: ReturnType<typeof loadConfig>,
   progress: (label: string) => Progress,
   log: (line: string) => void,
+  out: string,
 ): Promise<OpenedWorld> {
   if (world === 'gallery') {
     return openGalleryWorld({
       config,
       gallery: opts.gallery,
-      targetsFile: opts.targets,
+      targets: opts.targets,
+      seed,
       vlm: vlmOptions(opts),
+      paid: {
+        cacheDir: join(out, 'cache'),
+        ...(opts.maxCost !== undefined ? { maxCostUsd: opts.maxCost } : {}),
+      },
     });
   }
   const size = whole('--gallery', 10)(opts.gallery);
@@ -220,83 +279,9 @@ async function openWorld(
   });
 }
 
-/** Adds `genir eval` to the command-line program. */
-export function addEvalCommand(program: Command): Command {
-  return program
-    .command('eval')
-    .description('measure retrieval with simulated users: Hits@K per round, Recall@K, BRI, against baselines')
-    .addOption(
-      new Option(
-        '--world <world>',
-        'scenes (offline world, users perceive pixels), ideal (the old closed loop: users read captions), gallery (a real indexed gallery)',
-      ).choices(['scenes', 'ideal', 'gallery']),
-    )
-    .addOption(
-      new Option('--style <style>', 'scenes: the gallery as flat sketches or as photos (drawings stay flat)')
-        .choices(['flat', 'photo'])
-        .default('flat'),
-    )
-    .option('--crowd <n>', 'scenes: near-duplicates per gallery scene', whole('--crowd', 0), 0)
-    .option(
-      '--noise <rates>',
-      'scenes: perception noise, miss=,colour=,position= (0..1 each)',
-      (t: string) => ({
-        miss: 0,
-        colour: 0,
-        position: 0,
-        ...rates('--noise', ['miss', 'colour', 'position'])(t),
-      }),
-      { miss: 0.05, colour: 0.05, position: 0.05 },
-    )
-    .option(
-      '--errors <rates>',
-      'scenes: generator failure modes, hallucination=,randomFill=,binding=,stagnation= (0..1 each; default none)',
-      rates('--errors', ['hallucination', 'randomFill', 'binding', 'stagnation']),
-      {},
-    )
-    .option(
-      '--seeds <list>',
-      'several seeds (e.g. 1,2,3): one run each in <out>/seed-<n>, then bootstrap CIs',
-      seedList,
-    )
-    .option('--stats-only', 'recompute stats.md/json/png from the finished dialogues in --out; run nothing')
-    .option(
-      '--gallery <size|dir>',
-      'scene worlds: gallery size (built once under data/); real data: a gallery indexed by genir index (its name or folder)',
-      '2000',
-    )
-    .option(
-      '--targets <n|file>',
-      'scene world: number of targets; real data: a file of target asset ids',
-      '100',
-    )
-    .option('--rounds <n>', 'refinement rounds after round 0', whole('--rounds', 0), 10)
-    .option('--seed <n>', 'seed of the targets and the simulated users', whole('--seed', 0), 1)
-    .option('--gallery-seed <n>', 'seed of the scene-world gallery', whole('--gallery-seed', 0), 1)
-    .option('--out <dir>', 'output folder (resumes a run found there)', 'out/eval')
-    .option(
-      '--data-dir <dir>',
-      'scene worlds: where the gallery is built (default data/eval-<size>[-<style>])',
-    )
-    .option('--conditions <list>', `comma-separated, or "all": ${CONDITION_NAMES.join(', ')}`, 'all')
-    .option('--concurrency <n>', 'dialogues run at once', whole('--concurrency'), 2)
-    .addOption(
-      new Option('--transcripts <format>', 'transcript export')
-        .choices(['genir', 'jsonl', 'off'])
-        .default('genir'),
-    )
-    .addOption(
-      new Option('--views <mode>', 'headless: skip drawing chat pictures nobody sees; full: render them')
-        .choices(['headless', 'full'])
-        .default('headless'),
-    )
-    .addOption(
-      new Option('--user <kind>', 'ideal world: scene-aware users or a VLM')
-        .choices(['scene', 'vlm'])
-        .default('scene'),
-    )
-    .option('--fresh', 'delete earlier results in --out and start over')
-    .option('--json', 'progress and summary as JSON lines')
+/** The VLM user's options, shared by `genir eval` and `genir dataset build`. */
+export function addVlmOptions(command: Command): Command {
+  return command
     .option('--vlm-base-url <url>', 'OpenAI-compatible server of the VLM user (or VLM_BASE_URL)')
     .option('--vlm-model <name>', 'vision chat model (or VLM_MODEL), e.g. gemma3:4b')
     .option('--vlm-api-key <key>', 'API key if the server needs one (or VLM_API_KEY)')
@@ -306,8 +291,116 @@ export function addEvalCommand(program: Command): Command {
       new Option('--vlm-message <what>', 'what the VLM user sends each round')
         .choices(['difference', 'caption'])
         .default('difference'),
-    )
-    .action(async (opts: EvalCliOptions) => {
-      process.exitCode = await evalCommand(opts);
-    });
+    );
+}
+
+/** Parses --max-cost. */
+export const dollars = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('--max-cost must be a number of dollars ≥ 0');
+  return n;
+};
+
+/** Adds `genir eval` to the command-line program. */
+export function addEvalCommand(program: Command): Command {
+  return addVlmOptions(
+    program
+      .command('eval')
+      .description(
+        'measure retrieval with simulated users: Hits@K per round, Recall@K, BRI, against baselines',
+      )
+      .addOption(
+        new Option(
+          '--world <world>',
+          'scenes (offline world, users perceive pixels), ideal (the old closed loop: users read captions), gallery (a real indexed gallery)',
+        ).choices(['scenes', 'ideal', 'gallery']),
+      )
+      .addOption(
+        new Option(
+          '--style <style>',
+          'scenes: the gallery as flat sketches or as photos (drawings stay flat)',
+        )
+          .choices(['flat', 'photo'])
+          .default('flat'),
+      )
+      .option('--crowd <n>', 'scenes: near-duplicates per gallery scene', whole('--crowd', 0), 0)
+      .option(
+        '--noise <rates>',
+        'scenes: perception noise, miss=,colour=,position= (0..1 each)',
+        (t: string) => ({
+          miss: 0,
+          colour: 0,
+          position: 0,
+          ...rates('--noise', ['miss', 'colour', 'position'])(t),
+        }),
+        { miss: 0.05, colour: 0.05, position: 0.05 },
+      )
+      .option(
+        '--errors <rates>',
+        'scenes: generator failure modes, hallucination=,randomFill=,binding=,stagnation= (0..1 each; default none)',
+        rates('--errors', ['hallucination', 'randomFill', 'binding', 'stagnation']),
+        {},
+      )
+      .option(
+        '--seeds <list>',
+        'several seeds (e.g. 1,2,3): one run each in <out>/seed-<n>, then bootstrap CIs',
+        seedList,
+      )
+      .option('--stats-only', 'recompute stats.md/json/png from the finished dialogues in --out; run nothing')
+      .option(
+        '--gallery <size|dir>',
+        'scene worlds: gallery size (built once under data/); real data: a gallery indexed by genir index (its name or folder)',
+        '2000',
+      )
+      .option(
+        '--targets <n|file>',
+        'scene world: number of targets; real data: a file of target ids (dataset ids or asset ids) or a number to sample',
+        '100',
+      )
+      .option('--rounds <n>', 'refinement rounds after round 0', whole('--rounds', 0), 10)
+      .option('--seed <n>', 'seed of the targets and the simulated users', whole('--seed', 0), 1)
+      .option('--gallery-seed <n>', 'seed of the scene-world gallery', whole('--gallery-seed', 0), 1)
+      .option('--out <dir>', 'output folder (resumes a run found there)', 'out/eval')
+      .option(
+        '--data-dir <dir>',
+        'scene worlds: where the gallery is built (default data/eval-<size>[-<style>])',
+      )
+      .option(
+        '--conditions <list>',
+        `comma-separated, or "all": ${CONDITION_NAMES.join(', ')} (default: all; with --dataset ${DATASET_CONDITIONS})`,
+      )
+      .option(
+        '--dataset <gallery>',
+        "the paper's protocol on a gallery made by genir dataset import: VLM users, the configured bot; --targets is a file of dataset ids or a number",
+      )
+      .option(
+        '--max-cost <usd>',
+        'real data: stop before the paid calls (generator, refiner, VLM) pass this many US dollars; run again to resume',
+        dollars,
+      )
+      .option('--concurrency <n>', 'dialogues run at once', whole('--concurrency'), 2)
+      .addOption(
+        new Option('--transcripts <format>', 'transcript export')
+          .choices(['genir', 'jsonl', 'off'])
+          .default('genir'),
+      )
+      .addOption(
+        new Option('--views <mode>', 'headless: skip drawing chat pictures nobody sees; full: render them')
+          .choices(['headless', 'full'])
+          .default('headless'),
+      )
+      .addOption(
+        new Option('--user <kind>', 'ideal world: scene-aware users or a VLM')
+          .choices(['scene', 'vlm'])
+          .default('scene'),
+      )
+      .option(
+        '--fresh',
+        'delete earlier results in --out and start over (the paid-call cache in <out>/cache is kept)',
+      )
+      .option('--json', 'progress and summary as JSON lines'),
+  ).action(async (opts: EvalCliOptions) => {
+    process.exitCode = await evalCommand(opts);
+  });
 }

@@ -33,6 +33,7 @@ import type {
 import { DEFAULT_RANKING } from '../../core/ranking.ts';
 import { encodeThreadKey } from '../../core/thread-key.ts';
 import type { Reply, Round, ThreadSink } from '../../core/types.ts';
+import { type Budget, BudgetExceededError } from './call-cache.ts';
 import { rankOf } from './metrics.ts';
 import {
   conditionResult,
@@ -150,6 +151,11 @@ export interface EvalOptions {
   log?: (line: string) => void;
   /** Salt of the transcript dialogue ids. */
   salt?: string;
+  /**
+   * The spending limit of the world's paid calls: when a call is refused, the dialogue in progress
+   * is dropped (its calls are cached), no new one starts, and runEval throws BudgetExceededError.
+   */
+  budget?: Budget;
 }
 
 export interface EvalSummary {
@@ -403,6 +409,10 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
         nonce,
         salt,
       });
+      if (options.budget?.refused) {
+        next = jobs.length;
+        return;
+      }
       finished.set(`${job.name}|${job.target}`, record);
       await append(record);
       progress.update(++done);
@@ -412,6 +422,14 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 2) }, worker));
   } finally {
     progress.stop();
+  }
+  if (options.budget?.refused) {
+    for (const rt of runtimes.values()) {
+      await rt.engine.idle();
+      rt.stores.db.close();
+    }
+    log(`${finished.size} of ${total} dialogues finished in ${resultsPath}.`);
+    throw new BudgetExceededError(options.budget.spentUsd, options.budget.limitUsd);
   }
 
   const results: EvalResults = { run, gallerySize, rounds: options.rounds, conditions: {} };

@@ -11,6 +11,8 @@ import OpenAI from 'openai';
 import type { ChatCompletionContentPart } from 'openai/resources/chat/completions';
 import sharp from 'sharp';
 import { z } from 'zod';
+import { chatCost, type PriceTable } from '../../adapters/providers/prices.ts';
+import type { CallCache } from './call-cache.ts';
 import type { BotTurn, SimulatedUser } from './users.ts';
 
 export interface VlmOptions {
@@ -33,6 +35,13 @@ export interface VlmOptions {
   maxConcurrent?: number;
 }
 
+/** Tokens assumed per VLM call for cost estimates before a run (two 512 px images and a prompt in, one answer out). */
+export const VLM_TOKENS_PER_CALL = { prompt_tokens: 1_500, completion_tokens: 150 } as const;
+
+/** USD of one VLM call by the estimate above; 0 when prices.ts has no price for the model (a local server). */
+export const vlmCallEstimate = (prices: PriceTable, model: string): number =>
+  chatCost(prices, model, VLM_TOKENS_PER_CALL) ?? 0;
+
 export const VLM_DEFAULTS = {
   temperature: 0.7,
   topP: 0.9,
@@ -52,12 +61,17 @@ const CAPTION_PROMPT =
   'Describe this image in one or two sentences as a prompt for a text-to-image model. ' +
   'Answer with the description only.';
 
-const comparePrompt = (caption: string) =>
-  `Image 2 was generated from this description: "${caption}". Compare it with image 1, the image ` +
-  'I remember. What is the single most important difference? Say it the way a person would correct ' +
-  'the picture, in one short sentence (e.g. "the fox faces left and the background is teal"). Then ' +
-  'rewrite the description so that a text-to-image model draws image 1 more faithfully. Answer with ' +
-  'JSON only: {"difference": "...", "description": "..."}';
+/**
+ * Image 2 was drawn by the search system from its own query (the refined one), not from the
+ * user's caption: the user compares it with what they remember and corrects the system.
+ */
+const comparePrompt = (caption: string, query: string) =>
+  `Image 2 was drawn by the search system from its current search query: "${query}". ` +
+  `Image 1 is the image I remember; my own description of it so far is: "${caption}". ` +
+  'What is the single most important difference between image 2 and image 1? Say it the way a ' +
+  'person would correct the picture, in one short sentence (e.g. "the fox faces left and the ' +
+  'background is teal"). Then rewrite my description so that a text-to-image model draws image 1 ' +
+  'more faithfully. Answer with JSON only: {"difference": "...", "description": "..."}';
 
 const blindPrompt = (caption: string) =>
   `The description so far is: "${caption}". Name one more detail of this image that the description ` +
@@ -89,7 +103,11 @@ export class VlmClient {
   /** Requests made (for reports). */
   calls = 0;
 
-  constructor(options: VlmOptions) {
+  /** With a cache, every answer is kept by request hash and counted against its budget. */
+  constructor(
+    options: VlmOptions,
+    private readonly paid?: { cache: CallCache; prices: PriceTable },
+  ) {
     this.options = { ...VLM_DEFAULTS, apiKey: 'not-needed', ...options };
     this.client = new OpenAI({
       baseURL: this.options.baseURL,
@@ -112,22 +130,29 @@ export class VlmClient {
 
   async ask(content: ChatCompletionContentPart[]): Promise<string> {
     const o = this.options;
-    const completion = await this.limiter.schedule(() => {
-      this.calls++;
-      return this.client.chat.completions.create({
-        model: o.model,
-        temperature: o.temperature,
-        top_p: o.topP,
-        max_tokens: o.maxTokens,
-        messages: [
-          { role: 'system', content: SYSTEM },
-          { role: 'user', content },
-        ],
+    const request = {
+      model: o.model,
+      temperature: o.temperature,
+      top_p: o.topP,
+      max_tokens: o.maxTokens,
+      messages: [
+        { role: 'system' as const, content: SYSTEM },
+        { role: 'user' as const, content },
+      ],
+    };
+    const call = async () => {
+      const completion = await this.limiter.schedule(() => {
+        this.calls++;
+        return this.client.chat.completions.create(request);
       });
-    });
-    const text = completion.choices[0]?.message?.content?.trim() ?? '';
-    if (!text) throw new Error(`the vision model ${o.model} returned an empty answer`);
-    return text;
+      const text = completion.choices[0]?.message?.content?.trim() ?? '';
+      if (!text) throw new Error(`the vision model ${o.model} returned an empty answer`);
+      const costUsd = this.paid ? (chatCost(this.paid.prices, o.model, completion.usage) ?? 0) : 0;
+      return { value: text, costUsd };
+    };
+    if (!this.paid) return (await call()).value;
+    const estimate = vlmCallEstimate(this.paid.prices, o.model);
+    return (await this.paid.cache.get('vlm', request, estimate, call)).value;
   }
 }
 
@@ -167,9 +192,9 @@ export class VlmUser implements SimulatedUser {
       content = [
         { type: 'text', text: 'Image 1 (the image I remember):' },
         this.target,
-        { type: 'text', text: 'Image 2 (generated):' },
+        { type: 'text', text: 'Image 2 (drawn by the search system):' },
         await this.client.imagePart(this.lastSynthetic),
-        { type: 'text', text: comparePrompt(this.caption) },
+        { type: 'text', text: comparePrompt(this.caption, turn.query) },
       ];
     }
     const answer = await this.client.ask(content);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { OnnxImageEncoder } from '../../adapters/encode/onnx/encoder.ts';
 import { SketchGenerator } from '../../adapters/generate/sketch/index.ts';
 import type { Progress } from '../../adapters/progress/index.ts';
+import { imageCost, type PriceTable, priceTable } from '../../adapters/providers/prices.ts';
 import { RuleRefiner } from '../../adapters/refine/rules/index.ts';
 import type { Scene } from '../../adapters/scene/index.ts';
 import { openSqliteStores } from '../../adapters/store/sqlite/index.ts';
@@ -17,6 +18,9 @@ import { dbPath } from '../../bots/ports.ts';
 import { buildProviders } from '../../bots/providers.ts';
 import { openIndexedGallery } from '../../bots/vector-index.ts';
 import { createRng, shuffle } from '../../core/random.ts';
+import { DatasetImages, resolveTargets } from '../dataset/ids.ts';
+import { CachedGenerator, CachedRefiner, CallCache } from './call-cache.ts';
+import { generatorModel } from './costs.ts';
 import type { EvalWorld } from './run.ts';
 import { BlindUser, SceneUser } from './users.ts';
 import { VlmClient, type VlmOptions, VlmUser } from './vlm-user.ts';
@@ -122,29 +126,85 @@ export interface GalleryWorldOptions {
   config: Config;
   /** The indexed gallery: its name or the folder / list file given to `genir index` (GALLERY). */
   gallery: string;
-  /** A file of target asset ids, one per line; # starts a comment. */
-  targetsFile: string;
-  /** Use only the first N targets of the file. */
-  limit?: number;
+  /**
+   * A file of targets, one a line (# starts a comment): dataset ids of a gallery made by
+   * `genir dataset import`, or asset ids; or a number N: N images sampled with `seed`.
+   */
+  targets: string;
+  seed: number;
   vlm: VlmOptions;
   encoder?: OnnxImageEncoder;
+  /** Cache every paid call (generator, refiner, VLM) in this folder and stop at `maxCostUsd`. */
+  paid?: { cacheDir: string; maxCostUsd?: number };
+}
+
+export interface OpenedGalleryWorld extends OpenedWorld {
+  /** Dataset id of each target (null: the gallery was not imported as a dataset). */
+  datasetIds: Map<string, string | null>;
+  /** The gallery's dataset_meta (kind, annotation file…), {} for a plain gallery. */
+  datasetMeta: Record<string, unknown>;
+  cache: CallCache | null;
+  vlm: VlmClient;
+  prices: PriceTable;
+}
+
+/** Pinecone returns at most 10,000 matches a query: the target's rank in the whole gallery is out of reach. */
+export function refuseUnrankableIndex(config: Config): void {
+  if (config.VECTOR_INDEX === 'pinecone')
+    throw new Error(
+      'the eval ranks the target among all gallery images every round, and Pinecone returns at most ' +
+        '10,000 matches per query, so it cannot. Index the gallery with VECTOR_INDEX=exact (exact ranks) or ' +
+        'VECTOR_INDEX=usearch (approximate ranks; its recall is measured in docs/indexing.md).',
+    );
+}
+
+async function readTargetNames(file: string): Promise<string[]> {
+  if (!(await exists(file))) throw new Error(`no targets file at ${file} (give a file of ids or a number)`);
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
 }
 
 /**
- * A gallery indexed by `genir index` (its index kind from VECTOR_INDEX) with VLM users. The bot is
- * the configured one: REFINER, GENERATOR and ENCODER_MODEL, as `npm start` builds them.
+ * A gallery indexed by `genir index` or `genir dataset import` (its index kind from VECTOR_INDEX)
+ * with VLM users. The bot is the configured one: REFINER, GENERATOR and ENCODER_MODEL, as
+ * `npm start` builds them, with every paid call cached when `paid` is given.
  */
-export async function openGalleryWorld(options: GalleryWorldOptions): Promise<OpenedWorld> {
+export async function openGalleryWorld(options: GalleryWorldOptions): Promise<OpenedGalleryWorld> {
   const config: Config = { ...options.config, GALLERY: options.gallery };
+  refuseUnrankableIndex(config);
   const encoder = options.encoder ?? (await loadEncoder(config));
   const opened = await openIndexedGallery(config, headerOf(encoder));
+  let providers: ReturnType<typeof buildProviders> | null = null;
   try {
-    if (!(await exists(options.targetsFile))) throw new Error(`no targets file at ${options.targetsFile}`);
-    const wanted = (await readFile(options.targetsFile, 'utf8'))
-      .split('\n')
-      .map((l) => l.replace(/#.*/, '').trim())
-      .filter(Boolean)
-      .slice(0, options.limit ?? Number.POSITIVE_INFINITY);
+    const dataset = new DatasetImages(opened.db);
+    const images = dataset.all();
+    let picked: { assetId: string; datasetId: string | null }[];
+    if (/^\d+$/.test(options.targets)) {
+      const n = Number(options.targets);
+      const pool =
+        images.length > 0
+          ? images
+          : (await opened.gallery.all()).map((a) => ({ assetId: a.id, datasetId: null }));
+      const byAsset = new Map(pool.map((p) => [p.assetId, p]));
+      picked = sampleTargets([...byAsset.keys()], n, options.seed).map(
+        (id) => byAsset.get(id) as (typeof pool)[number],
+      );
+    } else {
+      const { targets, missing } = resolveTargets(await readTargetNames(options.targets), images);
+      if (missing.length > 0)
+        throw new Error(
+          `${missing.length} target(s) of ${options.targets} are not in gallery ${opened.name}, e.g. ${missing.slice(0, 3).join(', ')}` +
+            (images.length === 0
+              ? ' (it was not imported with genir dataset import: name targets by asset id)'
+              : ''),
+        );
+      picked = targets;
+    }
+    const datasetIds = new Map<string, string | null>();
+    for (const t of picked) if (!datasetIds.has(t.assetId)) datasetIds.set(t.assetId, t.datasetId);
+    const wanted = [...datasetIds.keys()];
     const vectors = await opened.index.fetch(wanted);
     const missing: string[] = [];
     for (const id of wanted) if (!(await opened.gallery.get(id)) || !vectors.has(id)) missing.push(id);
@@ -153,33 +213,51 @@ export async function openGalleryWorld(options: GalleryWorldOptions): Promise<Op
         `${missing.length} target(s) are not in gallery ${opened.name}, e.g. ${missing.slice(0, 3).join(', ')}`,
       );
     }
-    const vlm = new VlmClient(options.vlm);
-    const providers = buildProviders(config, { info() {}, warn() {}, error() {} });
+    const prices = priceTable(config.MODEL_PRICES);
+    const cache = options.paid ? await CallCache.open(options.paid.cacheDir, options.paid.maxCostUsd) : null;
+    const vlm = new VlmClient(options.vlm, cache ? { cache, prices } : undefined);
+    providers = buildProviders(config, { info() {}, warn() {}, error() {} });
+    const generator = cache
+      ? new CachedGenerator(
+          providers.generator,
+          cache,
+          imageCost(prices, generatorModel(providers.generator.id)) ?? 0,
+        )
+      : providers.generator;
+    const refiner = cache ? new CachedRefiner(providers.refiner, cache) : providers.refiner;
+    const built = providers;
     return {
       description: {
         world: 'gallery',
         gallery: opened.name,
         index: config.VECTOR_INDEX,
         user: `vlm:${vlm.options.model}`,
+        ...(images.length > 0 ? { datasetTargets: wanted.map((id) => datasetIds.get(id) ?? null) } : {}),
       },
       index: opened.index,
       gallery: opened.gallery,
-      refiner: providers.refiner,
+      refiner,
       ...(providers.fallbackRefiner ? { fallbackRefiner: providers.fallbackRefiner } : {}),
-      generator: providers.generator,
+      generator,
       encoder,
       targets: wanted,
+      datasetIds,
+      datasetMeta: dataset.meta(),
+      cache,
+      vlm,
+      prices,
       async makeUser(targetId, condition) {
         return new VlmUser(vlm, await targetPng(opened.gallery, targetId), {
           blind: condition.channel !== 'image',
         });
       },
       async close() {
-        await providers.close();
+        await built.close();
         await opened.close();
       },
     };
   } catch (err) {
+    await providers?.close();
     await opened.close();
     throw err;
   }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileRoundImageStore } from '../../adapters/store/files.ts';
+import { genirDialogueSchema } from '../../adapters/store/genir-format.ts';
 import { openSqliteStores } from '../../adapters/store/sqlite/index.ts';
 import { exportTranscripts, pseudonym } from '../../adapters/store/transcript-export.ts';
 import type { TranscriptRecord } from '../../core/ports.ts';
@@ -92,7 +93,10 @@ describe('genir export', () => {
       created_at: `2026-11-01T12:0${n}:00.000Z`,
       ...extra,
     });
-    expect(JSON.parse(await readFile(join(out, `${id}.json`), 'utf8'))).toEqual({
+    const written = JSON.parse(await readFile(join(out, `${id}.json`), 'utf8'));
+    // Real transcripts and synthetic dialogues (genir dataset build) share one schema.
+    expect(genirDialogueSchema.safeParse(written).error).toBeUndefined();
+    expect(written).toEqual({
       dialogue_id: id,
       image_id: 'c1',
       rounds: [
