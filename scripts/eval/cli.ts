@@ -9,7 +9,7 @@ import { loadConfig } from '../../bots/config.ts';
 import type { PerceptionNoise } from './pixel-user.ts';
 import { openPixelWorld } from './pixel-world.ts';
 import { hitsTable } from './report.ts';
-import { CONDITION_NAMES, type ConditionName, readFinished, runEval } from './run.ts';
+import { CONDITION_NAMES, type ConditionName, conditionOf, readFinished, runEval } from './run.ts';
 import { evalStats, type SeedRecords, statsMarkdown, writeStats } from './stats.ts';
 import type { VlmOptions } from './vlm-user.ts';
 import { type OpenedWorld, openGalleryWorld, openSceneWorld } from './worlds.ts';
@@ -22,6 +22,8 @@ export interface EvalCliOptions {
   errors: Partial<SketchErrors>;
   seeds?: number[];
   statsOnly?: boolean;
+  routerModel?: string;
+  routerProbe?: boolean;
   gallery: string;
   targets: string;
   rounds: number;
@@ -87,10 +89,12 @@ function parseConditions(text: string): ConditionName[] {
           .split(',')
           .map((c) => c.trim())
           .filter(Boolean);
-  const bad = names.filter((n) => !(CONDITION_NAMES as string[]).includes(n));
+  const bad = names.filter((n) => !conditionOf(n));
   if (bad.length > 0)
-    throw new Error(`unknown condition(s): ${bad.join(', ')}; known: ${CONDITION_NAMES.join(', ')}`);
-  return names as ConditionName[];
+    throw new Error(
+      `unknown condition(s): ${bad.join(', ')}; known: ${CONDITION_NAMES.join(', ')}, router=heuristic|learned|oracle|never|random@<rate>`,
+    );
+  return names;
 }
 
 function vlmOptions(opts: EvalCliOptions): VlmOptions {
@@ -132,6 +136,8 @@ export async function evalCommand(opts: EvalCliOptions): Promise<number> {
         seed,
         conditions,
         concurrency: opts.concurrency,
+        ...(opts.routerModel ? { routerModel: opts.routerModel } : {}),
+        ...(opts.routerProbe ? { routerProbe: true } : {}),
         transcripts: opts.transcripts,
         views: opts.views,
         fresh: opts.fresh ?? false,
@@ -280,6 +286,8 @@ export function addEvalCommand(program: Command): Command {
     )
     .option('--conditions <list>', `comma-separated, or "all": ${CONDITION_NAMES.join(', ')}`, 'all')
     .option('--concurrency <n>', 'dialogues run at once', whole('--concurrency'), 2)
+    .option('--router-model <file>', 'router=learned: the weights (default models/router-v1.json)')
+    .option('--router-probe', 'router conditions: log the target rank of both choices per decision (training data)')
     .addOption(
       new Option('--transcripts <format>', 'transcript export')
         .choices(['genir', 'jsonl', 'off'])

@@ -136,3 +136,117 @@ export async function renderLinePlot(plot: LinePlot): Promise<Buffer> {
     .png()
     .toBuffer();
 }
+
+export interface ScatterPoint {
+  label: string;
+  x: number;
+  y: number;
+  /** 95 % CI of y, drawn as a vertical bar. */
+  yLow?: number;
+  yHigh?: number;
+  /** CI of x, drawn as a horizontal bar. */
+  xLow?: number;
+  xHigh?: number;
+}
+
+export interface ScatterPlot {
+  title: string;
+  subtitle?: string;
+  xLabel: string;
+  yLabel: string;
+  points: ScatterPoint[];
+  xMin?: number;
+  xMax?: number;
+  yMin?: number;
+  yMax?: number;
+}
+
+/** Points with CI bars (e.g. quality against cost, one point per condition) and a legend. */
+export function scatterPlotSvg(plot: ScatterPlot): string {
+  const width = 900;
+  const height = 560;
+  const legendWidth = 250;
+  const margin = { left: 72, right: legendWidth + 24, top: plot.subtitle ? 70 : 52, bottom: 64 };
+  const w = width - margin.left - margin.right;
+  const h = height - margin.top - margin.bottom;
+  const xs = plot.points.flatMap((p) => [p.x, p.xLow ?? p.x, p.xHigh ?? p.x]);
+  const ys = plot.points.flatMap((p) => [p.y, p.yLow ?? p.y, p.yHigh ?? p.y]);
+  const xMin = plot.xMin ?? Math.min(0, ...xs);
+  const xMax = plot.xMax ?? Math.max(1, ...xs);
+  const yMin = plot.yMin ?? Math.min(...ys);
+  const yMax = plot.yMax ?? Math.max(...ys);
+  const x = (v: number) => margin.left + ((v - xMin) / (xMax - xMin || 1)) * w;
+  const y = (v: number) => margin.top + h - ((v - yMin) / (yMax - yMin || 1)) * h;
+  const text = (tx: number, ty: number, s: string, attrs = '') =>
+    `<text x="${f(tx)}" y="${f(ty)}" font-family="${FONT_FAMILY}" ${attrs}>${escapeXml(s)}</text>`;
+  const parts: string[] = [`<rect width="${width}" height="${height}" fill="#ffffff"/>`];
+  parts.push(text(margin.left, 30, plot.title, 'font-size="19" font-weight="bold" fill="#111"'));
+  if (plot.subtitle) parts.push(text(margin.left, 52, plot.subtitle, 'font-size="13" fill="#555"'));
+  const yStep = tickStep(yMax - yMin, 5);
+  for (let v = Math.ceil(yMin / yStep) * yStep; v <= yMax + 1e-9; v += yStep) {
+    parts.push(
+      `<line x1="${margin.left}" x2="${margin.left + w}" y1="${f(y(v))}" y2="${f(y(v))}" stroke="#e3e3e3"/>`,
+    );
+    parts.push(
+      text(
+        margin.left - 8,
+        y(v) + 4,
+        String(Math.round(v * 100) / 100),
+        'font-size="12" fill="#333" text-anchor="end"',
+      ),
+    );
+  }
+  const xStep = tickStep(xMax - xMin, 8);
+  for (let v = Math.ceil(xMin / xStep) * xStep; v <= xMax + 1e-9; v += xStep) {
+    parts.push(
+      `<line x1="${f(x(v))}" x2="${f(x(v))}" y1="${margin.top}" y2="${margin.top + h}" stroke="#eeeeee"/>`,
+    );
+    parts.push(
+      text(
+        x(v),
+        margin.top + h + 20,
+        String(Math.round(v * 100) / 100),
+        'font-size="12" fill="#333" text-anchor="middle"',
+      ),
+    );
+  }
+  parts.push(
+    `<path d="M${margin.left} ${margin.top}V${margin.top + h}H${margin.left + w}" fill="none" stroke="#333" stroke-width="1.2"/>`,
+  );
+  parts.push(
+    text(margin.left + w / 2, height - 18, plot.xLabel, 'font-size="14" fill="#111" text-anchor="middle"'),
+  );
+  const yl = { x: 22, y: margin.top + h / 2 };
+  parts.push(
+    text(
+      yl.x,
+      yl.y,
+      plot.yLabel,
+      `font-size="14" fill="#111" text-anchor="middle" transform="rotate(-90 ${yl.x} ${f(yl.y)})"`,
+    ),
+  );
+  plot.points.forEach((p, i) => {
+    const colour = COLOURS[i % COLOURS.length] as string;
+    const mark = MARKERS[i % MARKERS.length] as (typeof MARKERS)[number];
+    if (p.yLow !== undefined && p.yHigh !== undefined)
+      parts.push(
+        `<line x1="${f(x(p.x))}" x2="${f(x(p.x))}" y1="${f(y(p.yLow))}" y2="${f(y(p.yHigh))}" stroke="${colour}" stroke-width="1.6"/>`,
+      );
+    if (p.xLow !== undefined && p.xHigh !== undefined)
+      parts.push(
+        `<line x1="${f(x(p.xLow))}" x2="${f(x(p.xHigh))}" y1="${f(y(p.y))}" y2="${f(y(p.y))}" stroke="${colour}" stroke-width="1.6"/>`,
+      );
+    parts.push(marker(mark, x(p.x), y(p.y), colour));
+    const ly = margin.top + 10 + i * 26;
+    const lx = margin.left + w + 28;
+    parts.push(marker(mark, lx + 15, ly, colour));
+    parts.push(text(lx + 30, ly + 4, p.label, 'font-size="13" fill="#111"'));
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
+}
+
+export async function renderScatterPlot(plot: ScatterPlot): Promise<Buffer> {
+  return sharp(Buffer.from(scatterPlotSvg(plot)))
+    .png()
+    .toBuffer();
+}
