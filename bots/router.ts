@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { sceneDrawingCheck } from '../adapters/generate/sketch/drawing-check.ts';
 import type { DrawingCheck, FeedbackRouter } from '../core/ports.ts';
-import { AlwaysRouter, HeuristicRouter, LearnedRouter, NeverRouter, type RouterModel } from '../core/router.ts';
+import {
+  AlwaysRouter,
+  HeuristicRouter,
+  LearnedRouter,
+  NeverRouter,
+  type RouterModel,
+} from '../core/router.ts';
 import type { Config } from './config.ts';
 
 const modelSchema = z.object({

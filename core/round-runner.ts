@@ -177,7 +177,9 @@ export class RoundRunner {
     if (visual.kind === 'upload') {
       png = visual.png;
       generated = { generatorId: 'upload', seed: 0 };
-      [image] = (await timed(timings, 'encode', () => this.deps.encoder.embedImages([png]))) as [Float32Array];
+      [image] = (await timed(timings, 'encode', () => this.deps.encoder.embedImages([png]))) as [
+        Float32Array,
+      ];
     } else {
       try {
         const drawn = await this.draw(state, req, visual.seed, notes, timings);
@@ -205,16 +207,21 @@ export class RoundRunner {
     const { visual } = req;
     if (visual.kind !== 'generate' || !visual.route) return null;
     const { router } = this.deps;
-    const textTop = router && state.drawing === undefined ? await this.textTop(req.query, timings) : undefined;
+    const textTop =
+      router && state.drawing === undefined ? await this.textTop(req.query, timings) : undefined;
     const budget = this.options.drawingBudget;
     const signals = routeSignals(state.rounds, req.query, {
       ...(textTop ? { textTop } : {}),
       ...(budget !== undefined
-        ? { budgetLeft: budget - state.rounds.filter((r) => r.generated?.generatorId === this.deps.generator.id).length }
+        ? {
+            budgetLeft:
+              budget - state.rounds.filter((r) => r.generated?.generatorId === this.deps.generator.id).length,
+          }
         : {}),
     });
     const canSearch = signals.hasPicture || this.deps.encoder.embedTexts !== undefined;
-    if (state.drawing === 'always') return { decision: 'draw', by: 'person', reason: 'you asked for pictures (/draw)' };
+    if (state.drawing === 'always')
+      return { decision: 'draw', by: 'person', reason: 'you asked for pictures (/draw)' };
     if (state.drawing === 'never')
       return canSearch
         ? { decision: 'text', by: 'person', reason: 'you asked for no pictures (/nodraw)' }
@@ -315,7 +322,9 @@ export class RoundRunner {
         ? this.deps.drawingCheck.unasked(req.query, out.interpretation)
         : [];
     if (unasked.length > 0)
-      notes.push(`I also drew ${listWords(unasked)} that you did not mention; say so if it is not in your image.`);
+      notes.push(
+        `I also drew ${listWords(unasked)} that you did not mention; say so if it is not in your image.`,
+      );
     return {
       png: out.png,
       image,

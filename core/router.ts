@@ -40,7 +40,10 @@ export function queryChange(before: string, after: string): number {
 }
 
 /** top-1 minus top-2 score, and the entropy (0..1, normalized) of a softmax over the top scores. */
-export function scoreShape(scores: readonly number[], temperature = 0.05): { margin: number; entropy: number } {
+export function scoreShape(
+  scores: readonly number[],
+  temperature = 0.05,
+): { margin: number; entropy: number } {
   if (scores.length < 2) return { margin: 1, entropy: 0 };
   const margin = (scores[0] as number) - (scores[1] as number);
   const top = Math.max(...scores);
@@ -134,7 +137,10 @@ export function routerFeatures(s: RouteSignals): number[] {
   return ROUTER_FEATURES.map((name) => byName[name]);
 }
 
-const decided = (decision: RouteDecision['decision'], reason: string): RouteDecision => ({ decision, reason });
+const decided = (decision: RouteDecision['decision'], reason: string): RouteDecision => ({
+  decision,
+  reason,
+});
 
 /** Checks every router shares: without any picture or words to go on, draw; over budget, do not. */
 function forced(input: RouteInput): RouteDecision | null {

@@ -15,7 +15,7 @@ export const draw: ThreadHandler = {
     }
     state.drawing = 'always';
     const latest = state.rounds.at(-1);
-    if (!latest || latest.route?.decision !== 'text')
+    if (latest?.route?.decision !== 'text')
       return {
         ...answer(sink, 'Pictures on: I will draw every round of this search (/draw auto: I decide).', {
           ephemeral: true,

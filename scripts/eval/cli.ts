@@ -287,7 +287,10 @@ export function addEvalCommand(program: Command): Command {
     .option('--conditions <list>', `comma-separated, or "all": ${CONDITION_NAMES.join(', ')}`, 'all')
     .option('--concurrency <n>', 'dialogues run at once', whole('--concurrency'), 2)
     .option('--router-model <file>', 'router=learned: the weights (default models/router-v1.json)')
-    .option('--router-probe', 'router conditions: log the target rank of both choices per decision (training data)')
+    .option(
+      '--router-probe',
+      'router conditions: log the target rank of both choices per decision (training data)',
+    )
     .addOption(
       new Option('--transcripts <format>', 'transcript export')
         .choices(['genir', 'jsonl', 'off'])

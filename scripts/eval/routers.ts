@@ -63,7 +63,12 @@ export interface RouterWorld {
 }
 
 /** The raw rank of the target with a vector (the eval threads' keys name their target). */
-async function rank(index: VectorIndex, vector: Float32Array, key: string, gallerySize: number): Promise<number> {
+async function rank(
+  index: VectorIndex,
+  vector: Float32Array,
+  key: string,
+  gallerySize: number,
+): Promise<number> {
   const target = decodeThreadKey(key).parts[0] as string;
   for (const k of [Math.min(gallerySize, 1024), gallerySize]) {
     const found = rankOf(await index.search(vector, k), target, new Set()).raw;
@@ -72,7 +77,10 @@ async function rank(index: VectorIndex, vector: Float32Array, key: string, galle
   return gallerySize;
 }
 
-async function counterfactual(world: RouterWorld, input: RouteInput): Promise<{ draw: number; text: number }> {
+async function counterfactual(
+  world: RouterWorld,
+  input: RouteInput,
+): Promise<{ draw: number; text: number }> {
   const state = await world.threads.load(input.key);
   const last = state?.rounds.at(-1);
   const out = await world.generator.generate(input.query, {
@@ -83,7 +91,9 @@ async function counterfactual(world: RouterWorld, input: RouteInput): Promise<{ 
   const drawn = fuseBase(image as Float32Array, null, 0);
   return {
     draw: await rank(world.index, drawn, input.key, world.gallerySize),
-    text: last ? await rank(world.index, Float32Array.from(last.baseVector), input.key, world.gallerySize) : world.gallerySize,
+    text: last
+      ? await rank(world.index, Float32Array.from(last.baseVector), input.key, world.gallerySize)
+      : world.gallerySize,
   };
 }
 
@@ -95,7 +105,8 @@ class OracleRouter implements FeedbackRouter {
   readonly id = 'oracle';
   constructor(private readonly world: RouterWorld) {}
   async decide(input: RouteInput): Promise<RouteDecision> {
-    if (!input.signals.hasPicture) return { decision: 'draw', reason: 'there is no picture yet to search with' };
+    if (!input.signals.hasPicture)
+      return { decision: 'draw', reason: 'there is no picture yet to search with' };
     const { draw, text } = await counterfactual(this.world, input);
     return draw < 10 && text >= 10
       ? { decision: 'draw', reason: 'the drawing brings the target into the top 10' }
@@ -114,7 +125,8 @@ class LoggingRouter implements FeedbackRouter {
   }
   async decide(input: RouteInput): Promise<RouteDecision> {
     const decided = await this.inner.decide(input);
-    const probe = this.world.probe && input.signals.hasPicture ? await counterfactual(this.world, input) : undefined;
+    const probe =
+      this.world.probe && input.signals.hasPicture ? await counterfactual(this.world, input) : undefined;
     routeLog.getStore()?.routes.push({
       decision: decided.decision,
       reason: decided.reason,

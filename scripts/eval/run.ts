@@ -41,7 +41,14 @@ import {
   type TurnRecord,
   writeReports,
 } from './report.ts';
-import { CountingGenerator, evalRouter, ROUTER_SPECS, type RouteLog, routeLog, routerSpecOf } from './routers.ts';
+import {
+  CountingGenerator,
+  evalRouter,
+  ROUTER_SPECS,
+  type RouteLog,
+  routeLog,
+  routerSpecOf,
+} from './routers.ts';
 import { type BotTurn, type SimulatedUser, userSeed } from './users.ts';
 
 export interface Condition {

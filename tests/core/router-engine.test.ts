@@ -24,7 +24,9 @@ describe('routed rounds', () => {
     expect(first?.syntheticPng).not.toBeNull();
     expect(second?.syntheticPng).toBeNull();
     expect(second?.noPicture).toMatch(/No picture this round/);
-    expect(second?.notes.join(' ')).toMatch(/small change since the last picture.*next picture will show them/);
+    expect(second?.notes.join(' ')).toMatch(
+      /small change since the last picture.*next picture will show them/,
+    );
     expect(w.deps.generator.queries).toHaveLength(1);
     const [r0, r1] = await w.rounds();
     expect(r1?.route).toMatchObject({ decision: 'text', by: 'heuristic' });
@@ -52,7 +54,9 @@ describe('routed rounds', () => {
     await w.say(KEY, 'a blue square', sink);
     let rounds = await w.rounds();
     expect(rounds.at(-1)?.route).toMatchObject({ decision: 'text', by: 'person' });
-    expect(rounds.at(-1)?.notes.join(' ')).toMatch(/you asked for no pictures.*\/draw to turn pictures back on/);
+    expect(rounds.at(-1)?.notes.join(' ')).toMatch(
+      /you asked for no pictures.*\/draw to turn pictures back on/,
+    );
     expect(w.deps.generator.queries).toHaveLength(1);
 
     await w.say(KEY, '/draw', sink);
@@ -104,8 +108,10 @@ describe('guards', () => {
     const w = await engineWorld({ stagnationCosine: 0.99 });
     const gen = new StuckGenerator();
     // Same seed for the stuck drawing as the first: the encoder sees the very same picture.
-    gen.generate = ((orig) => (q: string, o: { seed: number; signal: AbortSignal }) =>
-      orig(q, { ...o, seed: 7 }))(gen.generate.bind(gen));
+    gen.generate = (
+      (orig) => (q: string, o: { seed: number; signal: AbortSignal }) =>
+        orig(q, { ...o, seed: 7 })
+    )(gen.generate.bind(gen));
     Object.assign(w.deps, { generator: gen });
     const sink = new RecordingSink();
     await w.say(KEY, 'a red circle', sink);
@@ -120,8 +126,10 @@ describe('guards', () => {
     const w = await engineWorld({ stagnationCosine: 0.99 });
     const gen = new StuckGenerator();
     gen.stuckCalls = 1;
-    gen.generate = ((orig) => (q: string, o: { seed: number; signal: AbortSignal }) =>
-      orig(q, { ...o, seed: gen.queries.length <= 1 ? 7 : o.seed }))(gen.generate.bind(gen));
+    gen.generate = (
+      (orig) => (q: string, o: { seed: number; signal: AbortSignal }) =>
+        orig(q, { ...o, seed: gen.queries.length <= 1 ? 7 : o.seed })
+    )(gen.generate.bind(gen));
     Object.assign(w.deps, { generator: gen });
     const sink = new RecordingSink();
     await w.say(KEY, 'a red circle', sink);

@@ -61,7 +61,9 @@ export class TerminalRenderer {
     for (const note of view.notes) lines.push(`Note: ${note}`);
     if (view.consentNotice) lines.push(view.consentNotice);
     const keep = view.actions.keep ? ', /keep' : '';
-    lines.push(`Correct me in words, or /pick n, /more n, /not, /regen, /draw, /nodraw, /undo, /reset${keep}, /help, /quit`);
+    lines.push(
+      `Correct me in words, or /pick n, /more n, /not, /regen, /draw, /nodraw, /undo, /reset${keep}, /help, /quit`,
+    );
     return lines.join('\n');
   }
 
