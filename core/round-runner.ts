@@ -69,6 +69,13 @@ export interface RoundRequest {
   now: number;
 }
 
+/** The generator's own failure, told apart from the encoder's (which is not a reason to draw without). */
+class GeneratorFailed extends Error {
+  constructor(cause: unknown) {
+    super('generation failed', { cause });
+  }
+}
+
 /** A provider call's signal: its timeout, or the round being given up, whichever comes first. */
 const withCancel = (timeoutMs: number, cancel?: AbortSignal): AbortSignal =>
   cancel ? AbortSignal.any([AbortSignal.timeout(timeoutMs), cancel]) : AbortSignal.timeout(timeoutMs);
@@ -184,7 +191,9 @@ export class RoundRunner {
       try {
         const drawn = await this.draw(state, req, visual.seed, notes, timings);
         ({ png, image, generated } = drawn);
-      } catch (err) {
+      } catch (failed) {
+        if (!(failed instanceof GeneratorFailed)) throw failed;
+        const err = failed.cause;
         if (req.cancel?.aborted) throw req.cancel.reason;
         if (err instanceof RefusedError) throw err;
         return { generated: null, base: await this.withoutPicture(req.query, previous, err, notes, timings) };
@@ -289,7 +298,9 @@ export class RoundRunner {
           seed: s,
           signal: withCancel(this.options.generateTimeoutMs, req.cancel),
         }),
-      );
+      ).catch((err: unknown) => {
+        throw new GeneratorFailed(err);
+      });
       const latency = performance.now() - t0;
       const [image] = (await timed(timings, 'encode', () => this.deps.encoder.embedImages([out.png]))) as [
         Float32Array,
