@@ -8,6 +8,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bootstrapMean, bootstrapPairedDifference, type Interval, significant } from './bootstrap.ts';
+import { DRAW_AGAIN } from './pixel-user.ts';
 import { renderScatterPlot } from './plot.ts';
 import type { DialogueRecord } from './report.ts';
 import { readFinished } from './run.ts';
@@ -19,8 +20,11 @@ export interface RouterRow {
   calls: Interval;
   /** Generator calls as a share of `visual`'s. */
   callShare: number | null;
-  /** Share of the router's decisions that drew (rounds the person asked to redraw are not decided). */
+  /** Share of the router's decisions after round 0 that drew (rounds the person asked to redraw are not decided). */
   drawShare: number | null;
+  /** Per dialogue: rounds the router decided after round 0, and drawings the user asked for (/regen). */
+  decisions: number;
+  requested: number;
   vsVisual: Interval | null;
   vsRandom: { condition: string; diff: Interval } | null;
 }
@@ -53,18 +57,33 @@ export async function routerTable(out: string, round: number): Promise<RouterRow
   const meanCalls = (m: Map<string, DialogueRecord>) =>
     [...m.values()].reduce((s, r) => s + (r.generatorCalls ?? 0), 0) / m.size;
   const randoms = [...byCondition.keys()].filter((c) => c.startsWith('router=random@'));
+  const rateOf = (c: string) => Number(c.slice('router=random@'.length));
   const rows: RouterRow[] = [];
   for (const [condition, records] of byCondition) {
     const all = [...records.values()];
-    const decisions = all.flatMap((r) => r.turns.flatMap((t) => (t.route ? [t.route.decision] : [])));
-    const random = condition.startsWith('router=random@') ? undefined : randoms[0];
+    // Round 0 must draw (nothing to search with yet): the router's choices start at round 1.
+    const decisions = all.flatMap((r) =>
+      r.turns.flatMap((t) => (t.route && t.round > 0 ? [t.route.decision] : [])),
+    );
+    const drawShare = decisions.length
+      ? decisions.filter((d) => d === 'draw').length / decisions.length
+      : null;
+    // Compared with the random router whose rate is nearest its own.
+    const random =
+      condition.startsWith('router=random@') || drawShare === null
+        ? undefined
+        : randoms.sort((a, b) => Math.abs(rateOf(a) - drawShare) - Math.abs(rateOf(b) - drawShare))[0];
     rows.push({
       condition,
       dialogues: all.length,
       hits: bootstrapMean(all.map((r) => hitAt(r, round))),
       calls: bootstrapMean(all.map((r) => r.generatorCalls ?? 0)),
       callShare: visual ? meanCalls(records) / meanCalls(visual) : null,
-      drawShare: decisions.length ? decisions.filter((d) => d === 'draw').length / decisions.length : null,
+      drawShare,
+      decisions: decisions.length / all.length,
+      requested:
+        all.reduce((s, r) => s + r.turns.filter((t) => t.drawn && t.message === DRAW_AGAIN).length, 0) /
+        all.length,
       vsVisual: visual && condition !== 'visual' ? paired(records, visual) : null,
       vsRandom:
         random && condition.startsWith('router=')
@@ -87,12 +106,12 @@ const diff = (i: Interval) => {
 
 export function routerMarkdown(rows: RouterRow[], round: number): string {
   const lines = [
-    `| condition | dialogues | Hits@10 at r${round} | generator calls / dialogue | share of visual's calls | router decisions that drew | − visual (r${round}) | − random (r${round}) |`,
-    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    `| condition | dialogues | Hits@10 at r${round} | generator calls / dialogue | share of visual's calls | of which redraws asked (/regen) | routed rounds after r0 / dialogue, drawn | − visual (r${round}) | − random at its rate (r${round}) |`,
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| \`${r.condition}\` | ${r.dialogues} | ${ci(r.hits)} | ${ci(r.calls, 2)} | ${r.callShare === null ? '—' : `${(100 * r.callShare).toFixed(0)} %`} | ${r.drawShare === null ? '—' : `${(100 * r.drawShare).toFixed(0)} %`} | ${r.vsVisual ? diff(r.vsVisual) : '—'} | ${r.vsRandom ? `${diff(r.vsRandom.diff)} (vs \`${r.vsRandom.condition}\`)` : '—'} |`,
+      `| \`${r.condition}\` | ${r.dialogues} | ${ci(r.hits)} | ${ci(r.calls, 2)} | ${r.callShare === null ? '—' : `${(100 * r.callShare).toFixed(0)} %`} | ${r.requested.toFixed(2)} | ${r.drawShare === null ? '—' : `${r.decisions.toFixed(2)}, ${(100 * r.drawShare).toFixed(1)} %`} | ${r.vsVisual ? diff(r.vsVisual) : '—'} | ${r.vsRandom ? `${diff(r.vsRandom.diff)} (vs \`${r.vsRandom.condition}\`)` : '—'} |`,
     );
   }
   return `${lines.join('\n')}\n`;
