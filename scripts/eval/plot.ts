@@ -159,6 +159,8 @@ export interface ScatterPlot {
   xMax?: number;
   yMin?: number;
   yMax?: number;
+  /** A dashed vertical line with its label (e.g. a cost target). */
+  xMarker?: { x: number; label: string };
 }
 
 /** Points with CI bars (e.g. quality against cost, one point per condition) and a legend. */
@@ -225,6 +227,13 @@ export function scatterPlotSvg(plot: ScatterPlot): string {
       `font-size="14" fill="#111" text-anchor="middle" transform="rotate(-90 ${yl.x} ${f(yl.y)})"`,
     ),
   );
+  if (plot.xMarker) {
+    const mx = x(plot.xMarker.x);
+    parts.push(
+      `<line x1="${f(mx)}" x2="${f(mx)}" y1="${margin.top}" y2="${margin.top + h}" stroke="#555" stroke-dasharray="6 4"/>`,
+    );
+    parts.push(text(mx + 6, margin.top + 14, plot.xMarker.label, 'font-size="12" fill="#555"'));
+  }
   plot.points.forEach((p, i) => {
     const colour = COLOURS[i % COLOURS.length] as string;
     const mark = MARKERS[i % MARKERS.length] as (typeof MARKERS)[number];

@@ -122,6 +122,7 @@ async function main(): Promise<void> {
   if (!out) throw new Error('usage: router-report <eval out folder> [round, default 5]');
   const round = Number(roundText ?? 5);
   const rows = await routerTable(out, round);
+  const visual = rows.find((r) => r.condition === 'visual');
   const md = routerMarkdown(rows, round);
   await writeFile(join(out, 'router.md'), md);
   await writeFile(join(out, 'router.json'), `${JSON.stringify(rows, null, 2)}\n`);
@@ -140,6 +141,9 @@ async function main(): Promise<void> {
       yHigh: r.hits.high,
     })),
     xMin: 0,
+    yMin: Math.max(0, Math.floor(Math.min(...rows.map((r) => r.hits.low)) / 5) * 5 - 5),
+    yMax: Math.min(100, Math.ceil(Math.max(...rows.map((r) => r.hits.high)) / 5) * 5 + 5),
+    ...(visual ? { xMarker: { x: 0.4 * visual.calls.estimate, label: "goal: 40 % of visual's calls" } } : {}),
   });
   await writeFile(join(out, 'pareto.png'), png);
   process.stdout.write(md);
