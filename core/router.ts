@@ -5,7 +5,7 @@
  * the learned router sees them as the numeric features below, in this order.
  */
 import type { FeedbackRouter, RouteDecision, RouteInput, RouteSignals } from './ports.ts';
-import { hashString } from './random.ts';
+import { createRng, hashString } from './random.ts';
 import type { Round } from './types.ts';
 
 /** Words that carry no content (compared queries and drawings ignore them). */
@@ -250,7 +250,8 @@ export class RandomRouter implements FeedbackRouter {
   decide(input: RouteInput): RouteDecision {
     const early = forced(input);
     if (early) return early;
-    const u = hashString(`${this.salt}|${input.key}|${input.signals.round}`) / 2 ** 32;
+    // The hash seeds a generator: FNV's top bits barely move with the last character (the round).
+    const u = createRng(hashString(`${this.salt}|${input.key}|${input.signals.round}`))();
     return u < this.rate ? decided('draw', 'random draw') : decided('text', 'random: no picture');
   }
 }
