@@ -57,6 +57,11 @@ const variables = z.object({
   PINECONE_CLOUD: z.string().min(1).default('aws'),
   PINECONE_REGION: z.string().min(1).default('us-east-1'),
 
+  // When to draw (docs/eval.md, "Routing"): every round, never unasked, a rule, or a trained model.
+  ROUTER: z.enum(['always', 'never', 'heuristic', 'learned']).default('always'),
+  ROUTER_MODEL: z.string().min(1).default('models/router-v1.json'),
+  DRAWING_BUDGET: z.coerce.number().int().min(1).optional(),
+  STAGNATION_COSINE: z.coerce.number().min(0).max(1).default(0.96),
   TOP_K: z.coerce.number().int().min(1).max(25).default(10),
   SEEN_EXCLUSION: bool.default(true),
   TEXT_WEIGHT: z.coerce.number().min(0).max(1).default(0),

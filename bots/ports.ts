@@ -7,11 +7,20 @@ import { join } from 'node:path';
 import type { Progress } from '../adapters/progress/index.ts';
 import { FileRoundImageStore } from '../adapters/store/files.ts';
 import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
-import type { Gallery, ImageGenerator, Logger, QueryRefiner, VectorIndex } from '../core/ports.ts';
+import type {
+  DrawingCheck,
+  FeedbackRouter,
+  Gallery,
+  ImageGenerator,
+  Logger,
+  QueryRefiner,
+  VectorIndex,
+} from '../core/ports.ts';
 import type { Config } from './config.ts';
 import { ensureDemoGallery } from './demo-gallery.ts';
 import { headerOf, type LoadedEncoder, loadEncoder } from './encoder.ts';
 import { buildProviders } from './providers.ts';
+import { buildDrawingCheck, buildRouter } from './router.ts';
 import { openIndexedGallery } from './vector-index.ts';
 
 export type Stores = ReturnType<typeof openSqliteStores>;
@@ -48,6 +57,9 @@ export interface Ports {
   refiner: QueryRefiner;
   fallbackRefiner?: QueryRefiner;
   generator: ImageGenerator;
+  /** ROUTER: which rounds are drawn. */
+  router: FeedbackRouter;
+  drawingCheck?: DrawingCheck;
   encoder: LoadedEncoder;
   index: VectorIndex;
   gallery: Gallery;
@@ -58,6 +70,8 @@ export interface Ports {
 }
 
 export async function buildPorts(config: Config, logger: Logger, options: GalleryBuild = {}): Promise<Ports> {
+  const router = buildRouter(config);
+  const drawingCheck = buildDrawingCheck(config);
   const providers = buildProviders(config, logger);
   const stores = openStores(config);
   const closing: (() => Promise<void>)[] = [() => providers.close()];
@@ -78,6 +92,8 @@ export async function buildPorts(config: Config, logger: Logger, options: Galler
       refiner: providers.refiner,
       ...(providers.fallbackRefiner ? { fallbackRefiner: providers.fallbackRefiner } : {}),
       generator: providers.generator,
+      router,
+      ...(drawingCheck ? { drawingCheck } : {}),
       encoder,
       index: searched.index,
       gallery: searched.gallery,

@@ -66,6 +66,8 @@ export async function buildRuntime(
       refiner: ports.refiner,
       ...(ports.fallbackRefiner ? { fallbackRefiner: ports.fallbackRefiner } : {}),
       generator: ports.generator,
+      router: ports.router,
+      ...(ports.drawingCheck ? { drawingCheck: ports.drawingCheck } : {}),
       encoder,
       index,
       gallery,
@@ -87,6 +89,8 @@ export async function buildRuntime(
       maxMessageChars: config.MAX_MESSAGE_CHARS,
       refineTimeoutMs: config.REFINE_TIMEOUT_MS,
       generateTimeoutMs: config.GENERATE_TIMEOUT_MS,
+      stagnationCosine: config.STAGNATION_COSINE,
+      ...(config.DRAWING_BUDGET ? { drawingBudget: config.DRAWING_BUDGET } : {}),
       hashUser: (id) =>
         createHash('sha256').update(`${config.USER_HASH_SALT}:${id}`).digest('hex').slice(0, 24),
       roundsPerUserPerMinute: config.ROUNDS_PER_USER_PER_MINUTE,

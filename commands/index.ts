@@ -68,6 +68,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     label: 'Regenerate',
     help: 'Same description, a new drawing.',
   },
+  {
+    action: 'draw',
+    name: 'draw',
+    aliases: ['picture', 'pictures'],
+    arg: { name: 'auto', kind: 'text' },
+    label: 'Draw it',
+    help: 'Draw every round of this search (and the current one now); "/draw auto": I decide when a picture helps.',
+  },
+  {
+    action: 'nodraw',
+    name: 'nodraw',
+    aliases: ['no-draw', 'words'],
+    label: 'No pictures',
+    help: 'Answer with my reading of your words and the matches, no pictures, until /draw.',
+  },
   { action: 'undo', name: 'undo', aliases: ['back'], label: 'Undo', help: 'Drop the last round.' },
   {
     action: 'reset',

@@ -9,6 +9,8 @@ export const ACTION_NAMES = [
   'more',
   'not',
   'regen',
+  'draw',
+  'nodraw',
   'undo',
   'reset',
   'help',

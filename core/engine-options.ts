@@ -27,6 +27,10 @@ export interface EngineOptions {
   dedupeTtlMs: number;
   refineTimeoutMs: number;
   generateTimeoutMs: number;
+  /** Redraw a drawing this similar to the last picture once (stagnation guard); 1 = off. */
+  stagnationCosine?: number;
+  /** Drawings per search the router may spend. */
+  drawingBudget?: number;
   /** Salted one-way hash of user ids for transcripts. */
   hashUser: (userId: string) => string;
   now: () => number;

@@ -48,6 +48,59 @@ export interface ImageGenerator {
   close?(): Promise<void>;
 }
 
+/** What the router knows before a round, all without the target (core/router.ts computes it). */
+export interface RouteSignals {
+  /** 0-based index of the round about to run. */
+  round: number;
+  /** Whether the thread has a picture (drawn or uploaded) to search with. */
+  hasPicture: boolean;
+  /** How much the query changed since the last picture (1 − Jaccard of content words; 1 without one). */
+  queryChange: number;
+  /** How much it changed since the last round. */
+  lastChange: number;
+  roundsSincePicture: number;
+  /** Pictures drawn in this search so far. */
+  drawings: number;
+  /** Top-1 minus top-2 score of the last round's matches. */
+  margin: number;
+  /** Normalized entropy (0..1) of the last round's top scores. */
+  entropy: number;
+  /** Overlap of a text-only search's top-K with the last matches (only with a text tower). */
+  textImageAgreement?: number;
+  /** The person said "none of these" to the last matches. */
+  rejectedLast: boolean;
+  /** Drawings left in this search's budget, when there is one. */
+  budgetLeft?: number;
+}
+
+export interface RouteInput {
+  key: ThreadKey;
+  query: string;
+  /** The seed a drawing would use (the eval's oracle draws it to look). */
+  seed: number;
+  signals: RouteSignals;
+}
+
+export interface RouteDecision {
+  decision: 'draw' | 'text';
+  /** Why, in words people read ("the description changed a lot since the last picture"). */
+  reason: string;
+}
+
+/** Decides before each round whether to draw a picture or answer with words and matches. */
+export interface FeedbackRouter {
+  readonly id: string;
+  decide(input: RouteInput): RouteDecision | Promise<RouteDecision>;
+}
+
+/**
+ * What a drawing shows that the description never asked for, in words ("a ring"); empty when
+ * nothing. Implemented where the generator's interpretation can be read (the offline scene world).
+ */
+export interface DrawingCheck {
+  unasked(query: string, interpretation: string): string[];
+}
+
 /** How an encoder turns a picture into its input tensor; stored in index headers. */
 export interface Preprocessing {
   size: number;

@@ -29,6 +29,9 @@ export function consentFor(state: ThreadState, round: Round, policy: TranscriptP
   return { text, offerKeep };
 }
 
+/** What front ends say in place of the picture of a text round (the notes say why). */
+export const NO_PICTURE = 'No picture this round: my reading of your words is above (/draw for a picture).';
+
 export async function buildRoundView(
   state: ThreadState,
   round: Round,
@@ -64,6 +67,7 @@ export async function buildRoundView(
     query: round.query,
     ...(round.generated?.interpretation ? { interpretation: round.generated.interpretation } : {}),
     syntheticPng,
+    ...(round.route?.decision === 'text' ? { noPicture: NO_PICTURE } : {}),
     contactSheetPng,
     tiles,
     notes: round.notes,

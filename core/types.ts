@@ -25,8 +25,19 @@ export interface GeneratedRef {
   image: string;
   /** What the generator understood (e.g. the sketch generator's scene caption). */
   interpretation?: string;
+  /** Summed over the generator calls of the round (more than one when it was drawn again). */
   latencyMs?: number;
   costUsd?: number;
+  /** Generator calls of the round (2 when a drawing that did not change was drawn again). */
+  calls?: number;
+}
+
+/** Why a round was drawn or answered in words (the router's decision, or the person's wish). */
+export interface RouteRef {
+  decision: 'draw' | 'text';
+  /** The router's id, or "person" for /draw and /nodraw. */
+  by: string;
+  reason: string;
 }
 
 export interface Round {
@@ -39,8 +50,10 @@ export interface Round {
   userText: string;
   /** The refined, self-contained query q_t. */
   query: string;
-  /** The synthetic image; null when a round reuses the previous one (more-like, not-these). */
+  /** The synthetic image; null when a round reuses the previous one (more-like, not-these) or is a text round. */
   generated: GeneratedRef | null;
+  /** Set on rounds the router decided; a `text` round has no picture. */
+  route?: RouteRef;
   /** Base vector of the round (synthetic image embedding, optionally fused with text), before feedback. */
   baseVector: number[];
   encoderId: string;
@@ -65,6 +78,8 @@ export interface ThreadState {
   ownerId?: string;
   /** Set when the person agreed to keep this search's rounds for research (TRANSCRIPTS=opt-in). */
   consent?: { userId: string; at: number };
+  /** The person's /draw or /nodraw for this thread; unset = the router decides. */
+  drawing?: 'always' | 'never';
   /** Asset picked as the target, when status is found. */
   found?: { assetId: string; roundId: string; userId: string };
   createdAt: number;
@@ -98,6 +113,8 @@ export interface RoundView {
   interpretation?: string;
   /** PNG: the synthetic image with its query as caption (null when the round reused no new image). */
   syntheticPng: Buffer | null;
+  /** Said where the picture would be, when the round has none: a text round's reason. */
+  noPicture?: string;
   /** PNG: numbered contact sheet of the matches. */
   contactSheetPng: Buffer;
   tiles: RoundTile[];

@@ -2,6 +2,7 @@
 import type { ActionName } from '../action-id.ts';
 import { adminTask } from './admin.ts';
 import type { Handler } from './context.ts';
+import { draw, nodraw } from './draw.ts';
 import { forget } from './forget.ts';
 import { help } from './help.ts';
 import { keep } from './keep.ts';
@@ -17,6 +18,8 @@ export const ACTION_HANDLERS: Readonly<Record<ActionName, Handler>> = {
   more,
   not,
   regen,
+  draw,
+  nodraw,
   undo,
   reset,
   help,

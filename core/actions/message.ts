@@ -77,7 +77,7 @@ export async function answerMessages(
 
   const visual: Visual = uploadPng
     ? { kind: 'upload', png: uploadPng }
-    : { kind: 'generate', seed: ctx.seedFor(state, refined.query) };
+    : { kind: 'generate', seed: ctx.seedFor(state, refined.query), route: true };
   await sink.progress?.(uploadPng ? 'Searching with your picture…' : 'Drawing what I understood…');
   return ctx.newRound(state, sink, {
     cause: uploadPng ? 'image' : restart ? 'find' : 'refine',

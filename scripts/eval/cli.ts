@@ -11,7 +11,7 @@ import { costLines, costPlan } from './costs.ts';
 import type { PerceptionNoise } from './pixel-user.ts';
 import { openPixelWorld } from './pixel-world.ts';
 import { hitsTable } from './report.ts';
-import { CONDITION_NAMES, CONDITIONS, type ConditionName, readFinished, runEval } from './run.ts';
+import { CONDITION_NAMES, type ConditionName, conditionOf, readFinished, runEval } from './run.ts';
 import { evalStats, type SeedRecords, statsMarkdown, writeStats } from './stats.ts';
 import type { VlmOptions } from './vlm-user.ts';
 import { type OpenedGalleryWorld, type OpenedWorld, openGalleryWorld, openSceneWorld } from './worlds.ts';
@@ -24,6 +24,8 @@ export interface EvalCliOptions {
   errors: Partial<SketchErrors>;
   seeds?: number[];
   statsOnly?: boolean;
+  routerModel?: string;
+  routerProbe?: boolean;
   gallery: string;
   targets: string;
   rounds: number;
@@ -92,10 +94,12 @@ function parseConditions(text: string): ConditionName[] {
           .split(',')
           .map((c) => c.trim())
           .filter(Boolean);
-  const bad = names.filter((n) => !(CONDITION_NAMES as string[]).includes(n));
+  const bad = names.filter((n) => !conditionOf(n));
   if (bad.length > 0)
-    throw new Error(`unknown condition(s): ${bad.join(', ')}; known: ${CONDITION_NAMES.join(', ')}`);
-  return names as ConditionName[];
+    throw new Error(
+      `unknown condition(s): ${bad.join(', ')}; known: ${CONDITION_NAMES.join(', ')}, router=heuristic|learned|oracle|never|random@<rate>`,
+    );
+  return names;
 }
 
 export function vlmOptions(
@@ -159,7 +163,7 @@ export async function evalCommand(opts: EvalCliOptions): Promise<number> {
         const g = opened as OpenedGalleryWorld;
         const plan = costPlan({
           targets: g.targets.length,
-          roundsPerCondition: conditions.map((c) => (CONDITIONS[c].refine ? opts.rounds : 0)),
+          roundsPerCondition: conditions.map((c) => (conditionOf(c)?.refine ? opts.rounds : 0)),
           generatorId: g.generator.id,
           vlmModel: g.vlm.options.model,
           prices: g.prices,
@@ -177,6 +181,8 @@ export async function evalCommand(opts: EvalCliOptions): Promise<number> {
         seed,
         conditions,
         concurrency: opts.concurrency,
+        ...(opts.routerModel ? { routerModel: opts.routerModel } : {}),
+        ...(opts.routerProbe ? { routerProbe: true } : {}),
         transcripts: opts.transcripts,
         views: opts.views,
         fresh: opts.fresh ?? false,
@@ -380,6 +386,11 @@ export function addEvalCommand(program: Command): Command {
         dollars,
       )
       .option('--concurrency <n>', 'dialogues run at once', whole('--concurrency'), 2)
+      .option('--router-model <file>', 'router=learned: the weights (default models/router-v1.json)')
+      .option(
+        '--router-probe',
+        'router conditions: log the target rank of both choices per decision (training data)',
+      )
       .addOption(
         new Option('--transcripts <format>', 'transcript export')
           .choices(['genir', 'jsonl', 'off'])

@@ -87,7 +87,8 @@ class ChannelUser implements SimulatedUser {
   }
 
   private async seen(turn: BotTurn): Promise<Seen> {
-    if (this.channel === 'text') return { kind: 'text', text: turn.query };
+    if (this.channel === 'text' || (this.channel === 'routed' && !turn.syntheticPng))
+      return { kind: 'text', text: turn.query };
     if (this.channel === 'matches') return { kind: 'matches', pngs: await this.tiles(turn) };
     const png = this.latestDrawing(turn);
     if (!png) throw new Error(`round ${turn.round} has no synthetic image to look at`);

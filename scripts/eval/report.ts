@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HIT_KS, type MetricSet, summarize } from './metrics.ts';
 import { renderLinePlot } from './plot.ts';
+import type { RouteLog } from './routers.ts';
 
 /** One simulated dialogue of one target under one condition, as appended to results.jsonl. */
 export interface DialogueRecord {
@@ -18,6 +19,8 @@ export interface DialogueRecord {
   unshown: number[];
   turns: TurnRecord[];
   errors: string[];
+  /** Generator calls of the dialogue's rounds (drawings, redraws; not an oracle's probes). */
+  generatorCalls?: number;
 }
 
 export interface TurnRecord {
@@ -28,6 +31,10 @@ export interface TurnRecord {
   raw: number;
   unshown: number;
   shown: boolean;
+  /** Whether the round drew a new picture. */
+  drawn?: boolean;
+  /** Router conditions: the decision, its features and (probing) both outcomes. */
+  route?: RouteLog;
 }
 
 export interface ConditionResult {

@@ -42,6 +42,14 @@ import {
   type TurnRecord,
   writeReports,
 } from './report.ts';
+import {
+  CountingGenerator,
+  evalRouter,
+  ROUTER_SPECS,
+  type RouteLog,
+  routeLog,
+  routerSpecOf,
+} from './routers.ts';
 import { type BotTurn, type SimulatedUser, userSeed } from './users.ts';
 
 export interface Condition {
@@ -52,7 +60,9 @@ export interface Condition {
    * What the user gets to see each round: 'image' the synthetic picture (GenIR), 'text' the
    * bot's refined query only (verbal baseline), 'matches' the shown top-K (ChatIR/PlugIR-style).
    */
-  channel: 'image' | 'text' | 'matches';
+  channel: 'image' | 'text' | 'matches' | 'routed';
+  /** A router condition's router (scripts/eval/routers.ts): 'routed' shows the picture of drawn rounds, the query of text rounds. */
+  router?: string;
   seenExclusion: boolean;
   /** The user says "/more n" when a shown match looks closer to the target than the drawing. */
   relevanceFeedback: boolean;
@@ -111,8 +121,26 @@ export const CONDITIONS = {
   },
 } as const satisfies Record<string, Condition>;
 
-export type ConditionName = keyof typeof CONDITIONS;
-export const CONDITION_NAMES = Object.keys(CONDITIONS) as ConditionName[];
+/** A fixed condition's name, or a router condition's ("router=heuristic", "router=random@0.3"). */
+export type ConditionName = string;
+/** The fixed conditions ("all"). */
+export const CONDITION_NAMES = Object.keys(CONDITIONS);
+
+/** A condition by name: one of CONDITIONS, or a router condition; null when unknown. */
+export function conditionOf(name: string): Condition | null {
+  if (Object.hasOwn(CONDITIONS, name)) return CONDITIONS[name as keyof typeof CONDITIONS];
+  const router = routerSpecOf(name);
+  if (!router) return null;
+  return {
+    short: name,
+    label: `${name}: the router decides each round whether to draw; the user sees the picture, or the query when none was drawn`,
+    channel: 'routed',
+    router,
+    seenExclusion: false,
+    relevanceFeedback: false,
+    refine: true,
+  };
+}
 
 /** Where an eval runs: a gallery, its index, the bot's providers, the targets and their users. */
 export interface EvalWorld {
@@ -156,6 +184,10 @@ export interface EvalOptions {
    * is dropped (its calls are cached), no new one starts, and runEval throws BudgetExceededError.
    */
   budget?: Budget;
+  /** The learned router's weights (router=learned); default models/router-v1.json. */
+  routerModel?: string;
+  /** Router conditions log the target's rank for both choices of every decision (training data). */
+  routerProbe?: boolean;
 }
 
 export interface EvalSummary {
@@ -301,9 +333,11 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
   const salt = options.salt ?? 'genir-eval';
   const log = options.log ?? (() => {});
   const progress = options.progress ?? silentProgress;
-  const unknown = options.conditions.filter((c) => !(c in CONDITIONS));
+  const unknown = options.conditions.filter((c) => !conditionOf(c));
   if (unknown.length > 0)
-    throw new Error(`unknown condition(s): ${unknown.join(', ')}; known: ${CONDITION_NAMES.join(', ')}`);
+    throw new Error(
+      `unknown condition(s): ${unknown.join(', ')}; known: ${CONDITION_NAMES.join(', ')}, ${ROUTER_SPECS.map((r) => `router=${r}`).join(', ')}`,
+    );
   if (world.targets.length === 0) throw new Error('no targets to evaluate');
 
   if (options.fresh) {
@@ -330,6 +364,7 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
     seed: options.seed,
     topK,
     targets: world.targets,
+    ...(options.routerProbe ? { routerProbe: true } : {}),
   };
   await checkSameRun(join(out, 'run.json'), run);
 
@@ -342,17 +377,29 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
   const runtimeOf = async (name: ConditionName): Promise<ConditionRuntime> => {
     const existing = runtimes.get(name);
     if (existing) return existing;
-    const condition: Condition = CONDITIONS[name];
-    const dir = join(out, 'conditions', name);
+    const condition = conditionOf(name) as Condition;
+    const dir = join(out, 'conditions', name.replace(/[^\w.@+-]/g, '_'));
     await mkdir(dir, { recursive: true });
     const stores = openSqliteStores(join(dir, 'state.db'));
     const images = new FileRoundImageStore(join(dir, 'rounds'));
     const headless = (options.views ?? 'headless') === 'headless';
+    const router = condition.router
+      ? evalRouter(condition.router, {
+          generator: world.generator,
+          encoder: world.encoder,
+          index: world.index,
+          threads: stores.threads,
+          gallerySize,
+          modelPath: options.routerModel ?? 'models/router-v1.json',
+          probe: options.routerProbe ?? false,
+        })
+      : undefined;
     const engine = new ConversationEngine(
       {
         refiner: world.refiner,
         ...(world.fallbackRefiner ? { fallbackRefiner: world.fallbackRefiner } : {}),
-        generator: world.generator,
+        generator: new CountingGenerator(world.generator),
+        ...(router ? { router } : {}),
         encoder: world.encoder,
         index,
         gallery: headless ? headlessGallery(world.gallery) : world.gallery,
@@ -435,7 +482,7 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
   const results: EvalResults = { run, gallerySize, rounds: options.rounds, conditions: {} };
   const all: DialogueRecord[] = [];
   for (const name of options.conditions) {
-    const condition: Condition = CONDITIONS[name];
+    const condition = conditionOf(name) as Condition;
     const records = world.targets.map((t) => finished.get(`${name}|${t}`) as DialogueRecord);
     all.push(...records);
     results.conditions[name] = conditionResult(condition.label, { ...condition }, records);
@@ -520,19 +567,26 @@ async function runDialogue(
   let foundAt: number | null = null;
   let seq = 0;
 
-  const say = async (text: string): Promise<{ round: Round | null; log: SearchLog; replies: Reply[] }> => {
+  let generatorCalls = 0;
+  const say = async (
+    text: string,
+  ): Promise<{ round: Round | null; log: SearchLog; replies: Reply[]; routes: RouteLog[] }> => {
     const sink = new CaptureSink();
     const store: SearchLog = { searches: [] };
+    const routed = { routes: [] as RouteLog[], generatorCalls: 0 };
     const before = (await rt.engine.thread(key))?.rounds.length ?? 0;
-    await searchLog.run(store, () =>
-      rt.engine.onMessage(
-        { key, eventId: `${ctx.nonce}:${rt.name}:${target}:${seq++}`, userId: USER_ID, text },
-        sink,
+    await routeLog.run(routed, () =>
+      searchLog.run(store, () =>
+        rt.engine.onMessage(
+          { key, eventId: `${ctx.nonce}:${rt.name}:${target}:${seq++}`, userId: USER_ID, text },
+          sink,
+        ),
       ),
     );
+    generatorCalls += routed.generatorCalls;
     const state = await rt.engine.thread(key);
     const round = state && state.rounds.length > before ? (state.rounds.at(-1) as Round) : null;
-    return { round, log: store, replies: sink.replies };
+    return { round, log: store, replies: sink.replies, routes: routed.routes };
   };
 
   const lastRound = rt.condition.refine ? ctx.rounds : 0;
@@ -543,7 +597,7 @@ async function runDialogue(
     errors.push(`round 0: the user could not describe the target: ${(err as Error).message}`);
   }
   for (let t = 0; message !== null && t <= lastRound; t++) {
-    const { round, log, replies } = await say(message);
+    const { round, log, replies, routes } = await say(message);
     const search = log.searches.at(-1);
     if (!round || !search) {
       const notice = replies.find((r) => r.kind === 'notice');
@@ -563,6 +617,8 @@ async function runDialogue(
       // Once shown, the target has no unshown rank: it keeps the one it was found at.
       unshown: rank.unshown >= 0 ? rank.unshown : (turns.at(-1)?.unshown ?? rank.raw),
       shown: n >= 0,
+      drawn: round.generated !== null && round.generated.generatorId !== 'upload',
+      ...(routes.at(-1) ? { route: routes.at(-1) as RouteLog } : {}),
     });
     for (const m of round.matches) shownBefore.add(m.assetId);
     if (n >= 0 && foundAt === null) {
@@ -604,5 +660,6 @@ async function runDialogue(
     unshown: pad((x) => x.unshown),
     turns,
     errors,
+    generatorCalls,
   };
 }

@@ -530,7 +530,7 @@ describe('ConversationEngine', () => {
       await boss('/export', 'b2');
       await boss('/forget user u1', 'b3');
       expect(sink.notices().slice(3)).toEqual([
-        'status ok',
+        expect.stringMatching(/^status ok\nThis thread: 1 rounds, 1 generator calls, 0 rounds in words/),
         'exported',
         'Deleted 1 search and 1 transcript record of user u1.',
       ]);

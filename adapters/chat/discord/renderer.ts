@@ -157,7 +157,7 @@ export function renderRound(view: RoundView): DiscordPayload {
   } else {
     fields.push({
       name: budget.take('Picture', LIMITS.fieldName),
-      value: budget.take('Same drawing as the previous round.', LIMITS.fieldValue),
+      value: budget.take(view.noPicture ?? 'Same drawing as the previous round.', LIMITS.fieldValue),
     });
   }
   if (view.notes.length > 0) {

@@ -145,7 +145,7 @@ export function roundBlocks(view: RoundView, command = '/genir'): KnownBlock[] {
       block_id: 'genir-drawn',
       text: {
         type: 'mrkdwn',
-        text: '_No new drawing this round: the same picture, searched with your feedback._',
+        text: `_${escapeMrkdwn(view.noPicture ?? 'No new drawing this round: the same picture, searched with your feedback.')}_`,
       },
     });
   }

@@ -52,7 +52,7 @@ export class TerminalRenderer {
       if (view.interpretation) lines.push(`I drew: ${view.interpretation}`);
       lines.push(`Synthetic image: ${synthetic}`);
     } else {
-      lines.push('(no new drawing this round)');
+      lines.push(view.noPicture ?? '(no new drawing this round)');
     }
     lines.push(`Top ${view.tiles.length} matches: ${sheet}`);
     for (const t of view.tiles) {
@@ -61,7 +61,9 @@ export class TerminalRenderer {
     for (const note of view.notes) lines.push(`Note: ${note}`);
     if (view.consentNotice) lines.push(view.consentNotice);
     const keep = view.actions.keep ? ', /keep' : '';
-    lines.push(`Correct me in words, or /pick n, /more n, /not, /regen, /undo, /reset${keep}, /help, /quit`);
+    lines.push(
+      `Correct me in words, or /pick n, /more n, /not, /regen, /draw, /nodraw, /undo, /reset${keep}, /help, /quit`,
+    );
     return lines.join('\n');
   }
 

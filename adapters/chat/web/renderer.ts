@@ -6,7 +6,7 @@
 import { type ActionName, type CommandSpec, commandSpec } from '../../../commands/index.ts';
 import type { TranscriptPolicy } from '../../../core/consent.ts';
 import type { Gallery } from '../../../core/ports.ts';
-import { assetFileName, consentFor, roundActions } from '../../../core/round-view.ts';
+import { assetFileName, consentFor, NO_PICTURE, roundActions } from '../../../core/round-view.ts';
 import type {
   Asset,
   FoundView,
@@ -52,6 +52,8 @@ export interface WebRound {
   interpretation: string | null;
   cause: RoundCause | null;
   synthetic: WebSynthetic | null;
+  /** What to say in place of the picture of a text round (no picture by choice), else null. */
+  noPicture: string | null;
   /** Numbered contact sheet of the matches (one PNG, e.g. to save or share). */
   sheetUrl: string;
   tiles: WebTile[];
@@ -153,6 +155,7 @@ interface RoundFields {
   actions: RoundActions;
   cause: RoundCause | null;
   synthetic: WebSynthetic | null;
+  noPicture: string | null;
   feedback: WebRound['feedback'];
 }
 
@@ -165,6 +168,7 @@ function roundJson(f: RoundFields): WebRound {
     interpretation: f.interpretation,
     cause: f.cause,
     synthetic: f.synthetic,
+    noPicture: f.noPicture,
     sheetUrl: urls.sheet(f.threadId, f.roundId),
     tiles: f.tiles.map((t, i) => ({
       n: t.n,
@@ -192,6 +196,8 @@ function roundJson(f: RoundFields): WebRound {
 /** The picture shown with a round: its own, else the latest earlier round's (reused for feedback rounds). */
 function syntheticOf(threadId: string, state: ThreadState | null, round: Round): WebSynthetic | null {
   const own = round.generated;
+  // A text round shows no picture on purpose, not the last one.
+  if (round.route?.decision === 'text') return null;
   if (own) {
     return {
       url: urls.synthetic(threadId, round.id),
@@ -273,6 +279,7 @@ export class WebRenderer {
       actions: view.actions,
       cause: round?.cause ?? null,
       synthetic,
+      noPicture: view.noPicture ?? null,
       feedback: round ? feedbackOf(round) : { picked: null, moreLike: [], notThese: false },
     });
   }
@@ -350,6 +357,7 @@ export class WebRenderer {
       actions: roundActions(round, consent.offerKeep),
       cause: round.cause,
       synthetic: syntheticOf(threadId, state, round),
+      noPicture: round.route?.decision === 'text' ? NO_PICTURE : null,
       feedback: feedbackOf(round),
     });
   }

@@ -37,6 +37,8 @@ async function terminalHarness(): Promise<ChatHarness> {
     more: '/more',
     not: '/not',
     regen: '/regen',
+    draw: '/draw',
+    nodraw: '/nodraw',
     undo: '/undo',
     reset: '/reset',
     help: '/help',

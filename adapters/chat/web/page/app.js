@@ -452,7 +452,11 @@ function roundPost(r) {
       },
       synth
         ? h('img', { src: synth.url, alt: `Synthetic image of round ${r.round}`, class: 'synthetic-img' })
-        : h('div', { class: 'no-picture' }, 'No new picture: this round searched with your feedback.'),
+        : h(
+            'div',
+            { class: 'no-picture' },
+            r.noPicture ?? 'No new picture: this round searched with your feedback.',
+          ),
     ),
     h(
       'figcaption',
