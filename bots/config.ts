@@ -71,7 +71,21 @@ const variables = z.object({
 
   TRANSCRIPTS: z.enum(['off', 'opt-in', 'on']).default('opt-in'),
   TRANSCRIPT_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
-  ADMIN_USER_IDS: commaList.default([]),
+  // Platform-qualified (core/tenant.ts): an admin of one tenant is nobody in another.
+  ADMIN_USER_IDS: commaList
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^(?:slack:[^:]+:[^:]+|discord:\d{17,20}:\d{17,20}|web:[^:]+|terminal:[^:]+)$/,
+            'each id is platform-qualified: slack:<team>:<user>, discord:<guild>:<user>, web:<id> or terminal:<id> (docs/slack.md, docs/discord.md)',
+          ),
+      ),
+    )
+    .default([]),
+  /** Days a Slack workspace that uninstalled the app, or a Discord guild that removed the bot, keeps its data. */
+  TENANT_GRACE_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
 
   WEB_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   WEB_HOST: z.string().min(1).default('127.0.0.1'),
@@ -81,6 +95,15 @@ const variables = z.object({
   SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
   SLACK_SIGNING_SECRET: z.string().min(8, 'looks too short for a signing secret').optional(),
   SLACK_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
+  // Slack OAuth (installable in many workspaces) instead of one SLACK_BOT_TOKEN.
+  SLACK_CLIENT_ID: z
+    .string()
+    .regex(/^\d+\.\d+$/, "must be the app's Client ID (digits.digits)")
+    .optional(),
+  SLACK_CLIENT_SECRET: z.string().min(16, 'looks too short for a client secret').optional(),
+  SLACK_STATE_SECRET: z.string().min(16, 'use at least 16 random characters').optional(),
+  /** The public URL of /slack/oauth_redirect, as in the manifest's redirect_urls (default: Slack's configured one). */
+  SLACK_REDIRECT_URI: z.url().optional(),
   SLACK_API_URL: z.url().optional(),
   /** Origins the bot token may be sent to when downloading people's files. */
   SLACK_FILE_ORIGINS: commaList.default(SLACK_FILE_ORIGINS).superRefine((origins, ctx) => {
@@ -185,6 +208,11 @@ const RULES: Rule[] = [
     message:
       'Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) next to SLACK_BOT_TOKEN; see docs/slack.md.',
   },
+  ...(['SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET', 'SLACK_SIGNING_SECRET'] as const).map((name) => ({
+    when: (c: Config) => c.SLACK_CLIENT_ID !== undefined,
+    anyOf: [name],
+    message: `Slack OAuth (SLACK_CLIENT_ID) needs ${name} too; see docs/slack.md.`,
+  })),
   {
     when: (c) => c.DISCORD_TOKEN !== undefined,
     anyOf: ['DISCORD_APPLICATION_ID'],
@@ -202,10 +230,29 @@ const RULES: Rule[] = [
   },
 ];
 
+/** Pairs of variables that choose different modes, so at most one of each may be set. */
+const EXCLUSIVE: { pair: [Variable, Variable]; message: string }[] = [
+  {
+    pair: ['SLACK_CLIENT_ID', 'SLACK_BOT_TOKEN'],
+    message:
+      'choose one Slack mode: SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SECRET (OAuth, many workspaces); see docs/slack.md.',
+  },
+  {
+    pair: ['SLACK_CLIENT_ID', 'SLACK_APP_TOKEN'],
+    message:
+      'Slack OAuth runs in HTTP mode (its install pages need a public URL): unset SLACK_APP_TOKEN and set SLACK_SIGNING_SECRET; see docs/slack.md.',
+  },
+];
+
 const schema = variables.superRefine((config, ctx) => {
   for (const rule of RULES) {
     if (rule.when(config) && rule.anyOf.every((name) => config[name] === undefined)) {
       ctx.addIssue({ code: 'custom', path: [rule.anyOf[0] as Variable], message: rule.message });
+    }
+  }
+  for (const { pair, message } of EXCLUSIVE) {
+    if (pair.every((name) => config[name] !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: [pair[0]], message });
     }
   }
 });

@@ -1,17 +1,17 @@
 import { errorText } from './error-text.ts';
 import { errorMessage, RefusedError, UserFacingError } from './errors.ts';
 import type {
-  Gallery,
+  GalleryResolver,
   ImageEncoder,
   ImageGenerator,
   Logger,
   QueryRefiner,
   RefineResult,
   RoundImageStore,
-  VectorIndex,
+  SearchedGallery,
 } from './ports.ts';
 import { activeFeedback, applyFeedback, fuseBase, type RankingOptions, seenAssets } from './ranking.ts';
-import type { GeneratedRef, Match, Round, RoundCause, ThreadState } from './types.ts';
+import type { GeneratedRef, Match, Round, RoundCause, ThreadKey, ThreadState } from './types.ts';
 
 export interface RunnerDeps {
   refiner: QueryRefiner;
@@ -19,8 +19,8 @@ export interface RunnerDeps {
   fallbackRefiner?: QueryRefiner;
   generator: ImageGenerator;
   encoder: ImageEncoder;
-  index: VectorIndex;
-  gallery: Gallery;
+  /** The gallery each thread searches (per tenant, or per channel). */
+  galleries: GalleryResolver;
   images: RoundImageStore;
   logger: Logger;
 }
@@ -101,6 +101,7 @@ export class RoundRunner {
   }
 
   async run(state: ThreadState, req: RoundRequest): Promise<Round> {
+    const { index } = await searchedGallery(this.deps.galleries, state.key);
     const timings: Record<string, number> = { ...req.timings };
     const notes = [...req.notes];
     const previous = state.rounds.at(-1);
@@ -108,15 +109,12 @@ export class RoundRunner {
 
     const { liked, rejected } =
       req.visual.kind === 'reuse' ? activeFeedback(state.rounds) : { liked: [], rejected: [] };
-    const vectors =
-      liked.length + rejected.length > 0 ? await this.deps.index.fetch([...liked, ...rejected]) : null;
+    const vectors = liked.length + rejected.length > 0 ? await index.fetch([...liked, ...rejected]) : null;
     const pick = (ids: string[]) => ids.flatMap((id) => vectors?.get(id) ?? []);
     const query = applyFeedback(base, pick(liked), pick(rejected), this.options.ranking);
 
     const exclude = this.options.ranking.seenExclusion ? seenAssets(state.rounds) : new Set<string>();
-    const hits = await timed(timings, 'search', () =>
-      this.deps.index.search(query, this.options.topK, { exclude }),
-    );
+    const hits = await timed(timings, 'search', () => index.search(query, this.options.topK, { exclude }));
     if (hits.length === 0) {
       const code = exclude.size > 0 ? 'gallery-exhausted' : 'gallery-empty';
       throw new UserFacingError(code, errorText(code));
@@ -220,4 +218,11 @@ export class RoundRunner {
       cause: err,
     });
   }
+}
+
+/** The thread's gallery; a tenant without one gets told how its admin adds one. */
+export async function searchedGallery(galleries: GalleryResolver, key: ThreadKey): Promise<SearchedGallery> {
+  const searched = await galleries.forThread(key);
+  if (!searched) throw new UserFacingError('no-gallery', errorText('no-gallery'));
+  return searched;
 }
