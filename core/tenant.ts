@@ -44,7 +44,3 @@ export function qualifiedUserId(key: ThreadKey, userId: string): string {
   return encodeThreadKey(platform, [...scope, userId]);
 }
 
-/** Thread-key prefixes of a tenant's threads (the local tenant holds every non-tenant platform's). */
-export function isTenantKey(key: ThreadKey, tenant: TenantId): boolean {
-  return tenantOf(key) === tenant;
-}

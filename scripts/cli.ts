@@ -17,6 +17,7 @@ import type { ClipShapedParams } from './build-clip-shaped-encoder.ts';
 import { discordRegister } from './discord-register.ts';
 import { doctorCommand } from './doctor.ts';
 import { addEvalCommand } from './eval/cli.ts';
+import { registerGalleryCommand } from './gallery/command.ts';
 import { registerIndexCommand } from './index-gallery/index.ts';
 import { MODEL_REGISTRY, modelsFetchCommand } from './models-fetch.ts';
 
@@ -250,6 +251,7 @@ program
   });
 
 registerIndexCommand(program);
+registerGalleryCommand(program);
 addEvalCommand(program);
 
 try {
