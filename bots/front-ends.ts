@@ -2,6 +2,7 @@ import type { ChatEngine, ChatFrontEnd, Gallery, Logger, RoundImageStore } from 
 import type { Config } from './config.ts';
 import { discordFrontEnd } from './discord.ts';
 import { slackFrontEnd } from './slack.ts';
+import type { TenantLifecycle } from './tenant-lifecycle.ts';
 import { webFrontEnd } from './web.ts';
 
 /** What a front end is built from (bots/runtime.ts's Runtime has all of it). */
@@ -11,6 +12,8 @@ export interface FrontEndDeps {
   logger: Logger;
   gallery: Gallery;
   images: RoundImageStore;
+  /** Workspaces and guilds adding and removing the bot (installations, grace period). */
+  tenants?: TenantLifecycle;
 }
 
 /** How the composition root builds one chat front end from config. */

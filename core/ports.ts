@@ -155,6 +155,12 @@ export interface TenantStore {
   remove(tenant: TenantId): Promise<void>;
 }
 
+/** What a front end reports when a workspace or guild adds or removes the bot; the composition root acts on it. */
+export interface TenantEvents {
+  joined(tenant: TenantId): Promise<void>;
+  left(tenant: TenantId): Promise<void>;
+}
+
 export interface ThreadStore {
   load(key: ThreadKey): Promise<ThreadState | null>;
   /** Compare-and-set on version: true when saved (state.version is then expectedVersion + 1). */

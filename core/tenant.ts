@@ -43,4 +43,3 @@ export function qualifiedUserId(key: ThreadKey, userId: string): string {
   const scope = TENANT_PLATFORMS.has(platform) ? [parts[0] as string] : [];
   return encodeThreadKey(platform, [...scope, userId]);
 }
-
