@@ -440,6 +440,7 @@ export class SlackAdapter implements ChatFrontEnd {
             eventId: `slack:act:${body.trigger_id ?? `${messageTs}:${action.action_ts}:${userId}`}`,
             userId,
             actionId,
+            platformAdmin: () => this.workspaceAdmin(userId),
           },
           sink,
         ),
@@ -454,11 +455,26 @@ export class SlackAdapter implements ChatFrontEnd {
   private async run(msg: InboundMessage, dest: SlackDestination): Promise<void> {
     const sink = this.sink(dest);
     try {
-      await this.rounds.run(() => this.engine.onMessage(msg, sink));
+      const withAdmin = { ...msg, platformAdmin: () => this.workspaceAdmin(msg.userId) };
+      await this.rounds.run(() => this.engine.onMessage(withAdmin, sink));
     } catch (err) {
       await this.failed(sink, err);
     } finally {
       await sink.close();
+    }
+  }
+
+  /**
+   * Slack's own admin notion: workspace admins and owners (users.info), asked only when someone
+   * uses an admin command. If Slack cannot say, the answer is no (and the log says why).
+   */
+  private async workspaceAdmin(user: string): Promise<boolean> {
+    try {
+      const res = await this.app.client.users.info({ user });
+      return Boolean(res.user?.is_admin || res.user?.is_owner || res.user?.is_primary_owner);
+    } catch (err) {
+      this.logger.warn({ err, user }, 'users.info failed; not treating the person as a workspace admin');
+      return false;
     }
   }
 

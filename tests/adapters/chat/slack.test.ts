@@ -219,6 +219,29 @@ describe('slack: starting a search', () => {
       expect(seen[0]?.text).toContain('/invite @genir');
     }),
   );
+  it('admins of the workspace: its admins and owners (users.info) and ADMIN_USER_IDS slack:<team>:<user>, nobody else', async () => {
+    const admin = { status: async (tenant: string) => `status of ${tenant}`, export: async () => 'exported' };
+    const w = await slackWorld({
+      engine: { admin, isAdmin: (id) => id === 'slack:T0FAKE:UNAMED' || id === `slack:TOTHER:${PERSON}` },
+    });
+    try {
+      const tenant = `slack:${w.fake.identity.teamId}`;
+      w.fake.workspaceAdmins.add('UADMIN');
+      w.fake.workspaceOwners.add('UOWNER');
+      const answers = async (user: string) => {
+        await w.command('C6', 'status', user);
+        return w.fake.messages.filter((m) => m.via === 'response_url' && m.ephemeralTo === user).at(-1)?.text;
+      };
+      expect(await answers('UADMIN')).toBe(`status of ${tenant}`);
+      expect(await answers('UOWNER')).toBe(`status of ${tenant}`);
+      // An admin named for another workspace is nobody here.
+      expect(await answers(PERSON)).toMatch(/is for admins of this workspace only/);
+      expect(await answers('UNAMED')).toBe(`status of ${tenant}`);
+      expect(w.fake.calls.filter((c) => c.method === 'users.info').length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await w.close();
+    }
+  });
   it(
     '/genir forget answers only the person, through response_url, and posts nothing in the channel',
     withWorld(async (w) => {
