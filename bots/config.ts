@@ -95,15 +95,6 @@ const variables = z.object({
   SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
   SLACK_SIGNING_SECRET: z.string().min(8, 'looks too short for a signing secret').optional(),
   SLACK_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
-  // Slack OAuth (installable in many workspaces) instead of one SLACK_BOT_TOKEN.
-  SLACK_CLIENT_ID: z
-    .string()
-    .regex(/^\d+\.\d+$/, "must be the app's Client ID (digits.digits)")
-    .optional(),
-  SLACK_CLIENT_SECRET: z.string().min(16, 'looks too short for a client secret').optional(),
-  SLACK_STATE_SECRET: z.string().min(16, 'use at least 16 random characters').optional(),
-  /** The public URL of /slack/oauth_redirect, as in the manifest's redirect_urls (default: Slack's configured one). */
-  SLACK_REDIRECT_URI: z.url().optional(),
   SLACK_API_URL: z.url().optional(),
   /** Origins the bot token may be sent to when downloading people's files. */
   SLACK_FILE_ORIGINS: commaList.default(SLACK_FILE_ORIGINS).superRefine((origins, ctx) => {
@@ -208,11 +199,6 @@ const RULES: Rule[] = [
     message:
       'Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) next to SLACK_BOT_TOKEN; see docs/slack.md.',
   },
-  ...(['SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET', 'SLACK_SIGNING_SECRET'] as const).map((name) => ({
-    when: (c: Config) => c.SLACK_CLIENT_ID !== undefined,
-    anyOf: [name],
-    message: `Slack OAuth (SLACK_CLIENT_ID) needs ${name} too; see docs/slack.md.`,
-  })),
   {
     when: (c) => c.DISCORD_TOKEN !== undefined,
     anyOf: ['DISCORD_APPLICATION_ID'],
@@ -230,29 +216,10 @@ const RULES: Rule[] = [
   },
 ];
 
-/** Pairs of variables that choose different modes, so at most one of each may be set. */
-const EXCLUSIVE: { pair: [Variable, Variable]; message: string }[] = [
-  {
-    pair: ['SLACK_CLIENT_ID', 'SLACK_BOT_TOKEN'],
-    message:
-      'choose one Slack mode: SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SECRET (OAuth, many workspaces); see docs/slack.md.',
-  },
-  {
-    pair: ['SLACK_CLIENT_ID', 'SLACK_APP_TOKEN'],
-    message:
-      'Slack OAuth runs in HTTP mode (its install pages need a public URL): unset SLACK_APP_TOKEN and set SLACK_SIGNING_SECRET; see docs/slack.md.',
-  },
-];
-
 const schema = variables.superRefine((config, ctx) => {
   for (const rule of RULES) {
     if (rule.when(config) && rule.anyOf.every((name) => config[name] === undefined)) {
       ctx.addIssue({ code: 'custom', path: [rule.anyOf[0] as Variable], message: rule.message });
-    }
-  }
-  for (const { pair, message } of EXCLUSIVE) {
-    if (pair.every((name) => config[name] !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: [pair[0]], message });
     }
   }
 });

@@ -1,8 +1,14 @@
-import type { ChatEngine, ChatFrontEnd, Gallery, Logger, RoundImageStore } from '../core/ports.ts';
+import type {
+  ChatEngine,
+  ChatFrontEnd,
+  Gallery,
+  Logger,
+  RoundImageStore,
+  TenantEvents,
+} from '../core/ports.ts';
 import type { Config } from './config.ts';
 import { discordFrontEnd } from './discord.ts';
 import { slackFrontEnd } from './slack.ts';
-import type { TenantLifecycle } from './tenant-lifecycle.ts';
 import { webFrontEnd } from './web.ts';
 
 /** What a front end is built from (bots/runtime.ts's Runtime has all of it). */
@@ -13,7 +19,7 @@ export interface FrontEndDeps {
   gallery: Gallery;
   images: RoundImageStore;
   /** Workspaces and guilds adding and removing the bot (installations, grace period). */
-  tenants?: TenantLifecycle;
+  tenants?: TenantEvents;
 }
 
 /** How the composition root builds one chat front end from config. */

@@ -32,23 +32,6 @@ describe('configuration', () => {
       expect(() => loadConfig({ ADMIN_USER_IDS: bare }, { dotenv: false })).toThrow(/platform-qualified/);
   });
 
-  it('has one Slack mode at a time: a single token, or OAuth with its secrets', () => {
-    const oauth = {
-      SLACK_CLIENT_ID: '123.456',
-      SLACK_CLIENT_SECRET: 'c'.repeat(32),
-      SLACK_STATE_SECRET: 's'.repeat(32),
-      SLACK_SIGNING_SECRET: 'g'.repeat(32),
-    };
-    expect(loadConfig(oauth, { dotenv: false }).SLACK_CLIENT_ID).toBe('123.456');
-    expect(() => loadConfig({ ...oauth, SLACK_STATE_SECRET: '' }, { dotenv: false })).toThrow(
-      /SLACK_STATE_SECRET/,
-    );
-    expect(() => loadConfig({ ...oauth, SLACK_BOT_TOKEN: 'xoxb-1' }, { dotenv: false })).toThrow(
-      /choose one Slack mode/,
-    );
-    expect(() => loadConfig({ ...oauth, SLACK_APP_TOKEN: 'xapp-1' }, { dotenv: false })).toThrow(/HTTP mode/);
-  });
-
   it('stops with a message naming every bad variable', () => {
     const bad = () =>
       loadConfig({ TOP_K: 'ten', TRANSCRIPTS: 'maybe', SEEN_EXCLUSION: 'sure' }, { dotenv: false });
