@@ -2,6 +2,7 @@ import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileRoundImageStore, roundImageRef, safeFileName } from '../../../adapters/store/files.ts';
 import {
@@ -84,6 +85,41 @@ describe('SqliteDatabase', () => {
     const again = SqliteDatabase.open(join(dir, 'a', 'b', 'genir.db'));
     expect(again.schemaVersion).toBe(SqliteDatabase.latestSchemaVersion);
     again.close();
+  });
+
+  it('gives the threads and transcripts of a version-1 database their tenants when it migrates', async () => {
+    const path = join(dir, 'v1.db');
+    const v1 = new Database(path);
+    v1.exec(`
+      CREATE TABLE threads (key TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL,
+        state TEXT NOT NULL, owner TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE transcripts (thread_key TEXT NOT NULL, round_id TEXT NOT NULL, round_index INTEGER NOT NULL,
+        user_hash TEXT NOT NULL, record TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (thread_key, round_id));
+      CREATE TABLE processed_events (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+      CREATE TABLE assets (id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, width INTEGER,
+        height INTEGER, caption TEXT, hash TEXT, mtime INTEGER, size_bytes INTEGER, added_at INTEGER NOT NULL);
+    `);
+    const key = 'slack:T1:C1:1.1';
+    v1.prepare('INSERT INTO threads VALUES (?, 1, ?, ?, ?, 1, 1)').run(
+      key,
+      'active',
+      JSON.stringify(newState(key)),
+      'u1',
+    );
+    v1.prepare('INSERT INTO transcripts VALUES (?, ?, 0, ?, ?, 1)').run(
+      key,
+      'r0',
+      'h1',
+      JSON.stringify(record(key, 0, 1)),
+    );
+    v1.pragma('user_version = 1');
+    v1.close();
+    const migrated = openSqliteStores(path);
+    expect(migrated.db.schemaVersion).toBe(SqliteDatabase.latestSchemaVersion);
+    expect((await migrated.transcripts.list({ tenant: 'slack:T1' })).map((r) => r.threadKey)).toEqual([key]);
+    expect(await migrated.threads.forgetOwner('u1', 'slack:T2')).toEqual([]);
+    expect(await migrated.threads.forgetOwner('u1', 'slack:T1')).toEqual([key]);
+    migrated.db.close();
   });
 
   it('refuses a database from a newer version of the program', () => {
