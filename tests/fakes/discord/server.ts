@@ -347,6 +347,8 @@ export class FakeDiscord {
     subcommand?: string;
     options?: Record<string, string | number>;
     user?: FakeUser;
+    /** Another guild than the fake's own (one the bot is not in). */
+    guildId?: string;
   }): Promise<string> {
     const opts = Object.entries(o.options ?? {}).map(([name, value]) => ({
       name,
@@ -361,7 +363,10 @@ export class FakeDiscord {
       options: o.subcommand ? [{ name: o.subcommand, type: 1, options: opts }] : opts,
     };
     const i = this.newInteraction('slash', o.channelId, o.user);
-    await this.dispatch('INTERACTION_CREATE', { ...this.interactionBase(i, 2), data });
+    const guild = o.guildId
+      ? { guild_id: o.guildId, guild: { id: o.guildId, locale: 'en-US', features: [] } }
+      : {};
+    await this.dispatch('INTERACTION_CREATE', { ...this.interactionBase(i, 2), ...guild, data });
     return i.id;
   }
 

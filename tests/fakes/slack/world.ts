@@ -346,6 +346,14 @@ export async function slackHarness(): Promise<ChatHarness> {
   const asides = new Map<string, Set<string>>();
   return {
     frontEnd: w.bot,
+    async startInForeignTenant(text) {
+      const url = `http://127.0.0.1:${w.bot.port}/slack/events`;
+      const other = new SlackRequestSender(url, SIGNING_SECRET, { ...w.fake.identity, teamId: 'TFOREIGN' });
+      const channel = `C${String(++channels).padStart(4, '0')}`;
+      await other.command({ text, channel, user: PERSON, responseUrl: w.fake.responseUrl(channel, PERSON) });
+      await w.idle();
+    },
+    publicPostCount: () => w.fake.messages.filter((m) => m.via !== 'person' && !m.ephemeralTo).length,
     async start(text) {
       const channel = `C${String(++channels).padStart(4, '0')}`;
       const root = await w.command(channel, text);
