@@ -76,7 +76,21 @@ const variables = z.object({
 
   TRANSCRIPTS: z.enum(['off', 'opt-in', 'on']).default('opt-in'),
   TRANSCRIPT_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
-  ADMIN_USER_IDS: commaList.default([]),
+  // Platform-qualified (core/tenant.ts): an admin of one tenant is nobody in another.
+  ADMIN_USER_IDS: commaList
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^(?:slack:[^:]+:[^:]+|discord:\d{17,20}:\d{17,20}|web:[^:]+|terminal:[^:]+)$/,
+            'each id is platform-qualified: slack:<team>:<user>, discord:<guild>:<user>, web:<id> or terminal:<id> (docs/slack.md, docs/discord.md)',
+          ),
+      ),
+    )
+    .default([]),
+  /** Days a Slack workspace that uninstalled the app, or a Discord guild that removed the bot, keeps its data. */
+  TENANT_GRACE_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
 
   WEB_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   WEB_HOST: z.string().min(1).default('127.0.0.1'),

@@ -6,7 +6,7 @@ import type { FrontEndFactory } from './front-ends.ts';
 export const discordFrontEnd: FrontEndFactory<DiscordAdapter> = {
   name: 'discord',
   configured: (config) => Boolean(config.DISCORD_TOKEN && config.DISCORD_APPLICATION_ID),
-  async create({ engine, config, logger }) {
+  async create({ engine, config, logger, tenants }) {
     const { DiscordAdapter } = await import('../adapters/chat/discord/adapter.ts');
     return new DiscordAdapter(engine, {
       token: required(config, 'DISCORD_TOKEN'),
@@ -14,6 +14,7 @@ export const discordFrontEnd: FrontEndFactory<DiscordAdapter> = {
       allowedChannelIds: config.DISCORD_ALLOWED_CHANNELS,
       ...(config.DISCORD_API_URL ? { apiUrl: config.DISCORD_API_URL } : {}),
       logger,
+      ...(tenants ? { tenants } : {}),
     });
   },
   describe: () => 'GenIR is running on Discord (Ctrl+C to stop).',

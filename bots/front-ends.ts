@@ -1,4 +1,11 @@
-import type { ChatEngine, ChatFrontEnd, Gallery, Logger, RoundImageStore } from '../core/ports.ts';
+import type {
+  ChatEngine,
+  ChatFrontEnd,
+  Gallery,
+  Logger,
+  RoundImageStore,
+  TenantEvents,
+} from '../core/ports.ts';
 import type { Config } from './config.ts';
 import { discordFrontEnd } from './discord.ts';
 import { slackFrontEnd } from './slack.ts';
@@ -11,6 +18,8 @@ export interface FrontEndDeps {
   logger: Logger;
   gallery: Gallery;
   images: RoundImageStore;
+  /** Workspaces and guilds adding and removing the bot (installations, grace period). */
+  tenants?: TenantEvents;
 }
 
 /** How the composition root builds one chat front end from config. */

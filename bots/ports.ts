@@ -14,11 +14,13 @@ import type {
   ImageGenerator,
   Logger,
   QueryRefiner,
+  SearchedGallery,
   VectorIndex,
 } from '../core/ports.ts';
 import type { Config } from './config.ts';
 import { ensureDemoGallery } from './demo-gallery.ts';
 import { headerOf, type LoadedEncoder, loadEncoder } from './encoder.ts';
+import { TenantGalleries } from './galleries.ts';
 import { buildProviders } from './providers.ts';
 import { buildDrawingCheck, buildRouter } from './router.ts';
 import { openIndexedGallery } from './vector-index.ts';
@@ -45,12 +47,16 @@ export async function openSearchedGallery(
   encoder: LoadedEncoder,
   stores: Stores,
   options: GalleryBuild = {},
-): Promise<{ index: VectorIndex; gallery: Gallery; close(): Promise<void> }> {
+): Promise<OpenGallery> {
   if (config.GALLERY === 'demo') {
     const index = await ensureDemoGallery(config, encoder, stores, options);
-    return { index, gallery: stores.gallery, close: () => index.close() };
+    return { name: 'demo', index, gallery: stores.gallery, close: () => index.close() };
   }
   return openIndexedGallery(config, headerOf(encoder));
+}
+
+export interface OpenGallery extends SearchedGallery {
+  close(): Promise<void>;
 }
 
 export interface Ports {
@@ -61,8 +67,11 @@ export interface Ports {
   router: FeedbackRouter;
   drawingCheck?: DrawingCheck;
   encoder: LoadedEncoder;
+  /** The local tenant's gallery (GALLERY): the web playground's and the terminal's. */
   index: VectorIndex;
   gallery: Gallery;
+  /** Every tenant's gallery, by its binding (`genir gallery bind`). */
+  galleries: TenantGalleries;
   stores: Stores;
   images: FileRoundImageStore;
   /** Closes every port (each one's optional close), then the stores. */
@@ -88,6 +97,10 @@ export async function buildPorts(config: Config, logger: Logger, options: Galler
     closing.push(() => encoder.close());
     const searched = await openSearchedGallery(config, encoder, stores, options);
     closing.push(() => searched.close());
+    const galleries = new TenantGalleries(stores.bindings, searched, (name) =>
+      openSearchedGallery({ ...config, GALLERY: name }, encoder, stores, options),
+    );
+    closing.push(() => galleries.close());
     return {
       refiner: providers.refiner,
       ...(providers.fallbackRefiner ? { fallbackRefiner: providers.fallbackRefiner } : {}),
@@ -97,6 +110,7 @@ export async function buildPorts(config: Config, logger: Logger, options: Galler
       encoder,
       index: searched.index,
       gallery: searched.gallery,
+      galleries,
       stores,
       images: roundImages(config),
       close,

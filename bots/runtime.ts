@@ -10,8 +10,10 @@ import { ConversationEngine, type EngineOptions } from '../core/engine.ts';
 import type { Gallery, Logger, VectorIndex } from '../core/ports.ts';
 import type { Config } from './config.ts';
 import type { LoadedEncoder } from './encoder.ts';
+import type { TenantGalleries } from './galleries.ts';
 import { buildPorts, type Stores } from './ports.ts';
 import { redactingLogOptions } from './redact.ts';
+import { TenantLifecycle } from './tenant-lifecycle.ts';
 
 export interface Runtime {
   config: Config;
@@ -19,9 +21,13 @@ export interface Runtime {
   engine: ConversationEngine;
   stores: Stores;
   encoder: LoadedEncoder;
-  /** The gallery searched: the demo gallery, or GALLERY indexed with `genir index`. */
+  /** The local tenant's gallery: the demo gallery, or GALLERY indexed with `genir index`. */
   gallery: Gallery;
   index: VectorIndex;
+  /** Every tenant's gallery by its binding. */
+  galleries: TenantGalleries;
+  /** Workspaces and guilds joining and leaving (installations, grace period, purge). */
+  tenants: TenantLifecycle;
   images: FileRoundImageStore;
   close(): Promise<void>;
 }
@@ -59,7 +65,7 @@ export async function buildRuntime(
 ): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config);
   const ports = await buildPorts(config, logger as Logger, options);
-  const { encoder, index, gallery, stores, images } = ports;
+  const { encoder, index, gallery, galleries, stores, images } = ports;
   const admins = new Set(config.ADMIN_USER_IDS);
   const engine = new ConversationEngine(
     {
@@ -69,8 +75,7 @@ export async function buildRuntime(
       router: ports.router,
       ...(ports.drawingCheck ? { drawingCheck: ports.drawingCheck } : {}),
       encoder,
-      index,
-      gallery,
+      galleries,
       images,
       threads: stores.threads,
       transcripts: stores.transcripts,
@@ -96,17 +101,25 @@ export async function buildRuntime(
       roundsPerUserPerMinute: config.ROUNDS_PER_USER_PER_MINUTE,
       roundsPerWorkspacePerMinute: config.ROUNDS_PER_WORKSPACE_PER_MINUTE,
       transcripts: config.TRANSCRIPTS,
-      isAdmin: (userId) => admins.has(userId),
+      isAdmin: (qualifiedUserId) => admins.has(qualifiedUserId),
       admin: {
-        status: async () =>
-          `Gallery ${config.GALLERY}: ${await gallery.count()} assets; index: ${await index.size()} vectors (${encoder.id}, ${encoder.dim} dims); transcripts: ${config.TRANSCRIPTS}, ${(await stores.transcripts.list()).length} records.`,
-        export: async () => {
-          const out = join(config.DATA_DIR, 'exports', new Date().toISOString().replace(/[:.]/g, '-'));
+        status: async (tenant) => {
+          const searched = await galleries.forTenant(tenant).catch(() => null);
+          const records = (await stores.transcripts.list({ tenant })).length;
+          const about = searched
+            ? `Gallery ${searched.name}: ${await searched.gallery.count()} assets; index: ${await searched.index.size()} vectors`
+            : 'No gallery bound to this workspace (genir gallery bind)';
+          return `${about} (${encoder.id}, ${encoder.dim} dims); transcripts: ${config.TRANSCRIPTS}, ${records} records.`;
+        },
+        export: async (tenant) => {
+          const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+          const out = join(config.DATA_DIR, 'exports', tenant.replace(/[^A-Za-z0-9_-]+/g, '-'), stamp);
           const { dialogues, rounds } = await exportTranscripts({
             out,
             transcripts: stores.transcripts,
             images,
             salt: config.USER_HASH_SALT,
+            tenant,
           });
           return `Exported ${dialogues} dialogues (${rounds} rounds) to ${out} on the server.`;
         },
@@ -115,6 +128,16 @@ export async function buildRuntime(
     },
   );
   const retention = startRetention(config, stores, logger);
+  const tenants = new TenantLifecycle(
+    {
+      tenants: stores.tenants,
+      bindings: stores.bindings,
+      forgetTenant: (tenant) => engine.forgetTenant(tenant),
+      logger: logger as Logger,
+    },
+    config.TENANT_GRACE_DAYS,
+  );
+  const purge = tenants.schedule();
   return {
     config,
     logger,
@@ -123,9 +146,12 @@ export async function buildRuntime(
     encoder,
     gallery,
     index,
+    galleries,
+    tenants,
     images,
     async close() {
       clearInterval(retention);
+      clearInterval(purge);
       await engine.idle();
       await ports.close();
     },

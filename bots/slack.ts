@@ -71,10 +71,10 @@ export function boltLogger(
  * (signed requests, SLACK_SIGNING_SECRET) on SLACK_PORT at /slack/events.
  */
 export async function createSlackFrontEnd(
-  deps: Pick<FrontEndDeps, 'engine' | 'config' | 'logger'>,
+  deps: Pick<FrontEndDeps, 'engine' | 'config' | 'logger' | 'tenants'>,
   overrides: SlackBotOverrides = {},
 ): Promise<SlackAdapter> {
-  const { engine, config, logger } = deps;
+  const { engine, config, logger, tenants } = deps;
   const token = required(config, 'SLACK_BOT_TOKEN');
   const socket = Boolean(config.SLACK_APP_TOKEN);
   const [{ App, HTTPReceiver }, { SlackAdapter }] = await Promise.all([
@@ -98,6 +98,7 @@ export async function createSlackFrontEnd(
   );
   return new SlackAdapter(app, engine, {
     logger,
+    ...(tenants ? { tenants } : {}),
     ...(receiver
       ? {
           listen: {

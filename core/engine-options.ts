@@ -3,6 +3,7 @@ import type { CommandSet, RoundPictures, ThreadStore, TranscriptStore } from './
 import { hashString } from './random.ts';
 import { DEFAULT_RANKING, type RankingOptions } from './ranking.ts';
 import type { RunnerDeps } from './round-runner.ts';
+import type { TenantId } from './tenant.ts';
 import type { Round } from './types.ts';
 
 export interface EngineDeps extends RunnerDeps {
@@ -14,10 +15,10 @@ export interface EngineDeps extends RunnerDeps {
   pictures: RoundPictures;
 }
 
-/** Server-side tasks behind the admin commands; the composition root provides them. */
+/** Server-side tasks behind the admin commands, each about one tenant; the composition root provides them. */
 export interface AdminTasks {
-  status(): Promise<string>;
-  export(): Promise<string>;
+  status(tenant: TenantId): Promise<string>;
+  export(tenant: TenantId): Promise<string>;
 }
 
 export interface EngineOptions {
@@ -34,12 +35,13 @@ export interface EngineOptions {
   /** Salted one-way hash of user ids for transcripts. */
   hashUser: (userId: string) => string;
   now: () => number;
-  /** Rounds a person may start per minute, and all people of one workspace together (0 = no limit). */
+  /** Rounds a person may start per minute, and all people of one tenant together (0 = no limit). */
   roundsPerUserPerMinute: number;
   roundsPerWorkspacePerMinute: number;
   /** Whether rounds are kept as research transcripts: never, after the person agrees, or always. */
   transcripts: TranscriptPolicy;
-  isAdmin: (userId: string) => boolean;
+  /** Admins named in config, by platform-qualified id (core/tenant.ts qualifiedUserId): "slack:T…:U…". */
+  isAdmin: (qualifiedUserId: string) => boolean;
   admin?: AdminTasks;
   /** Waits (the rate limit's pause before a deferred round); tests advance a fake clock instead. */
   sleep: (ms: number) => Promise<void>;

@@ -9,7 +9,7 @@ import { CodedError, errorMessage, SupersededError, UserFacingError } from './er
 import type { ChatEngine } from './ports.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
 import { SerialQueues } from './serial-queue.ts';
-import { decodeThreadKey } from './thread-key.ts';
+import { qualifiedUserId, type TenantId, tenantOf } from './tenant.ts';
 import type {
   InboundAction,
   InboundMessage,
@@ -164,9 +164,14 @@ export class ConversationEngine implements ChatEngine {
     return { ...state, version: 1 };
   }
 
-  /** Deletes every search the person started and every transcript record of theirs. */
-  forgetUser(userId: string): Promise<{ threads: number; records: number }> {
-    return this.ctx.forgetUser(userId);
+  /** Deletes every search the person started in the tenant and every transcript record of theirs there. */
+  forgetUser(userId: string, tenant: TenantId): Promise<{ threads: number; records: number }> {
+    return this.ctx.forgetUser(userId, tenant);
+  }
+
+  /** Deletes everything a tenant left behind (threads, transcripts, round images). */
+  forgetTenant(tenant: TenantId): Promise<{ threads: number; records: number }> {
+    return this.ctx.forgetTenant(tenant);
   }
 
   /** Deletes a thread, its transcript records and its round images; returns how many records went. */
@@ -287,10 +292,9 @@ export class ConversationEngine implements ChatEngine {
   }
 }
 
+/** A person's allowance is theirs in one tenant; the workspace allowance is the tenant's. */
 function rateKeys(key: ThreadKey, userId: string): { user: string; workspace: string } {
-  const { platform, parts } = decodeThreadKey(key);
-  const workspace = `${platform}:${parts[0] ?? ''}`;
-  return { user: `${workspace}:${userId}`, workspace };
+  return { user: qualifiedUserId(key, userId), workspace: tenantOf(key) };
 }
 
 /**

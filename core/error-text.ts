@@ -18,6 +18,10 @@ const ERROR_TEXT = {
     'I have shown you every image in the gallery that I can. Try Undo, or start a new search.',
   'gallery-empty': () =>
     'The gallery index is empty. Index a gallery first (genir index <folder>, or genir demo-gallery).',
+  'no-gallery': () =>
+    'No gallery is set up for this workspace yet, so there is nothing to search. An admin of the bot adds one: genir index <folder> --gallery <name>, then genir gallery bind <name> for this workspace (see docs/slack.md or docs/discord.md).',
+  'gallery-unavailable': (p: { name: string; reason: string }) =>
+    `The gallery "${p.name}" set up for this workspace cannot be opened (${p.reason}). An admin of the bot re-indexes it or binds another one.`,
   'bad-upload': (p: { name: string; reason: string }) =>
     `I could not use "${p.name}" as a picture: ${p.reason}`,
   'generation-failed': (p: { reason: string }) =>

@@ -1,5 +1,6 @@
 import type { ActionRef } from './action-id.ts';
 import type { TranscriptPolicy } from './consent.ts';
+import type { TenantId } from './tenant.ts';
 import type {
   Asset,
   InboundAction,
@@ -152,6 +153,67 @@ export interface Gallery {
   count(): Promise<number>;
 }
 
+/** A gallery as the engine searches it: its vectors and its assets. */
+export interface SearchedGallery {
+  readonly name: string;
+  index: VectorIndex;
+  gallery: Gallery;
+}
+
+/** Which gallery a thread searches (its channel's, else its tenant's); null when its tenant has none. */
+export interface GalleryResolver {
+  forThread(key: ThreadKey): Promise<SearchedGallery | null>;
+}
+
+export interface GalleryBinding {
+  tenant: TenantId;
+  /** Set for a per-channel binding, which wins over the tenant's. */
+  channel: string | null;
+  gallery: string;
+  boundAt: number;
+}
+
+/** Which named gallery each tenant (or one of its channels) searches; `genir gallery bind` writes it. */
+export interface GalleryBindingStore {
+  bind(binding: Omit<GalleryBinding, 'boundAt'>): Promise<void>;
+  /** true when there was such a binding. */
+  unbind(tenant: TenantId, channel: string | null): Promise<boolean>;
+  /** The channel's gallery, else the tenant's, else null. */
+  lookup(tenant: TenantId, channel?: string): Promise<string | null>;
+  list(): Promise<GalleryBinding[]>;
+  /** Removes every binding of the tenant; returns how many. */
+  removeTenant(tenant: TenantId): Promise<number>;
+}
+
+/** A workspace or guild the bot is installed in, with the platform's install data (tokens) if any. */
+export interface TenantRecord {
+  tenant: TenantId;
+  /** The platform's installation (Slack OAuth: bot token, ids, scopes), as JSON. */
+  installation: unknown | null;
+  joinedAt: number;
+  /** When the bot was uninstalled / removed; state is purged a grace period later. */
+  leftAt: number | null;
+}
+
+/** The tenants the bot serves: Slack installations, Discord guilds joined and left. */
+export interface TenantStore {
+  /** Records a join (or re-join: clears leftAt); `installation` replaces the stored one when given. */
+  joined(tenant: TenantId, installation?: unknown): Promise<void>;
+  /** Marks the tenant as gone at `at` and deletes its installation (tokens) at once. */
+  left(tenant: TenantId, at: number): Promise<void>;
+  get(tenant: TenantId): Promise<TenantRecord | null>;
+  /** Tenants that left before `time` (their grace period is over). */
+  leftBefore(time: number): Promise<TenantId[]>;
+  /** Deletes the tenant's record. */
+  remove(tenant: TenantId): Promise<void>;
+}
+
+/** What a front end reports when a workspace or guild adds or removes the bot; the composition root acts on it. */
+export interface TenantEvents {
+  joined(tenant: TenantId): Promise<void>;
+  left(tenant: TenantId): Promise<void>;
+}
+
 export interface ThreadStore {
   load(key: ThreadKey): Promise<ThreadState | null>;
   /** Compare-and-set on version: true when saved (state.version is then expectedVersion + 1). */
@@ -159,8 +221,10 @@ export interface ThreadStore {
   /** true the first time a dedupe key is claimed within ttlMs. */
   claimOnce(dedupeKey: string, ttlMs: number): Promise<boolean>;
   delete(key: ThreadKey): Promise<void>;
-  /** Deletes every thread the person started; returns their keys. */
-  forgetOwner(userId: string): Promise<ThreadKey[]>;
+  /** Deletes every thread the person started in the tenant; returns their keys. */
+  forgetOwner(userId: string, tenant: TenantId): Promise<ThreadKey[]>;
+  /** Deletes every thread of the tenant; returns their keys. */
+  forgetTenant(tenant: TenantId): Promise<ThreadKey[]>;
   /** Keys starting with `prefix` (e.g. "web:"), most recently updated first. */
   listKeys(prefix: string, limit: number): Promise<ThreadKey[]>;
 }
@@ -196,9 +260,11 @@ export interface TranscriptStore {
   removeRound(threadKey: ThreadKey, roundId: string): Promise<void>;
   /** These return how many records were removed. */
   removeThread(threadKey: ThreadKey): Promise<number>;
-  removeUser(userHash: string): Promise<number>;
+  /** The person's records in one tenant. */
+  removeUser(userHash: string, tenant: TenantId): Promise<number>;
+  removeTenant(tenant: TenantId): Promise<number>;
   purgeBefore(time: number): Promise<number>;
-  list(options?: { since?: number; threadKey?: ThreadKey }): Promise<TranscriptRecord[]>;
+  list(options?: { since?: number; threadKey?: ThreadKey; tenant?: TenantId }): Promise<TranscriptRecord[]>;
 }
 
 /** The slice of a logger the core needs (pino satisfies it). */

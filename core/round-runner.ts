@@ -3,18 +3,18 @@ import { errorMessage, RefusedError, UserFacingError } from './errors.ts';
 import type {
   DrawingCheck,
   FeedbackRouter,
-  Gallery,
+  GalleryResolver,
   ImageEncoder,
   ImageGenerator,
   Logger,
   QueryRefiner,
   RefineResult,
   RoundImageStore,
-  VectorIndex,
+  SearchedGallery,
 } from './ports.ts';
 import { activeFeedback, applyFeedback, fuseBase, type RankingOptions, seenAssets } from './ranking.ts';
 import { lastPictured, queryChange, routeSignals } from './router.ts';
-import type { GeneratedRef, Match, Round, RoundCause, RouteRef, ThreadState } from './types.ts';
+import type { GeneratedRef, Match, Round, RoundCause, RouteRef, ThreadKey, ThreadState } from './types.ts';
 import { dot } from './vector.ts';
 
 export interface RunnerDeps {
@@ -23,8 +23,8 @@ export interface RunnerDeps {
   fallbackRefiner?: QueryRefiner;
   generator: ImageGenerator;
   encoder: ImageEncoder;
-  index: VectorIndex;
-  gallery: Gallery;
+  /** The gallery each thread searches (per tenant, or per channel). */
+  galleries: GalleryResolver;
   images: RoundImageStore;
   logger: Logger;
   /** Decides which rounds are drawn; without one every round is. */
@@ -124,10 +124,11 @@ export class RoundRunner {
   }
 
   async run(state: ThreadState, req: RoundRequest): Promise<Round> {
+    const { index } = await searchedGallery(this.deps.galleries, state.key);
     const timings: Record<string, number> = { ...req.timings };
     const notes = [...req.notes];
     const previous = state.rounds.at(-1);
-    const route = await this.route(state, req, timings);
+    const route = await this.route(state, req, timings, index);
     const { generated, base } =
       route?.decision === 'text'
         ? { generated: null, base: await this.wordsOnly(req.query, previous, route, notes, timings) }
@@ -135,15 +136,12 @@ export class RoundRunner {
 
     const { liked, rejected } =
       req.visual.kind === 'reuse' ? activeFeedback(state.rounds) : { liked: [], rejected: [] };
-    const vectors =
-      liked.length + rejected.length > 0 ? await this.deps.index.fetch([...liked, ...rejected]) : null;
+    const vectors = liked.length + rejected.length > 0 ? await index.fetch([...liked, ...rejected]) : null;
     const pick = (ids: string[]) => ids.flatMap((id) => vectors?.get(id) ?? []);
     const query = applyFeedback(base, pick(liked), pick(rejected), this.options.ranking);
 
     const exclude = this.options.ranking.seenExclusion ? seenAssets(state.rounds) : new Set<string>();
-    const hits = await timed(timings, 'search', () =>
-      this.deps.index.search(query, this.options.topK, { exclude }),
-    );
+    const hits = await timed(timings, 'search', () => index.search(query, this.options.topK, { exclude }));
     if (hits.length === 0) {
       const code = exclude.size > 0 ? 'gallery-exhausted' : 'gallery-empty';
       throw new UserFacingError(code, errorText(code));
@@ -212,12 +210,13 @@ export class RoundRunner {
     state: ThreadState,
     req: RoundRequest,
     timings: Record<string, number>,
+    index: SearchedGallery['index'],
   ): Promise<RouteRef | null> {
     const { visual } = req;
     if (visual.kind !== 'generate' || !visual.route) return null;
     const { router } = this.deps;
     const textTop =
-      router && state.drawing === undefined ? await this.textTop(req.query, timings) : undefined;
+      router && state.drawing === undefined ? await this.textTop(req.query, timings, index) : undefined;
     const budget = this.options.drawingBudget;
     const signals = routeSignals(state.rounds, req.query, {
       ...(textTop ? { textTop } : {}),
@@ -245,12 +244,16 @@ export class RoundRunner {
   }
 
   /** A text-only search's top matches, to compare with the last round's (text tower only). */
-  private async textTop(query: string, timings: Record<string, number>): Promise<string[] | undefined> {
+  private async textTop(
+    query: string,
+    timings: Record<string, number>,
+    index: SearchedGallery['index'],
+  ): Promise<string[] | undefined> {
     const { encoder } = this.deps;
     if (!encoder.embedTexts) return undefined;
     const [v] = await timed(timings, 'route-text', () => encoder.embedTexts!([query]));
     if (!v) return undefined;
-    const hits = await this.deps.index.search(v, this.options.topK);
+    const hits = await index.search(v, this.options.topK);
     return hits.map((h) => h.id);
   }
 
@@ -388,4 +391,11 @@ export class RoundRunner {
 /** "a ring", "a ring and a lamp", "a ring, a lamp and a star". */
 function listWords(items: readonly string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+/** The thread's gallery; a tenant without one gets told how its admin adds one. */
+export async function searchedGallery(galleries: GalleryResolver, key: ThreadKey): Promise<SearchedGallery> {
+  const searched = await galleries.forThread(key);
+  if (!searched) throw new UserFacingError('no-gallery', errorText('no-gallery'));
+  return searched;
 }

@@ -1,10 +1,10 @@
 import { type ActionName, encodeActionId } from './action-id.ts';
 import { CONSENT_TEXT, type TranscriptPolicy } from './consent.ts';
-import type { Gallery, RoundImageStore, RoundPictures } from './ports.ts';
+import type { Gallery, GalleryResolver, RoundImageStore, RoundPictures } from './ports.ts';
 import type { Asset, FoundView, Round, RoundActions, RoundTile, RoundView, ThreadState } from './types.ts';
 
 export interface ViewDeps {
-  gallery: Gallery;
+  galleries: GalleryResolver;
   images: RoundImageStore;
   pictures: RoundPictures;
 }
@@ -39,7 +39,11 @@ export async function buildRoundView(
   policy: TranscriptPolicy = 'off',
 ): Promise<RoundView> {
   const consent = consentFor(state, round, policy);
-  const assets = await deps.gallery.getMany(round.matches.map((m) => m.assetId));
+  // A gallery unbound since the round ran leaves its tiles as placeholders.
+  const gallery = (await deps.galleries.forThread(state.key))?.gallery ?? null;
+  const assets = gallery
+    ? await gallery.getMany(round.matches.map((m) => m.assetId))
+    : new Map<string, Asset>();
   const tiles: RoundTile[] = round.matches.map((m, i) => ({
     n: i + 1,
     assetId: m.assetId,
@@ -52,7 +56,7 @@ export async function buildRoundView(
       await Promise.all(
         tiles.map(async (t) => {
           const asset = assets.get(t.assetId);
-          const png = asset ? await deps.gallery.read(asset) : null;
+          const png = asset && gallery ? await gallery.read(asset) : null;
           return png
             ? { n: t.n, png, label: t.title }
             : { n: t.n, png: null, label: t.title, error: asset ? 'file missing' : 'not in gallery' };
@@ -87,10 +91,10 @@ export async function buildFoundView(
   state: ThreadState,
   round: Round,
   assetId: string,
-  gallery: Gallery,
+  gallery: Gallery | null,
 ): Promise<FoundView> {
-  const asset = (await gallery.get(assetId)) ?? { id: assetId, source: '', title: assetId };
-  const file = asset.source ? await gallery.read(asset) : null;
+  const asset = (await gallery?.get(assetId)) ?? { id: assetId, source: '', title: assetId };
+  const file = asset.source && gallery ? await gallery.read(asset) : null;
   return { threadKey: state.key, roundNumber: round.index + 1, asset, file, fileName: assetFileName(asset) };
 }
 

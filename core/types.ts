@@ -169,7 +169,12 @@ export interface InboundMessage {
   rejectedFiles?: { name: string; reason: string }[];
   /** true when this message explicitly starts a new search (slash command, mention). */
   startsSearch?: boolean;
+  /** The platform's own word on whether the person administers this tenant; asked only for admin commands. */
+  platformAdmin?: PlatformAdminCheck;
 }
+
+/** Asks the platform (Slack users.info, Discord's member permissions) whether a person is an admin of the tenant. */
+export type PlatformAdminCheck = () => Promise<boolean>;
 
 export interface InboundAction {
   key: ThreadKey;
@@ -177,4 +182,5 @@ export interface InboundAction {
   userId: string;
   /** The encoded action id from a button / select / text command (see core/action-id.ts). */
   actionId: string;
+  platformAdmin?: PlatformAdminCheck;
 }

@@ -18,6 +18,7 @@ import { registerDatasetCommand } from './dataset/command.ts';
 import { discordRegister } from './discord-register.ts';
 import { doctorCommand } from './doctor.ts';
 import { addEvalCommand } from './eval/cli.ts';
+import { registerGalleryCommand } from './gallery/command.ts';
 import { registerIndexCommand } from './index-gallery/index.ts';
 import { MODEL_REGISTRY, modelsFetchCommand } from './models-fetch.ts';
 
@@ -148,7 +149,8 @@ program
   .requiredOption('--out <dir>', 'output folder')
   .option('--since <date>', 'only rounds on or after this date (YYYY-MM-DD or ISO time)')
   .option('--format <format>', 'genir (a JSON file per dialogue) or jsonl', 'genir')
-  .action(async (opts: { out: string; since?: string; format: string }) => {
+  .option('--tenant <id>', 'only one workspace: slack:<team id>, discord:<guild id> or local')
+  .action(async (opts: { out: string; since?: string; format: string; tenant?: string }) => {
     if (opts.format !== 'genir' && opts.format !== 'jsonl')
       throw new Error('--format must be genir or jsonl');
     const since = opts.since ? Date.parse(opts.since) : undefined;
@@ -163,6 +165,7 @@ program
       format: opts.format,
       progress: progressBar('export'),
       ...(since !== undefined ? { since } : {}),
+      ...(opts.tenant ? { tenant: opts.tenant } : {}),
     });
     console.log(`Exported ${result.dialogues} dialogues (${result.rounds} rounds) to ${opts.out}.`);
     stores.db.close();
@@ -252,6 +255,7 @@ program
 
 registerIndexCommand(program);
 registerDatasetCommand(program);
+registerGalleryCommand(program);
 addEvalCommand(program);
 
 try {

@@ -9,9 +9,9 @@
  * moved file keeps its vector.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { SqliteDatabase } from './sqlite/index.ts';
+import { SqliteDatabase } from './sqlite/index.ts';
 
 export const GALLERIES_DIR = 'galleries';
 
@@ -57,20 +57,69 @@ export function validateGalleryName(name: string): string {
 }
 
 /**
- * The folder of gallery `value` (GALLERY, or what `genir index` was given): the gallery of that
- * name when DATA_DIR/galleries/<value> exists, else the one `genir index <value>` creates for that
- * folder or list file.
+ * The folder of gallery `value` (GALLERY, a binding, or what `genir index` was given): the gallery
+ * of that name when DATA_DIR/galleries/<value> exists, else the gallery already indexed from that
+ * folder or list file (whatever name it was given), else the one `genir index <value>` creates.
  */
 export async function findGalleryDir(dataDir: string, value: string, cwd = process.cwd()): Promise<string> {
-  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value)) {
-    const byName = join(dataDir, GALLERIES_DIR, value);
-    const exists = await stat(join(byName, 'gallery.db')).then(
-      () => true,
-      () => false,
-    );
-    if (exists) return byName;
+  const root = join(dataDir, GALLERIES_DIR);
+  if (isGalleryName(value) && (await exists(join(root, value, 'gallery.db')))) return join(root, value);
+  const source = /^https?:\/\//i.test(value) ? value : resolve(cwd, value);
+  const indexed = (await listGalleries(dataDir)).find((g) => g.sources.includes(source));
+  return indexed ? indexed.dir : join(root, galleryNameFor(value, cwd));
+}
+
+const isGalleryName = (value: string) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value);
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+export interface GalleryListing {
+  name: string;
+  dir: string;
+  /** Folders, list files and URLs it was indexed from (absolute). */
+  sources: string[];
+  assets: number;
+  /** Vector index kind and encoder it was built with (null: never completed a run). */
+  index: string | null;
+  encoder: string | null;
+}
+
+/** Every gallery under DATA_DIR/galleries, by name; a folder that is no readable gallery is skipped. */
+export async function listGalleries(dataDir: string): Promise<GalleryListing[]> {
+  const root = join(dataDir, GALLERIES_DIR);
+  const names = await readdir(root).catch(() => [] as string[]);
+  const listings: GalleryListing[] = [];
+  for (const dirName of names.sort()) {
+    const dir = join(root, dirName);
+    if (!(await exists(join(dir, 'gallery.db')))) continue;
+    let db: SqliteDatabase | undefined;
+    try {
+      db = SqliteDatabase.open(join(dir, 'gallery.db'), { readonly: true });
+      const meta = (key: string) =>
+        (db as SqliteDatabase).connection
+          .prepare<[string], { value: string }>('SELECT value FROM index_meta WHERE key = ?')
+          .get(key)?.value ?? null;
+      const assets =
+        db.connection.prepare<[], { n: number }>('SELECT count(*) AS n FROM assets').get()?.n ?? 0;
+      listings.push({
+        name: meta('name') ?? dirName,
+        dir,
+        sources: JSON.parse(meta('sources') ?? '[]') as string[],
+        assets,
+        index: meta('index'),
+        encoder: meta('encoder'),
+      });
+    } catch {
+      // Not indexed to the end yet (no index_meta table): not a gallery one can search.
+    } finally {
+      db?.close();
+    }
   }
-  return join(dataDir, GALLERIES_DIR, galleryNameFor(value, cwd));
+  return listings;
 }
 
 /** Take the gallery's lock (one indexer at a time); a lock left by a dead process is taken over. */

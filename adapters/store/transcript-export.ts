@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RoundImageStore, TranscriptRecord, TranscriptStore } from '../../core/ports.ts';
+import type { TenantId } from '../../core/tenant.ts';
 import { type Progress, silentProgress } from '../progress/index.ts';
 import type { GenirDialogue, GenirRound } from './genir-format.ts';
 
@@ -14,6 +15,8 @@ export interface ExportOptions {
   /** Salt of the pseudonymous dialogue ids (thread keys never leave the server). */
   salt: string;
   since?: number;
+  /** Only this tenant's transcripts (an admin's /export); all of them when absent (the CLI). */
+  tenant?: TenantId;
   format?: ExportFormat;
   progress?: Progress;
   /** Synthetic dialogues: the target each thread searched for (written as `target`). */
@@ -75,7 +78,10 @@ export async function exportTranscripts(
   options: ExportOptions,
 ): Promise<{ dialogues: number; rounds: number }> {
   const format = options.format ?? 'genir';
-  const records = await options.transcripts.list(options.since !== undefined ? { since: options.since } : {});
+  const records = await options.transcripts.list({
+    ...(options.since !== undefined ? { since: options.since } : {}),
+    ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+  });
   const threads = groupByThread(records);
   await mkdir(options.out, { recursive: true });
   const progress = options.progress ?? silentProgress;

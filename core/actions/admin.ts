@@ -1,17 +1,18 @@
 import type { AdminTasks } from '../engine-options.ts';
+import { tenantOf } from '../tenant.ts';
 import type { ThreadState } from '../types.ts';
 import { type OutsideHandler, tellPrivately } from './context.ts';
 
-/** "/status", "/export": a server-side task the composition root provides, for admins only. */
+/** "/status", "/export": a server-side task the composition root provides, for the tenant's admins, about that tenant only. */
 export function adminTask(name: keyof AdminTasks): OutsideHandler {
   return {
     scope: 'outside',
     async run(ctx, key, { action, sink }) {
       const task = ctx.options.admin?.[name];
-      if (!ctx.options.isAdmin(action.userId))
-        return tellPrivately(sink, `/${name} is for admins of this bot only.`, 'warn');
+      if (!(await ctx.isAdmin(key, action)))
+        return tellPrivately(sink, `/${name} is for admins of this workspace only.`, 'warn');
       if (!task) return tellPrivately(sink, `/${name} is not available on this server.`, 'warn');
-      const said = await task();
+      const said = await task(tenantOf(key));
       const state = name === 'status' ? await ctx.deps.threads.load(key) : null;
       return tellPrivately(sink, state && state.rounds.length > 0 ? `${said}\n${generatorUse(state)}` : said);
     },

@@ -8,10 +8,12 @@ import type { EngineDeps, EngineOptions } from '../engine-options.ts';
 import { hashString } from '../random.ts';
 import { type RoundRequest, RoundRunner } from '../round-runner.ts';
 import { buildFoundView, buildRoundView } from '../round-view.ts';
+import { qualifiedUserId, type TenantId } from '../tenant.ts';
 import { toTranscriptRecord } from '../transcript.ts';
 import type {
   FoundView,
   InboundAction,
+  PlatformAdminCheck,
   Round,
   RoundView,
   ThreadKey,
@@ -159,20 +161,39 @@ export class ActionContext {
     return buildRoundView(state, round, this.deps, this.options.transcripts);
   }
 
-  foundView(state: ThreadState, round: Round, assetId: string): Promise<FoundView> {
-    return buildFoundView(state, round, assetId, this.deps.gallery);
+  async foundView(state: ThreadState, round: Round, assetId: string): Promise<FoundView> {
+    const gallery = (await this.deps.galleries.forThread(state.key))?.gallery ?? null;
+    return buildFoundView(state, round, assetId, gallery);
   }
 
-  /** Deletes every search the person started and every transcript record of theirs. */
-  async forgetUser(userId: string): Promise<{ threads: number; records: number }> {
-    const keys = await this.deps.threads.forgetOwner(userId);
-    let records = await this.deps.transcripts.removeUser(this.options.hashUser(userId));
+  /** Deletes every search the person started in the tenant and every transcript record of theirs there. */
+  async forgetUser(userId: string, tenant: TenantId): Promise<{ threads: number; records: number }> {
+    const keys = await this.deps.threads.forgetOwner(userId, tenant);
+    let records = await this.deps.transcripts.removeUser(this.options.hashUser(userId), tenant);
     for (const key of keys) {
       records += await this.deps.transcripts.removeThread(key);
       await this.deps.images.deleteThread(key);
     }
-    this.deps.logger.info({ threads: keys.length, records }, 'forgot a user');
+    this.deps.logger.info({ tenant, threads: keys.length, records }, 'forgot a user');
     return { threads: keys.length, records };
+  }
+
+  /** Deletes every thread, transcript record and round image of a tenant (after its grace period). */
+  async forgetTenant(tenant: TenantId): Promise<{ threads: number; records: number }> {
+    const keys = await this.deps.threads.forgetTenant(tenant);
+    const records = await this.deps.transcripts.removeTenant(tenant);
+    for (const key of keys) await this.deps.images.deleteThread(key);
+    this.deps.logger.info({ tenant, threads: keys.length, records }, 'forgot a tenant');
+    return { threads: keys.length, records };
+  }
+
+  /** Whether the person may use the admin commands in this thread's tenant (and only there). */
+  async isAdmin(
+    key: ThreadKey,
+    who: { userId: string; platformAdmin?: PlatformAdminCheck },
+  ): Promise<boolean> {
+    if (this.options.isAdmin(qualifiedUserId(key, who.userId))) return true;
+    return (await who.platformAdmin?.()) ?? false;
   }
 
   async forgetThread(key: ThreadKey): Promise<number> {

@@ -20,6 +20,7 @@ import { openSqliteStores, type SqliteStores } from '../../adapters/store/sqlite
 import { type ExportFormat, exportTranscripts, pseudonym } from '../../adapters/store/transcript-export.ts';
 import { commandSet } from '../../commands/index.ts';
 import { ConversationEngine } from '../../core/engine.ts';
+import { oneGallery } from '../../core/galleries.ts';
 import type {
   Gallery,
   ImageEncoder,
@@ -401,8 +402,11 @@ export async function runEval(world: EvalWorld, options: EvalOptions): Promise<E
         generator: new CountingGenerator(world.generator),
         ...(router ? { router } : {}),
         encoder: world.encoder,
-        index,
-        gallery: headless ? headlessGallery(world.gallery) : world.gallery,
+        galleries: oneGallery({
+          name: 'eval',
+          index,
+          gallery: headless ? headlessGallery(world.gallery) : world.gallery,
+        }),
         images: headless ? headlessImages(images) : images,
         threads: stores.threads,
         transcripts: stores.transcripts,

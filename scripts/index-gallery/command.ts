@@ -2,9 +2,10 @@
  * The `genir index` command (commander): `registerIndexCommand(program)` adds it to the genir CLI;
  * `scripts/index-gallery/main.ts` runs it alone.
  */
+import { basename } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { jsonProgress, progressBar } from '../../adapters/progress/index.ts';
-import { GALLERIES_DIR, galleryNameFor, validateGalleryName } from '../../adapters/store/indexed-gallery.ts';
+import { findGalleryDir, GALLERIES_DIR, validateGalleryName } from '../../adapters/store/indexed-gallery.ts';
 import { loadConfig } from '../../bots/config.ts';
 import { loadEncoder } from '../../bots/encoder.ts';
 import { type IndexKind, indexSettingsFromConfig } from '../../bots/vector-index.ts';
@@ -29,6 +30,7 @@ const positiveNumber = (name: string) => (value: string) => {
 
 export interface IndexCommandOptions {
   name?: string;
+  gallery?: string;
   batch?: number;
   prune?: boolean;
   reindex?: boolean;
@@ -46,7 +48,11 @@ export function registerIndexCommand(program: Command): Command {
     .command('index')
     .description('index a folder (or a list file of paths/URLs) of images as a searchable gallery')
     .argument('<sources...>', 'folders, list files (one path or http(s) URL per line), images or URLs')
-    .option('--name <name>', 'gallery name (default: from the first source); set GALLERY=<name> to search it')
+    .option(
+      '--gallery <name>',
+      'gallery name (default: the gallery already indexed from the first source, else one named after it); search it with GALLERY=<name> or genir gallery bind',
+    )
+    .option('--name <name>', 'same as --gallery')
     .option('--batch <n>', 'images per encoder call (default: sized for the model)', positiveInt('--batch'))
     .option('--prune', 'remove images whose files are gone')
     .option('--reindex', 'drop every vector and index everything again (e.g. after changing the encoder)')
@@ -73,7 +79,10 @@ export async function runIndexCommand(sources: string[], opts: IndexCommandOptio
   }
   // --index goes through the config rules like VECTOR_INDEX (e.g. pinecone needs its key).
   const config = loadConfig(process.env, opts.index ? { overrides: { VECTOR_INDEX: opts.index } } : {});
-  const name = opts.name ? validateGalleryName(opts.name) : galleryNameFor(sources[0] as string);
+  const given = opts.gallery ?? opts.name;
+  const name = given
+    ? validateGalleryName(given)
+    : basename(await findGalleryDir(config.DATA_DIR, sources[0] as string));
   const dir = `${config.DATA_DIR}/${GALLERIES_DIR}/${name}`;
   const encoder = await loadEncoder(config, await indexingEncoderLayout(config));
   const controller = new AbortController();
@@ -108,7 +117,10 @@ export async function runIndexCommand(sources: string[], opts: IndexCommandOptio
     if (opts.json) console.log(JSON.stringify({ summary }));
     else {
       for (const line of formatSummary(summary)) console.log(line);
-      if (config.GALLERY !== name) console.log(`Search it: GALLERY=${name} genir chat`);
+      if (config.GALLERY !== name)
+        console.log(
+          `Search it: GALLERY=${name} genir chat, or in a workspace: genir gallery bind ${name} --slack-team <T…> | --discord-guild <id>`,
+        );
     }
     return 0;
   } catch (err) {

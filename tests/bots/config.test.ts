@@ -16,13 +16,20 @@ describe('configuration', () => {
 
   it('parses numbers, booleans and lists, and treats blank values as unset', () => {
     const config = loadConfig(
-      { TOP_K: '5', SEEN_EXCLUSION: 'off', ADMIN_USER_IDS: ' U1, U2 ,', DATA_DIR: '' },
+      { TOP_K: '5', SEEN_EXCLUSION: 'off', ADMIN_USER_IDS: ' slack:T1:U1, web:u2 ,', DATA_DIR: '' },
       { dotenv: false },
     );
     expect(config.TOP_K).toBe(5);
     expect(config.SEEN_EXCLUSION).toBe(false);
-    expect(config.ADMIN_USER_IDS).toEqual(['U1', 'U2']);
+    expect(config.ADMIN_USER_IDS).toEqual(['slack:T1:U1', 'web:u2']);
     expect(config.DATA_DIR).toBe('data');
+  });
+
+  it('takes admins only as platform-qualified ids, so no id is an admin on every platform', () => {
+    const ok = { ADMIN_USER_IDS: 'slack:T0123:U0456,discord:123456789012345678:234567890123456789' };
+    expect(loadConfig(ok, { dotenv: false }).ADMIN_USER_IDS).toHaveLength(2);
+    for (const bare of ['U0456', 'discord:234567890123456789', 'slack:U0456'])
+      expect(() => loadConfig({ ADMIN_USER_IDS: bare }, { dotenv: false })).toThrow(/platform-qualified/);
   });
 
   it('stops with a message naming every bad variable', () => {

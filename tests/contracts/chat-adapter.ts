@@ -33,11 +33,20 @@ export interface ChatHarness {
   posts(thread: string): Promise<HarnessPost[]>;
   /** Closes what the harness runs besides the front end (the platform's fake). */
   close(): Promise<void>;
+  /**
+   * Where the platform has tenants (Slack workspaces, Discord guilds): start a search as a
+   * workspace or guild the bot is not installed in would, through the platform's fake.
+   */
+  startInForeignTenant?(text: string): Promise<void>;
+  /** How many posts (not private replies) the bot has made anywhere. */
+  publicPostCount?(): number;
 }
 
 export interface HarnessCapabilities {
   /** false where controls always act on the latest round (typed commands): no stale controls exist. */
   staleControls: boolean;
+  /** true where the platform has tenants the bot may not be installed in (the harness then starts searches there). */
+  foreignTenants?: boolean;
 }
 
 const rounds = (posts: HarnessPost[]) => posts.filter((p) => p.kind === 'round');
@@ -166,6 +175,28 @@ export function chatAdapterContract(
         await h.act(t, 'forget');
         expect((await h.posts(t)).at(-1)?.text).toContain('Deleted 1 search and');
       }),
+    );
+
+    it.skipIf(!capabilities.foreignTenants)(
+      'refuses a search from a workspace or guild the bot is not installed in, and posts nothing',
+      async () => {
+        const h = await makeHarness();
+        try {
+          if (!h.startInForeignTenant || !h.publicPostCount)
+            throw new Error(
+              'a harness with foreignTenants must implement startInForeignTenant and publicPostCount',
+            );
+          await h.start('a red circle');
+          const before = h.publicPostCount();
+          expect(before).toBeGreaterThan(0);
+          await h.startInForeignTenant('a blue star');
+          await h.frontEnd.idle();
+          expect(h.publicPostCount()).toBe(before);
+        } finally {
+          await h.frontEnd.stop();
+          await h.close();
+        }
+      },
     );
   });
 }

@@ -513,15 +513,15 @@ describe('ConversationEngine', () => {
 
     it('admin-only commands are refused to others with a clear message', async () => {
       const admin = { status: async () => 'status ok', export: async () => 'exported' };
-      const w = await engineWorld({ transcripts: 'on', isAdmin: (id) => id === 'boss', admin });
+      const w = await engineWorld({ transcripts: 'on', isAdmin: (id) => id === 'test:boss', admin });
       const sink = new RecordingSink();
       await w.say(KEY, 'a red circle', sink);
       await w.say(KEY, '/status', sink);
       await w.say(KEY, '/export', sink);
       await w.say(KEY, '/forget user u9', sink);
       expect(sink.notices()).toEqual([
-        '/status is for admins of this bot only.',
-        '/export is for admins of this bot only.',
+        '/status is for admins of this workspace only.',
+        '/export is for admins of this workspace only.',
         'Only admins can forget other people or threads. /forget alone deletes your own data.',
       ]);
       const boss = (text: string, id: string) =>

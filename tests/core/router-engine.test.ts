@@ -168,7 +168,7 @@ describe('guards', () => {
 
   it('/status tells admins the thread’s generator calls, rounds in words and cost', async () => {
     const w = await routedWorld(new NeverRouter(), {
-      isAdmin: (u) => u === 'u1',
+      isAdmin: (u) => u === 'test:u1',
       admin: { status: async () => 'Gallery ok.', export: async () => '' },
     });
     const sink = new RecordingSink();

@@ -76,6 +76,31 @@ async function setup() {
 }
 
 describe('genir export', () => {
+  it("exports one tenant only when asked (an admin's /export)", async () => {
+    const { dir, stores, images } = await setup();
+    const elsewhere = 'discord:111:2:3';
+    for (const r of scriptedRecords({})) await stores.transcripts.put({ ...r, threadKey: elsewhere });
+    const mine = await exportTranscripts({
+      out: join(dir, 'mine'),
+      transcripts: stores.transcripts,
+      images,
+      salt: 's',
+      tenant: 'discord:111',
+    });
+    expect(mine).toEqual({ dialogues: 1, rounds: 3 });
+    expect((await readdir(join(dir, 'mine'))).filter((f) => f.endsWith('.json'))).toEqual([
+      `${pseudonym('s', elsewhere)}.json`,
+    ]);
+    const nobody = await exportTranscripts({
+      out: join(dir, 'nobody'),
+      transcripts: stores.transcripts,
+      images,
+      salt: 's',
+      tenant: 'slack:T9',
+    });
+    expect(nobody).toEqual({ dialogues: 0, rounds: 0 });
+  });
+
   it('writes the GenIR layout of a scripted three-round search exactly', async () => {
     const { dir, stores, images } = await setup();
     const out = join(dir, 'export');

@@ -12,7 +12,16 @@ import { FileRoundImageStore } from '../../adapters/store/files.ts';
 import { openSqliteStores } from '../../adapters/store/sqlite/index.ts';
 import { commandSet } from '../../commands/index.ts';
 import { ConversationEngine, type EngineOptions } from '../../core/engine.ts';
-import type { Gallery, ImageEncoder, ImageGenerator, Logger, QueryRefiner } from '../../core/ports.ts';
+import { oneGallery } from '../../core/galleries.ts';
+import type {
+  Gallery,
+  GalleryResolver,
+  ImageEncoder,
+  ImageGenerator,
+  Logger,
+  QueryRefiner,
+  SearchedGallery,
+} from '../../core/ports.ts';
 import { createRng, hashString } from '../../core/random.ts';
 import type { Asset, Reply, ThreadKey, ThreadSink } from '../../core/types.ts';
 import { normalize } from '../../core/vector.ts';
@@ -137,27 +146,42 @@ export class RecordingSink implements ThreadSink {
   }
 }
 
-export async function engineWorld(options: Partial<EngineOptions> & { assets?: number } = {}) {
-  const count = options.assets ?? 60;
+/** An in-memory gallery of `count` assets `<prefix>0…`, with random unit vectors. */
+export async function fakeGallery(
+  name: string,
+  count: number,
+  prefix = 'a',
+  seedBase = 10_000,
+): Promise<SearchedGallery & { index: ExactIndex; vectors: Map<string, Float32Array> }> {
   const index = ExactIndex.inMemory({ encoderId: 'fake-enc', dim: DIM, preprocessing: PRE });
   const assets = new Map<string, Asset>();
   const files = new Map<string, Buffer>();
   const tile = await seededPng(1);
   const vectors = new Map<string, Float32Array>();
   for (let i = 0; i < count; i++) {
-    const id = `a${i}`;
+    const id = `${prefix}${i}`;
     assets.set(id, { id, source: `/gallery/${id}.png`, title: `asset ${i}` });
     files.set(`/gallery/${id}.png`, tile);
-    vectors.set(id, randomUnit(10_000 + i));
+    vectors.set(id, randomUnit(seedBase + i));
   }
   await index.upsert([...vectors].map(([id, vector]) => ({ id, vector })));
+  return { name, index, gallery: new MemoryGallery(assets, files), vectors };
+}
+
+export async function engineWorld(
+  options: Partial<EngineOptions> & { assets?: number; galleries?: GalleryResolver } = {},
+) {
+  const { galleries, ...engineOptions } = options;
+  const searched = await fakeGallery('test', options.assets ?? 60);
+  const { index, gallery, vectors } = searched;
   const stores = openSqliteStores(':memory:');
   const deps = {
     refiner: new FakeRefiner(),
     generator: new FakeGenerator(),
     encoder: new FakeEncoder(),
     index,
-    gallery: new MemoryGallery(assets, files),
+    gallery,
+    galleries: galleries ?? oneGallery(searched),
     images: new FileRoundImageStore(await mkdtemp(join(tmpdir(), 'genir-rounds-'))),
     threads: stores.threads,
     transcripts: stores.transcripts,
@@ -171,7 +195,7 @@ export async function engineWorld(options: Partial<EngineOptions> & { assets?: n
   };
   // The rate limit's pauses pass on this clock, not in real time.
   const sleep = async (ms: number) => advance(ms);
-  const engine = new ConversationEngine(deps, { now: () => clock++, sleep, ...options });
+  const engine = new ConversationEngine(deps, { now: () => clock++, sleep, ...engineOptions });
   let seq = 0;
   const say = (key: ThreadKey, text: string, sink: ThreadSink, extra: object = {}) =>
     engine.onMessage({ key, eventId: `e${seq++}`, userId: 'u1', text, ...extra }, sink);

@@ -1,13 +1,13 @@
-/** Runs the real `genir` bin in a child process (its own env, e.g. a DATA_DIR per test file). */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
-export function genir(args: string[], env: Record<string, string>, input?: string) {
+/** Runs the real `genir` bin in a child process with its own data dir. */
+export function genir(args: string[], env: Record<string, string>, input?: string, cwd = ROOT) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'genir.js'), ...args], {
-      cwd: ROOT,
+      cwd,
       env: { ...process.env, LOG_LEVEL: 'warn', DEMO_GALLERY_SIZE: '60', ...env },
     });
     let stdout = '';

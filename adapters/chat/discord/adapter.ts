@@ -25,7 +25,8 @@ import { encodeActionId, helpText, isThreadless, LATEST } from '../../../command
 import { BoundedMap, BoundedSet } from '../../../core/bounded.ts';
 import { describeError } from '../../../core/error-text.ts';
 import { errorMessage } from '../../../core/errors.ts';
-import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
+import type { ChatEngine, ChatFrontEnd, Logger, TenantEvents } from '../../../core/ports.ts';
+import { tenantId } from '../../../core/tenant.ts';
 import type { InboundMessage, Reply, ThreadKey, ThreadSink, ThreadState } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
 import { threadTitle } from '../shared/text.ts';
@@ -56,6 +57,8 @@ export interface DiscordAdapterOptions {
   uploads?: { maxBytes?: number; timeoutMs?: number };
   /** Extra discord.js client options, merged over the adapter's. */
   clientOptions?: Partial<ClientOptions>;
+  /** Told when a guild adds the bot (guildCreate) or removes it (guildDelete). */
+  tenants?: TenantEvents;
 }
 
 /** What the bot needs in a channel: read, post in threads it starts, attach the pictures, embed them. */
@@ -134,6 +137,10 @@ export class DiscordAdapter implements ChatFrontEnd {
       ...extra,
     });
     this.client.on(Events.MessageCreate, (m) => this.take(m));
+    // guildCreate also fires for every guild at connect: joined() is idempotent. A guild that is
+    // only unavailable (an outage) emits guildUnavailable, not guildDelete.
+    this.client.on(Events.GuildCreate, (g) => this.tenantEvent('joined', g.id));
+    this.client.on(Events.GuildDelete, (g) => this.tenantEvent('left', g.id));
     // From a lost connection until the session is back, messages wait (see `held`). A resumed
     // session replays what was missed; a READY after the first one is a new session, which does not.
     this.client.on(Events.ShardReconnecting, () => {
@@ -178,6 +185,8 @@ export class DiscordAdapter implements ChatFrontEnd {
         'DISCORD_APPLICATION_ID is not the id of the bot the token belongs to; slash commands may not reach it',
       );
     }
+    // Guilds the session starts with emit no guildCreate: they are joined as of now too.
+    for (const id of this.client.guilds.cache.keys()) this.tenantEvent('joined', id);
     const invite = inviteUrl(this.options.applicationId);
     this.log.info({ user: user?.tag, guilds: this.client.guilds.cache.size, invite }, 'discord bot ready');
   }
@@ -233,6 +242,24 @@ export class DiscordAdapter implements ChatFrontEnd {
     if (!i.channelId) return null;
     const fetched = await this.client.channels.fetch(i.channelId).catch(() => null);
     return fetched?.isTextBased() ? fetched : null;
+  }
+
+  private tenantEvent(kind: 'joined' | 'left', guildId: string): void {
+    const tenants = this.options.tenants;
+    if (!tenants) return;
+    const tenant = tenantId(PLATFORM, guildId);
+    this.log.info({ tenant, event: kind }, kind === 'joined' ? 'added to a guild' : 'removed from a guild');
+    this.inFlight.track(tenants[kind](tenant), { tenant, what: kind });
+  }
+
+  /**
+   * Events only count from guilds the bot is in (the gateway told us so): anything naming another
+   * guild is refused, so no one can reach a tenant's data by naming its id.
+   */
+  private ours(guildId: string): boolean {
+    if (this.client.guilds.cache.has(guildId)) return true;
+    this.log.warn({ guild: guildId }, 'ignored an event from a guild the bot is not in');
+    return false;
   }
 
   /** The key of a channel's own conversation (commands used outside a thread; rate limits before one exists). */
@@ -314,6 +341,7 @@ export class DiscordAdapter implements ChatFrontEnd {
 
   private async onMessage(message: Message): Promise<void> {
     if (message.author.bot || message.webhookId || message.system || !message.inGuild()) return;
+    if (!this.ours(message.guildId)) return;
     const channel = message.channel;
     const mentioned = message.mentions.users.has(this.botId);
     if (channel.isThread()) {
@@ -386,6 +414,7 @@ export class DiscordAdapter implements ChatFrontEnd {
       eventId: message.id,
       userId: message.author.id,
       text: this.messageText(message),
+      platformAdmin: async () => message.member?.permissions.has(PermissionFlagsBits.ManageGuild) ?? false,
       ...uploads,
       ...(startsSearch ? { startsSearch } : {}),
     };
@@ -416,6 +445,11 @@ export class DiscordAdapter implements ChatFrontEnd {
   // ── interactions ────────────────────────────────────────────────────────────────────────────
 
   private async onInteraction(i: Interaction): Promise<void> {
+    if (i.inGuild() && !this.ours(i.guildId)) {
+      if (i.isRepliable())
+        await i.reply({ ...renderText(NOT_OUR_GUILD), flags: MessageFlags.Ephemeral }).catch(() => {});
+      return;
+    }
     try {
       if (i.isChatInputCommand()) {
         if (i.commandName === FIND_COMMAND) return await this.onFind(i);
@@ -556,6 +590,7 @@ export class DiscordAdapter implements ChatFrontEnd {
       eventId: i.id,
       userId: i.user.id,
       actionId: encodeActionId(a.action, LATEST, raw ?? undefined),
+      platformAdmin: manageServer(i),
     };
     try {
       await this.inOrder(channel.id, async () => ({ done: this.engine.onAction(action, sink) }));
@@ -584,7 +619,13 @@ export class DiscordAdapter implements ChatFrontEnd {
       ephemeral: (p) => reply.privately(p),
     });
     try {
-      const action = { key: this.keyOf(channel), eventId: i.id, userId: i.user.id, actionId };
+      const action = {
+        key: this.keyOf(channel),
+        eventId: i.id,
+        userId: i.user.id,
+        actionId,
+        platformAdmin: manageServer(i),
+      };
       await this.inOrder(channel.id, async () => ({ done: this.engine.onAction(action, sink) }));
     } finally {
       sink.close();
@@ -744,3 +785,10 @@ export class DiscordThreadSink implements ThreadSink {
     this.typing = null;
   }
 }
+
+const NOT_OUR_GUILD = 'GenIR is not installed in this server, so it cannot answer here.';
+
+/** Discord's own admin notion: Manage Server, from the permissions Discord computed for the interaction. */
+const manageServer =
+  (i: { memberPermissions: Readonly<PermissionsBitField> | null }) => async (): Promise<boolean> =>
+    i.memberPermissions?.has(PermissionFlagsBits.ManageGuild) ?? false;

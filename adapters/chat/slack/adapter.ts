@@ -4,7 +4,8 @@ import { type ActionName, isThreadless } from '../../../commands/index.ts';
 import { BoundedSet } from '../../../core/bounded.ts';
 import { describeError } from '../../../core/error-text.ts';
 import { errorMessage } from '../../../core/errors.ts';
-import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
+import type { ChatEngine, ChatFrontEnd, Logger, TenantEvents } from '../../../core/ports.ts';
+import { tenantId } from '../../../core/tenant.ts';
 import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
 import { collectUploads, type RemoteFile, type Uploads } from '../shared/uploads.ts';
@@ -19,7 +20,7 @@ import {
   slackHelp,
   unescapeSlack,
 } from './renderer.ts';
-import { encodeThreadId, NO_THREAD } from './thread-id.ts';
+import { encodeThreadId, NO_THREAD, PLATFORM } from './thread-id.ts';
 
 export interface SlackIdentity {
   teamId: string;
@@ -55,6 +56,8 @@ export interface SlackAdapterOptions {
    * served behind the body cap and timestamp window of http-server.ts; Socket Mode when absent.
    */
   listen?: { port: number; host?: string; requestListener: RequestListener };
+  /** Told when the workspace is served (at start) and when it uninstalls the app or revokes its tokens. */
+  tenants?: TenantEvents;
 }
 
 /** A message-like Slack event (`message` or `app_mention`), as far as this adapter reads it. */
@@ -123,6 +126,8 @@ const silent: Logger = { info() {}, warn() {}, error() {} };
 const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
 const CANNOT_POST_HERE = 'I cannot post in this conversation.';
 
+const NOT_INSTALLED = 'GenIR is not installed in this workspace.';
+
 const errorCode = (err: unknown): string | undefined => (err as { data?: { error?: string } }).data?.error;
 
 /**
@@ -147,6 +152,8 @@ export class SlackAdapter implements ChatFrontEnd {
   private readonly botToken: string;
   private readonly fileOrigins: readonly string[];
   private identity: SlackIdentity | undefined;
+  /** Set by app_uninstalled / tokens_revoked: the workspace's events are refused from then on. */
+  private uninstalled = false;
 
   /** Registers the handlers on `app`; start() connects. */
   constructor(
@@ -186,6 +193,7 @@ export class SlackAdapter implements ChatFrontEnd {
     } catch (err) {
       throw new Error(`Slack did not accept SLACK_BOT_TOKEN (${errorMessage(err)}).`);
     }
+    await this.options.tenants?.joined(tenantId(PLATFORM, this.me.teamId));
     const { listen } = this.options;
     if (!listen) {
       try {
@@ -234,6 +242,25 @@ export class SlackAdapter implements ChatFrontEnd {
 
   private register(): void {
     const { app } = this;
+    // First of all: only our workspace, while the app is installed there. Anything else is refused
+    // (a command gets the reason) before any listener runs.
+    app.use(async (args) => {
+      const team = args.context.teamId;
+      if (!this.uninstalled && (team === undefined || team === this.identity?.teamId)) return args.next();
+      this.logger.warn(
+        { team, uninstalled: this.uninstalled },
+        'refused an event of a workspace the app is not installed in',
+      );
+      const ack = (args as { ack?: (text?: string) => Promise<void> }).ack;
+      if (ack) await ack(args.body && 'command' in args.body ? NOT_INSTALLED : undefined);
+    });
+    for (const name of ['app_uninstalled', 'tokens_revoked'] as const) {
+      app.event(name, async () => {
+        this.uninstalled = true;
+        this.logger.warn({ event: name }, 'the workspace removed the app');
+        if (this.options.tenants) this.track(this.options.tenants.left(tenantId(PLATFORM, this.me.teamId)));
+      });
+    }
     app.command(this.command, async ({ command, ack, respond }) => {
       await ack();
       this.track(this.onCommand(command as SlackCommandBody, respond));
@@ -440,6 +467,7 @@ export class SlackAdapter implements ChatFrontEnd {
             eventId: `slack:act:${body.trigger_id ?? `${messageTs}:${action.action_ts}:${userId}`}`,
             userId,
             actionId,
+            platformAdmin: () => this.workspaceAdmin(userId),
           },
           sink,
         ),
@@ -454,11 +482,26 @@ export class SlackAdapter implements ChatFrontEnd {
   private async run(msg: InboundMessage, dest: SlackDestination): Promise<void> {
     const sink = this.sink(dest);
     try {
-      await this.rounds.run(() => this.engine.onMessage(msg, sink));
+      const withAdmin = { ...msg, platformAdmin: () => this.workspaceAdmin(msg.userId) };
+      await this.rounds.run(() => this.engine.onMessage(withAdmin, sink));
     } catch (err) {
       await this.failed(sink, err);
     } finally {
       await sink.close();
+    }
+  }
+
+  /**
+   * Slack's own admin notion: workspace admins and owners (users.info), asked only when someone
+   * uses an admin command. If Slack cannot say, the answer is no (and the log says why).
+   */
+  private async workspaceAdmin(user: string): Promise<boolean> {
+    try {
+      const res = await this.app.client.users.info({ user });
+      return Boolean(res.user?.is_admin || res.user?.is_owner || res.user?.is_primary_owner);
+    } catch (err) {
+      this.logger.warn({ err, user }, 'users.info failed; not treating the person as a workspace admin');
+      return false;
     }
   }
 

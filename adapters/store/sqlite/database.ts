@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { tenantOf } from '../../../core/tenant.ts';
 
 /**
  * Schema migrations, applied in order on open; `PRAGMA user_version` holds how many have run.
- * Append only: never edit a migration that has shipped.
+ * Append only: never edit a migration that has shipped. A function runs where SQL alone cannot
+ * (filling a new column from core's rules).
  */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly (string | ((c: Database.Database) => void))[] = [
   `
   CREATE TABLE threads (
     key TEXT PRIMARY KEY,
@@ -51,6 +53,34 @@ const MIGRATIONS: readonly string[] = [
     added_at INTEGER NOT NULL
   );
   `,
+  // 2: tenants (core/tenant.ts) on threads and transcripts; gallery bindings; installations.
+  (c) => {
+    c.exec(`
+      ALTER TABLE threads ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+      ALTER TABLE transcripts ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+      CREATE TABLE gallery_bindings (
+        tenant TEXT NOT NULL,
+        channel TEXT NOT NULL DEFAULT '',
+        gallery TEXT NOT NULL,
+        bound_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, channel)
+      );
+      CREATE TABLE tenants (
+        tenant TEXT PRIMARY KEY,
+        installation TEXT,
+        joined_at INTEGER NOT NULL,
+        left_at INTEGER
+      );
+      CREATE INDEX tenants_left_at ON tenants(left_at);
+    `);
+    c.function('genir_tenant', { deterministic: true }, (key) => tenantOf(String(key)));
+    c.exec(`
+      UPDATE threads SET tenant = genir_tenant(key);
+      UPDATE transcripts SET tenant = genir_tenant(thread_key);
+      CREATE INDEX threads_tenant_owner ON threads(tenant, owner);
+      CREATE INDEX transcripts_tenant_user ON transcripts(tenant, user_hash);
+    `);
+  },
 ];
 
 export interface SqliteOpenOptions {
@@ -122,7 +152,9 @@ function migrate(connection: Database.Database): void {
       );
     }
     for (let v = current; v < MIGRATIONS.length; v++) {
-      connection.exec(MIGRATIONS[v] as string);
+      const step = MIGRATIONS[v] as string | ((c: Database.Database) => void);
+      if (typeof step === 'string') connection.exec(step);
+      else step(connection);
       connection.pragma(`user_version = ${v + 1}`);
     }
   });

@@ -1,10 +1,14 @@
 import { SqliteDatabase, type SqliteOpenOptions } from './database.ts';
 import { SqliteGallery, type SqliteGalleryOptions } from './gallery.ts';
+import { SqliteGalleryBindingStore } from './gallery-bindings.ts';
+import { SqliteTenantStore } from './tenants.ts';
 import { SqliteThreadStore } from './threads.ts';
 import { SqliteTranscriptStore } from './transcripts.ts';
 
 export { SqliteDatabase, type SqliteOpenOptions } from './database.ts';
 export { type GalleryAssetRecord, SqliteGallery, type SqliteGalleryOptions } from './gallery.ts';
+export { SqliteGalleryBindingStore } from './gallery-bindings.ts';
+export { SqliteTenantStore } from './tenants.ts';
 export { type SqliteStoreOptions, SqliteThreadStore } from './threads.ts';
 export { SqliteTranscriptStore } from './transcripts.ts';
 
@@ -13,6 +17,8 @@ export interface SqliteStores {
   threads: SqliteThreadStore;
   transcripts: SqliteTranscriptStore;
   gallery: SqliteGallery;
+  bindings: SqliteGalleryBindingStore;
+  tenants: SqliteTenantStore;
 }
 
 /** Open (creating and migrating) one SQLite file and the stores on it. Close with `db.close()`. */
@@ -27,5 +33,7 @@ export function openSqliteStores(
     threads: new SqliteThreadStore(db, now),
     transcripts: new SqliteTranscriptStore(db),
     gallery: new SqliteGallery(db, { ...now, ...(options.root ? { root: options.root } : {}) }),
+    bindings: new SqliteGalleryBindingStore(db, options.now),
+    tenants: new SqliteTenantStore(db, options.now),
   };
 }

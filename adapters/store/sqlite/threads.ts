@@ -1,4 +1,5 @@
 import type { ThreadStore } from '../../../core/ports.ts';
+import { type TenantId, tenantOf } from '../../../core/tenant.ts';
 import type { ThreadKey, ThreadState } from '../../../core/types.ts';
 import type { SqliteDatabase } from './database.ts';
 
@@ -23,15 +24,20 @@ export class SqliteThreadStore implements ThreadStore {
       load: c.prepare<[string], { version: number; state: string }>(
         'SELECT version, state FROM threads WHERE key = ?',
       ),
-      insert: c.prepare<[string, number, string, string, string | null, number, number]>(
-        `INSERT INTO threads (key, version, status, state, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      insert: c.prepare<[string, string, number, string, string, string | null, number, number]>(
+        `INSERT INTO threads (key, tenant, version, status, state, owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO NOTHING`,
       ),
       update: c.prepare<[number, string, string, string | null, number, string, number]>(
         'UPDATE threads SET version = ?, status = ?, state = ?, owner = ?, updated_at = ? WHERE key = ? AND version = ?',
       ),
       delete: c.prepare<[string]>('DELETE FROM threads WHERE key = ?'),
-      deleteOwned: c.prepare<[string], { key: string }>('DELETE FROM threads WHERE owner = ? RETURNING key'),
+      deleteOwned: c.prepare<[string, string], { key: string }>(
+        'DELETE FROM threads WHERE owner = ? AND tenant = ? RETURNING key',
+      ),
+      deleteTenant: c.prepare<[string], { key: string }>(
+        'DELETE FROM threads WHERE tenant = ? RETURNING key',
+      ),
       // A key range instead of LIKE: no escaping of the prefix, and the primary key index serves it.
       listKeys: c.prepare<[string, string, number], { key: string }>(
         'SELECT key FROM threads WHERE key >= ? AND key < ? ORDER BY updated_at DESC LIMIT ?',
@@ -59,7 +65,16 @@ export class SqliteThreadStore implements ThreadStore {
     const owner = state.ownerId ?? null;
     const result =
       expectedVersion === 0
-        ? this.statements.insert.run(state.key, version, state.status, json, owner, state.createdAt, now)
+        ? this.statements.insert.run(
+            state.key,
+            tenantOf(state.key),
+            version,
+            state.status,
+            json,
+            owner,
+            state.createdAt,
+            now,
+          )
         : this.statements.update.run(version, state.status, json, owner, now, state.key, expectedVersion);
     if (result.changes !== 1) return false;
     state.version = version;
@@ -87,7 +102,11 @@ export class SqliteThreadStore implements ThreadStore {
     return this.statements.listKeys.all(prefix, end, limit).map((r) => r.key);
   }
 
-  async forgetOwner(userId: string): Promise<ThreadKey[]> {
-    return this.statements.deleteOwned.all(userId).map((r) => r.key);
+  async forgetOwner(userId: string, tenant: TenantId): Promise<ThreadKey[]> {
+    return this.statements.deleteOwned.all(userId, tenant).map((r) => r.key);
+  }
+
+  async forgetTenant(tenant: TenantId): Promise<ThreadKey[]> {
+    return this.statements.deleteTenant.all(tenant).map((r) => r.key);
   }
 }

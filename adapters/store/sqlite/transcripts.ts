@@ -1,4 +1,5 @@
 import type { TranscriptRecord, TranscriptStore } from '../../../core/ports.ts';
+import { type TenantId, tenantOf } from '../../../core/tenant.ts';
 import type { ThreadKey } from '../../../core/types.ts';
 import type { SqliteDatabase } from './database.ts';
 
@@ -9,18 +10,23 @@ export class SqliteTranscriptStore implements TranscriptStore {
   constructor(db: SqliteDatabase) {
     const c = db.connection;
     this.statements = {
-      put: c.prepare<[string, string, number, string, string, number]>(
-        `INSERT INTO transcripts (thread_key, round_id, round_index, user_hash, record, created_at) VALUES (?, ?, ?, ?, ?, ?)
+      put: c.prepare<[string, string, string, number, string, string, number]>(
+        `INSERT INTO transcripts (thread_key, tenant, round_id, round_index, user_hash, record, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (thread_key, round_id) DO UPDATE SET round_index = excluded.round_index,
            user_hash = excluded.user_hash, record = excluded.record, created_at = excluded.created_at`,
       ),
-      removeUser: c.prepare<[string]>('DELETE FROM transcripts WHERE user_hash = ?'),
+      removeUser: c.prepare<[string, string]>('DELETE FROM transcripts WHERE user_hash = ? AND tenant = ?'),
+      removeTenant: c.prepare<[string]>('DELETE FROM transcripts WHERE tenant = ?'),
       purgeBefore: c.prepare<[number]>('DELETE FROM transcripts WHERE created_at < ?'),
       remove: c.prepare<[string, string]>('DELETE FROM transcripts WHERE thread_key = ? AND round_id = ?'),
       removeThread: c.prepare<[string]>('DELETE FROM transcripts WHERE thread_key = ?'),
-      list: c.prepare<{ since: number | null; threadKey: string | null }, { record: string }>(
+      list: c.prepare<
+        { since: number | null; threadKey: string | null; tenant: string | null },
+        { record: string }
+      >(
         `SELECT record FROM transcripts
          WHERE (@since IS NULL OR created_at >= @since) AND (@threadKey IS NULL OR thread_key = @threadKey)
+           AND (@tenant IS NULL OR tenant = @tenant)
          ORDER BY thread_key, round_index, created_at`,
       ),
     };
@@ -29,6 +35,7 @@ export class SqliteTranscriptStore implements TranscriptStore {
   async put(record: TranscriptRecord): Promise<void> {
     this.statements.put.run(
       record.threadKey,
+      tenantOf(record.threadKey),
       record.roundId,
       record.roundIndex,
       record.userHash,
@@ -45,8 +52,12 @@ export class SqliteTranscriptStore implements TranscriptStore {
     return this.statements.removeThread.run(threadKey).changes;
   }
 
-  async removeUser(userHash: string): Promise<number> {
-    return this.statements.removeUser.run(userHash).changes;
+  async removeUser(userHash: string, tenant: TenantId): Promise<number> {
+    return this.statements.removeUser.run(userHash, tenant).changes;
+  }
+
+  async removeTenant(tenant: TenantId): Promise<number> {
+    return this.statements.removeTenant.run(tenant).changes;
   }
 
   async purgeBefore(time: number): Promise<number> {
@@ -54,10 +65,13 @@ export class SqliteTranscriptStore implements TranscriptStore {
   }
 
   /** Records ordered by thread, then round index; `since` keeps records created at or after it (ms). */
-  async list(options: { since?: number; threadKey?: ThreadKey } = {}): Promise<TranscriptRecord[]> {
+  async list(
+    options: { since?: number; threadKey?: ThreadKey; tenant?: TenantId } = {},
+  ): Promise<TranscriptRecord[]> {
     const rows = this.statements.list.all({
       since: options.since ?? null,
       threadKey: options.threadKey ?? null,
+      tenant: options.tenant ?? null,
     });
     return rows.map((row) => JSON.parse(row.record) as TranscriptRecord);
   }

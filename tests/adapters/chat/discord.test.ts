@@ -26,7 +26,7 @@ import { engineWorld } from '../../support/engine-world.ts';
 
 type Json = Record<string, unknown>;
 
-chatAdapterContract('discord', discordHarness, { staleControls: true });
+chatAdapterContract('discord', discordHarness, { staleControls: true, foreignTenants: true });
 
 const world = worldPerTest();
 

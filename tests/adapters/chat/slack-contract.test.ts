@@ -1,4 +1,4 @@
 import { chatAdapterContract } from '../../contracts/chat-adapter.ts';
 import { slackHarness } from '../../fakes/slack/world.ts';
 
-chatAdapterContract('slack', slackHarness, { staleControls: true });
+chatAdapterContract('slack', slackHarness, { staleControls: true, foreignTenants: true });

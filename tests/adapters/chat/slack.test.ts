@@ -29,8 +29,10 @@ import type { ChatEngine } from '../../../core/ports.ts';
 import type { RoundView } from '../../../core/types.ts';
 import { closeServer, listenLocal, localOrigin } from '../../fakes/shared/http.ts';
 import { blockKitProblem, type FakeCall, type FakeMessage, FakeSlack } from '../../fakes/slack/fake-slack.ts';
+import { SlackRequestSender } from '../../fakes/slack/signer.ts';
 import {
   PERSON,
+  SIGNING_SECRET,
   type SlackWorld,
   type SlackWorldOptions,
   slackWorld,
@@ -219,6 +221,75 @@ describe('slack: starting a search', () => {
       expect(seen[0]?.text).toContain('/invite @genir');
     }),
   );
+  it('admins of the workspace: its admins and owners (users.info) and ADMIN_USER_IDS slack:<team>:<user>, nobody else', async () => {
+    const admin = { status: async (tenant: string) => `status of ${tenant}`, export: async () => 'exported' };
+    const w = await slackWorld({
+      engine: { admin, isAdmin: (id) => id === 'slack:T0FAKE:UNAMED' || id === `slack:TOTHER:${PERSON}` },
+    });
+    try {
+      const tenant = `slack:${w.fake.identity.teamId}`;
+      w.fake.workspaceAdmins.add('UADMIN');
+      w.fake.workspaceOwners.add('UOWNER');
+      const answers = async (user: string) => {
+        await w.command('C6', 'status', user);
+        return w.fake.messages.filter((m) => m.via === 'response_url' && m.ephemeralTo === user).at(-1)?.text;
+      };
+      expect(await answers('UADMIN')).toBe(`status of ${tenant}`);
+      expect(await answers('UOWNER')).toBe(`status of ${tenant}`);
+      // An admin named for another workspace is nobody here.
+      expect(await answers(PERSON)).toMatch(/is for admins of this workspace only/);
+      expect(await answers('UNAMED')).toBe(`status of ${tenant}`);
+      expect(w.fake.calls.filter((c) => c.method === 'users.info').length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await w.close();
+    }
+  });
+  it('serves only its own workspace: another team is refused, and after app_uninstalled so is this one', async () => {
+    const events: string[] = [];
+    const tenants = {
+      joined: async (t: string) => void events.push(`joined ${t}`),
+      left: async (t: string) => void events.push(`left ${t}`),
+    };
+    const w = await slackWorld({ tenants });
+    try {
+      const tenant = `slack:${w.fake.identity.teamId}`;
+      expect(events).toEqual([`joined ${tenant}`]);
+      const url = `http://127.0.0.1:${w.bot.port}/slack/events`;
+      const other = new SlackRequestSender(url, SIGNING_SECRET, { ...w.fake.identity, teamId: 'TOTHER' });
+      const refused = await other.command({
+        text: 'a red circle',
+        channel: 'C7',
+        user: PERSON,
+        responseUrl: w.fake.responseUrl('C7', PERSON),
+      });
+      expect(refused).toMatchObject({ status: 200, body: 'GenIR is not installed in this workspace.' });
+      await other.event({
+        type: 'message',
+        channel: 'D7',
+        channel_type: 'im',
+        user: PERSON,
+        text: 'a red circle',
+        ts: w.fake.nextTs(),
+      });
+      await w.idle();
+      expect(w.fake.messages.filter((m) => m.via !== 'person')).toEqual([]);
+
+      await w.sender.event({ type: 'app_uninstalled' });
+      await w.idle();
+      expect(events).toEqual([`joined ${tenant}`, `left ${tenant}`]);
+      const after = await w.sender.command({
+        text: 'a red circle',
+        channel: 'C7',
+        user: PERSON,
+        responseUrl: w.fake.responseUrl('C7', PERSON),
+      });
+      expect(after.body).toBe('GenIR is not installed in this workspace.');
+      await w.idle();
+      expect(w.fake.messages.filter((m) => m.via !== 'person')).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  });
   it(
     '/genir forget answers only the person, through response_url, and posts nothing in the channel',
     withWorld(async (w) => {

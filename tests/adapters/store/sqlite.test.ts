@@ -2,6 +2,7 @@ import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileRoundImageStore, roundImageRef, safeFileName } from '../../../adapters/store/files.ts';
 import {
@@ -86,6 +87,41 @@ describe('SqliteDatabase', () => {
     again.close();
   });
 
+  it('gives the threads and transcripts of a version-1 database their tenants when it migrates', async () => {
+    const path = join(dir, 'v1.db');
+    const v1 = new Database(path);
+    v1.exec(`
+      CREATE TABLE threads (key TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL,
+        state TEXT NOT NULL, owner TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE transcripts (thread_key TEXT NOT NULL, round_id TEXT NOT NULL, round_index INTEGER NOT NULL,
+        user_hash TEXT NOT NULL, record TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (thread_key, round_id));
+      CREATE TABLE processed_events (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+      CREATE TABLE assets (id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, width INTEGER,
+        height INTEGER, caption TEXT, hash TEXT, mtime INTEGER, size_bytes INTEGER, added_at INTEGER NOT NULL);
+    `);
+    const key = 'slack:T1:C1:1.1';
+    v1.prepare('INSERT INTO threads VALUES (?, 1, ?, ?, ?, 1, 1)').run(
+      key,
+      'active',
+      JSON.stringify(newState(key)),
+      'u1',
+    );
+    v1.prepare('INSERT INTO transcripts VALUES (?, ?, 0, ?, ?, 1)').run(
+      key,
+      'r0',
+      'h1',
+      JSON.stringify(record(key, 0, 1)),
+    );
+    v1.pragma('user_version = 1');
+    v1.close();
+    const migrated = openSqliteStores(path);
+    expect(migrated.db.schemaVersion).toBe(SqliteDatabase.latestSchemaVersion);
+    expect((await migrated.transcripts.list({ tenant: 'slack:T1' })).map((r) => r.threadKey)).toEqual([key]);
+    expect(await migrated.threads.forgetOwner('u1', 'slack:T2')).toEqual([]);
+    expect(await migrated.threads.forgetOwner('u1', 'slack:T1')).toEqual([key]);
+    migrated.db.close();
+  });
+
   it('refuses a database from a newer version of the program', () => {
     const path = join(dir, 'future.db');
     const db = SqliteDatabase.open(path);
@@ -138,15 +174,30 @@ describe('SqliteThreadStore', () => {
     expect((await threads.load(KEY))?.version).toBe(2);
   });
 
-  it('forgets every thread a person started and no other', async () => {
+  it('forgets every thread a person started in one tenant and no other', async () => {
     const { threads } = stores;
     await threads.save({ ...newState('web:a'), ownerId: 'u1' }, 0);
     await threads.save({ ...newState('web:b'), ownerId: 'u2' }, 0);
     await threads.save({ ...newState('web:c'), ownerId: 'u1' }, 0);
-    expect((await threads.forgetOwner('u1')).sort()).toEqual(['web:a', 'web:c']);
+    // The same platform user id in another workspace is another person.
+    await threads.save({ ...newState('slack:T2:C:1.1'), ownerId: 'u1' }, 0);
+    expect((await threads.forgetOwner('u1', 'local')).sort()).toEqual(['web:a', 'web:c']);
     expect(await threads.load('web:a')).toBeNull();
     expect(await threads.load('web:b')).not.toBeNull();
-    expect(await threads.forgetOwner('u1')).toEqual([]);
+    expect(await threads.load('slack:T2:C:1.1')).not.toBeNull();
+    expect(await threads.forgetOwner('u1', 'local')).toEqual([]);
+    expect(await threads.forgetOwner('u1', 'slack:T2')).toEqual(['slack:T2:C:1.1']);
+  });
+
+  it('forgets every thread of a tenant and no other', async () => {
+    const { threads } = stores;
+    await threads.save(newState('slack:T1:C:1.1'), 0);
+    await threads.save(newState('slack:T1:D:2.2'), 0);
+    await threads.save(newState('slack:T10:C:1.1'), 0);
+    await threads.save(newState('discord:1:2:3'), 0);
+    expect((await threads.forgetTenant('slack:T1')).sort()).toEqual(['slack:T1:C:1.1', 'slack:T1:D:2.2']);
+    expect(await threads.load('slack:T10:C:1.1')).not.toBeNull();
+    expect(await threads.load('discord:1:2:3')).not.toBeNull();
   });
 
   it('deletes a thread', async () => {
@@ -223,12 +274,15 @@ describe('SqliteTranscriptStore', () => {
   });
   afterEach(() => stores.db.close());
 
-  it('removes the records of one pseudonymous user or one thread', async () => {
+  it('removes the records of one pseudonymous user (in one tenant) or one thread', async () => {
     const { transcripts } = stores;
     await transcripts.put({ ...record('web:a', 0, 1), userHash: 'h1' });
     await transcripts.put({ ...record('web:a', 1, 2), userHash: 'h2' });
     await transcripts.put({ ...record('web:b', 0, 3), userHash: 'h1' });
-    expect(await transcripts.removeUser('h1')).toBe(2);
+    await transcripts.put({ ...record('discord:1:2:3', 0, 3), userHash: 'h1' });
+    expect(await transcripts.removeUser('h1', 'local')).toBe(2);
+    expect((await transcripts.list({ tenant: 'discord:1' })).map((r) => r.userHash)).toEqual(['h1']);
+    expect(await transcripts.removeTenant('discord:1')).toBe(1);
     expect((await transcripts.list()).map((r) => r.userHash)).toEqual(['h2']);
     expect(await transcripts.removeThread('web:a')).toBe(1);
     expect(await transcripts.list()).toEqual([]);
@@ -386,5 +440,68 @@ describe('FileRoundImageStore', () => {
     const ref = await images.put('web:gone', 'r1', png);
     await images.deleteThread('web:gone');
     expect(await images.get(ref)).toBeNull();
+  });
+});
+
+describe('SqliteGalleryBindingStore', () => {
+  let stores: SqliteStores;
+  beforeEach(() => {
+    stores = openSqliteStores(':memory:', { now: () => 42 });
+  });
+  afterEach(() => stores.db.close());
+
+  it("answers a channel's binding before its tenant's, and never another tenant's", async () => {
+    const { bindings } = stores;
+    await bindings.bind({ tenant: 'slack:T1', channel: null, gallery: 'brand' });
+    await bindings.bind({ tenant: 'slack:T1', channel: 'C9', gallery: 'photos' });
+    expect(await bindings.lookup('slack:T1', 'C1')).toBe('brand');
+    expect(await bindings.lookup('slack:T1')).toBe('brand');
+    expect(await bindings.lookup('slack:T1', 'C9')).toBe('photos');
+    expect(await bindings.lookup('slack:T2', 'C9')).toBeNull();
+    await bindings.bind({ tenant: 'slack:T1', channel: null, gallery: 'brand-2' });
+    expect(await bindings.list()).toEqual([
+      { tenant: 'slack:T1', channel: null, gallery: 'brand-2', boundAt: 42 },
+      { tenant: 'slack:T1', channel: 'C9', gallery: 'photos', boundAt: 42 },
+    ]);
+    expect(await bindings.unbind('slack:T1', null)).toBe(true);
+    expect(await bindings.unbind('slack:T1', null)).toBe(false);
+    expect(await bindings.lookup('slack:T1', 'C1')).toBeNull();
+    expect(await bindings.removeTenant('slack:T1')).toBe(1);
+    expect(await bindings.list()).toEqual([]);
+  });
+});
+
+describe('SqliteTenantStore', () => {
+  let stores: SqliteStores;
+  beforeEach(() => {
+    stores = openSqliteStores(':memory:', { now: () => 1000 });
+  });
+  afterEach(() => stores.db.close());
+
+  it('keeps an installation until the tenant leaves, and finds tenants whose grace period is over', async () => {
+    const { tenants } = stores;
+    await tenants.joined('slack:T1', { bot: { token: 'xoxb-1' } });
+    await tenants.joined('slack:T1');
+    expect(await tenants.get('slack:T1')).toEqual({
+      tenant: 'slack:T1',
+      installation: { bot: { token: 'xoxb-1' } },
+      joinedAt: 1000,
+      leftAt: null,
+    });
+    await tenants.left('slack:T1', 5000);
+    await tenants.left('slack:T1', 9000);
+    expect(await tenants.get('slack:T1')).toMatchObject({ installation: null, leftAt: 5000 });
+    expect(await tenants.leftBefore(5000)).toEqual([]);
+    expect(await tenants.leftBefore(5001)).toEqual(['slack:T1']);
+    await tenants.joined('slack:T1', { bot: { token: 'xoxb-2' } });
+    expect(await tenants.get('slack:T1')).toMatchObject({
+      installation: { bot: { token: 'xoxb-2' } },
+      leftAt: null,
+    });
+    expect(await tenants.leftBefore(Number.MAX_SAFE_INTEGER)).toEqual([]);
+    await tenants.left('discord:7', 10);
+    expect(await tenants.leftBefore(11)).toEqual(['discord:7']);
+    await tenants.remove('discord:7');
+    expect(await tenants.get('discord:7')).toBeNull();
   });
 });

@@ -2,7 +2,7 @@
  * A ready-to-use world for Discord tests: the fake Discord, an engine on fakes, and the real
  * DiscordAdapter (real discord.js Client) connected to the fake. Also the chat-contract harness.
  */
-import { Events } from 'discord.js';
+import { Events, SnowflakeUtil } from 'discord.js';
 import { afterEach } from 'vitest';
 import { DiscordAdapter, type DiscordAdapterOptions } from '../../../adapters/chat/discord/adapter.ts';
 import { FOUND_PREFIX, ROUND_TITLE } from '../../../adapters/chat/discord/renderer.ts';
@@ -202,6 +202,16 @@ export async function discordHarness(): Promise<ChatHarness> {
     async posts(thread) {
       return w.fake.botPostsIn(thread).map(toHarnessPost);
     },
+    async startInForeignTenant(text) {
+      const id = await w.fake.runSlash({
+        channelId: w.fake.channels.general,
+        name: 'find',
+        options: { description: text },
+        guildId: SnowflakeUtil.generate().toString(),
+      });
+      await w.settle(id);
+    },
+    publicPostCount: () => w.fake.allBotPosts().filter((p) => !p.ephemeral).length,
     close: () => w.fake.close(),
   };
 }

@@ -213,6 +213,8 @@ export class FakeDiscord {
   private interactionClockOffset = 0;
   /** Permissions the bot lacks, by channel (threads also lack what their parent lacks). */
   private readonly denied = new Map<string, Set<BotPermission>>();
+  /** Members' permissions in the guild, as Discord computes them for interactions (default: all). */
+  private readonly memberPermissions = new Map<string, string>();
 
   private constructor() {
     this.applicationId = this.snowflake();
@@ -300,6 +302,21 @@ export class FakeDiscord {
     return [...this.channelMap.values()].filter((c) => c.parent_id === parentId);
   }
 
+  /** A member's permission bits in the guild (a decimal string, as Discord sends them). */
+  setMemberPermissions(userId: string, bits: bigint): void {
+    this.memberPermissions.set(userId, bits.toString());
+  }
+
+  /** The guild removes the bot: GUILD_DELETE with no `unavailable` field (docs: "the user was removed"). */
+  async removeBot(): Promise<void> {
+    await this.dispatch('GUILD_DELETE', { id: this.guildId });
+  }
+
+  /** The guild adds the bot again: GUILD_CREATE with the whole guild. */
+  async addBot(): Promise<void> {
+    await this.dispatch('GUILD_CREATE', this.guildPayload());
+  }
+
   /** A person's message, dispatched as MESSAGE_CREATE; resolves with its id once sent on the gateway. */
   async sendMessage(o: {
     channelId: string;
@@ -330,6 +347,8 @@ export class FakeDiscord {
     subcommand?: string;
     options?: Record<string, string | number>;
     user?: FakeUser;
+    /** Another guild than the fake's own (one the bot is not in). */
+    guildId?: string;
   }): Promise<string> {
     const opts = Object.entries(o.options ?? {}).map(([name, value]) => ({
       name,
@@ -344,7 +363,10 @@ export class FakeDiscord {
       options: o.subcommand ? [{ name: o.subcommand, type: 1, options: opts }] : opts,
     };
     const i = this.newInteraction('slash', o.channelId, o.user);
-    await this.dispatch('INTERACTION_CREATE', { ...this.interactionBase(i, 2), data });
+    const guild = o.guildId
+      ? { guild_id: o.guildId, guild: { id: o.guildId, locale: 'en-US', features: [] } }
+      : {};
+    await this.dispatch('INTERACTION_CREATE', { ...this.interactionBase(i, 2), ...guild, data });
     return i.id;
   }
 
@@ -784,7 +806,13 @@ export class FakeDiscord {
       guild: { id: this.guildId, locale: 'en-US', features: [] },
       channel_id: i.channelId,
       channel: this.channelMap.get(i.channelId),
-      member: { ...this.member(), user: i.user, permissions: ALL_PERMISSIONS, nick: null, avatar: null },
+      member: {
+        ...this.member(),
+        user: i.user,
+        permissions: this.memberPermissions.get(i.user.id) ?? ALL_PERMISSIONS,
+        nick: null,
+        avatar: null,
+      },
       app_permissions: ALL_PERMISSIONS,
       locale: 'en-US',
       guild_locale: 'en-US',

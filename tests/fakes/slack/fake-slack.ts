@@ -202,6 +202,9 @@ export class FakeSlack {
   private readonly postBuckets = new Map<string, { tokens: number; at: number }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   readonly limits: FakeSlackLimits = { ...DEFAULT_LIMITS };
+  /** Workspace admins and owners, as users.info reports them (everyone else is a plain member). */
+  readonly workspaceAdmins = new Set<string>();
+  readonly workspaceOwners = new Set<string>();
   private connectedResolve: (() => void) | null = null;
   /** Resolves when a Socket Mode client has connected and been sent `hello`. */
   readonly socketConnected: Promise<void>;
@@ -601,6 +604,26 @@ export class FakeSlack {
           user_id: id.botUserId,
           bot_id: id.botId,
         };
+      case 'users.info': {
+        // https://api.slack.com/methods/users.info: user ids are U… or W… (Enterprise Grid).
+        const user = typeof p.user === 'string' ? p.user : '';
+        if (!user) return { ok: false, error: 'invalid_arguments' };
+        if (!/^[UW][A-Z0-9]+$/.test(user)) return { ok: false, error: 'user_not_found' };
+        const owner = this.workspaceOwners.has(user);
+        return {
+          ok: true,
+          user: {
+            id: user,
+            team_id: id.teamId,
+            name: user.toLowerCase(),
+            deleted: false,
+            is_bot: false,
+            is_admin: owner || this.workspaceAdmins.has(user),
+            is_owner: owner,
+            is_primary_owner: false,
+          },
+        };
+      }
       case 'chat.postMessage':
       case 'chat.postEphemeral': {
         const channel = p.channel as string | undefined;

@@ -3,12 +3,14 @@
  * (bots/slack.ts → Bolt App → SlackAdapter) with its Web API client pointed at the fake, driven
  * by signed HTTP requests (or Socket Mode envelopes), plus a ChatHarness for the contract suite.
  */
+
 import { randomBytes } from 'node:crypto';
 import { FOUND_EVENT, MORE_SELECT, PICK_SELECT, ROUND_EVENT } from '../../../adapters/chat/slack/renderer.ts';
 import { loadConfig } from '../../../bots/config.ts';
 import { createSlackFrontEnd } from '../../../bots/slack.ts';
 import { type ActionName, decodeActionId, isThreadless } from '../../../commands/index.ts';
 import type { EngineOptions } from '../../../core/engine.ts';
+import type { TenantEvents } from '../../../core/ports.ts';
 import type { ChatHarness, HarnessPost } from '../../contracts/chat-adapter.ts';
 import { engineWorld } from '../../support/engine-world.ts';
 import { type FakeMessage, FakeSlack } from './fake-slack.ts';
@@ -23,6 +25,8 @@ export interface SlackWorldOptions {
   engine?: Partial<EngineOptions>;
   /** The bot's chat.update / chat.delete budget per minute, and the fake's Tier 3 limit (default 45 / 50). */
   tier3PerMinute?: number;
+  /** Told of the workspace being served and uninstalling the app. */
+  tenants?: TenantEvents;
 }
 
 export interface PersonMessage {
@@ -63,7 +67,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     error: (obj: object, msg?: string) => logs.push({ level: 'error', obj, ...(msg ? { msg } : {}) }),
   };
   const bot = await createSlackFrontEnd(
-    { engine: world.engine, config, logger },
+    { engine: world.engine, config, logger, ...(options.tenants ? { tenants: options.tenants } : {}) },
     {
       // Retry-After is still honoured; only the extra backoff between attempts is short.
       clientOptions: { retryConfig: { retries: 3, minTimeout: 5, maxTimeout: 20 } },
@@ -342,6 +346,14 @@ export async function slackHarness(): Promise<ChatHarness> {
   const asides = new Map<string, Set<string>>();
   return {
     frontEnd: w.bot,
+    async startInForeignTenant(text) {
+      const url = `http://127.0.0.1:${w.bot.port}/slack/events`;
+      const other = new SlackRequestSender(url, SIGNING_SECRET, { ...w.fake.identity, teamId: 'TFOREIGN' });
+      const channel = `C${String(++channels).padStart(4, '0')}`;
+      await other.command({ text, channel, user: PERSON, responseUrl: w.fake.responseUrl(channel, PERSON) });
+      await w.idle();
+    },
+    publicPostCount: () => w.fake.messages.filter((m) => m.via !== 'person' && !m.ephemeralTo).length,
     async start(text) {
       const channel = `C${String(++channels).padStart(4, '0')}`;
       const root = await w.command(channel, text);
