@@ -10,7 +10,7 @@ import { loadConfig } from '../../../bots/config.ts';
 import { createSlackFrontEnd } from '../../../bots/slack.ts';
 import { type ActionName, decodeActionId, isThreadless } from '../../../commands/index.ts';
 import type { EngineOptions } from '../../../core/engine.ts';
-import type { TenantEvents } from '../../../core/ports.ts';
+import type { GalleryResolver, TenantInstallations } from '../../../core/ports.ts';
 import type { ChatHarness, HarnessPost } from '../../contracts/chat-adapter.ts';
 import { engineWorld } from '../../support/engine-world.ts';
 import { type FakeMessage, FakeSlack } from './fake-slack.ts';
@@ -25,8 +25,11 @@ export interface SlackWorldOptions {
   engine?: Partial<EngineOptions>;
   /** The bot's chat.update / chat.delete budget per minute, and the fake's Tier 3 limit (default 45 / 50). */
   tier3PerMinute?: number;
-  /** Told of the workspace being served and uninstalling the app. */
-  tenants?: TenantEvents;
+  /** Told of the workspace being served and uninstalling the app; in OAuth mode, the installation store. */
+  tenants?: TenantInstallations;
+  /** OAuth mode (SLACK_CLIENT_ID…, no bot token): workspaces install the app at /slack/install. */
+  oauth?: boolean;
+  galleries?: GalleryResolver;
 }
 
 export interface PersonMessage {
@@ -34,6 +37,8 @@ export interface PersonMessage {
   text: string;
   user?: string;
   threadTs?: string;
+  /** The workspace it is sent from (default: the fake's default workspace). */
+  team?: string;
   channelType?: 'channel' | 'group' | 'im' | 'mpim';
   files?: Record<string, unknown>[];
   /** Extra event fields (subtype, bot_id…). */
@@ -48,10 +53,19 @@ export type SlackWorld = Awaited<ReturnType<typeof slackWorld>>;
 export async function slackWorld(options: SlackWorldOptions = {}) {
   const fake = await FakeSlack.start();
   if (options.tier3PerMinute !== undefined) fake.limits.tier3PerMinute = options.tier3PerMinute;
-  const world = await engineWorld(options.engine ?? {});
+  const world = await engineWorld({
+    ...options.engine,
+    ...(options.galleries ? { galleries: options.galleries } : {}),
+  });
   const config = loadConfig(
     {
-      SLACK_BOT_TOKEN: fake.identity.botToken,
+      ...(options.oauth
+        ? {
+            SLACK_CLIENT_ID: fake.identity.clientId,
+            SLACK_CLIENT_SECRET: fake.identity.clientSecret,
+            SLACK_STATE_SECRET: 'fake-state-secret-0123456789abcdef',
+          }
+        : { SLACK_BOT_TOKEN: fake.identity.botToken }),
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_PORT: '0',
       SLACK_API_URL: fake.apiUrl,
@@ -90,19 +104,26 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     return p;
   };
   await bot.start();
-  const sender = new SlackRequestSender(
-    `http://127.0.0.1:${bot.port ?? 0}/slack/events`,
-    SIGNING_SECRET,
-    fake.identity,
-  );
+  const base = `http://127.0.0.1:${bot.port ?? 0}`;
+  const sender = new SlackRequestSender(`${base}/slack/events`, SIGNING_SECRET, fake.identity);
+  /** Signed requests as Slack sends them for `team`'s events (its bot user in `authorizations`). */
+  const senderFor = (team?: string): SlackRequestSender => {
+    if (team === undefined || team === fake.identity.teamId) return sender;
+    const bot = fake.addWorkspace(team);
+    return new SlackRequestSender(`${base}/slack/events`, SIGNING_SECRET, {
+      ...fake.identity,
+      teamId: team,
+      botUserId: bot.botUserId,
+    });
+  };
 
   // Slack echoes the bot's own messages back as `message` events; so does the fake, by default.
   const echoes = new Set<Promise<unknown>>();
-  fake.onBotMessage = (event) => {
+  fake.onBotMessage = (event, team) => {
     const delivery = (
       options.socket
         ? fake.sendSocket({ type: 'events_api', payload: JSON.parse(sender.eventBody(event)) })
-        : sender.event(event)
+        : senderFor(team).event(event)
     ).then(
       () => undefined,
       (err: unknown) => {
@@ -139,7 +160,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
   /** A person's message: stored in the fake and delivered as a `message` event; returns its ts. */
   const say = async (m: PersonMessage): Promise<string> => {
     const ts = fake.addPersonMessage(m.channel, m.user ?? PERSON, m.text, m.threadTs).ts;
-    const res = await sender.event(personEvent(m, ts, 'message'));
+    const res = await senderFor(m.team).event(personEvent(m, ts, 'message'));
     if (res.status !== 200) throw new Error(`event refused: ${res.status}`);
     return ts;
   };
@@ -158,8 +179,13 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
   };
 
   /** `/genir <text>` in a channel; returns the ts of the root message the bot posted (after it is idle). */
-  const command = async (channel: string, text: string, user = PERSON): Promise<string | undefined> => {
-    const res = await sender.command({
+  const command = async (
+    channel: string,
+    text: string,
+    user = PERSON,
+    team?: string,
+  ): Promise<string | undefined> => {
+    const res = await senderFor(team).command({
       text: slackEscape(text),
       channel,
       user,
@@ -169,7 +195,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     await idle();
     return fake
       .topLevel(channel)
-      .filter((m) => m.user === fake.identity.botUserId && !m.ephemeralTo)
+      .filter((m) => m.via !== 'person' && !m.ephemeralTo)
       .at(-1)?.ts;
   };
 
@@ -305,7 +331,9 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     fake,
     world,
     bot,
+    base,
     sender,
+    senderFor,
     logs,
     idle,
     say,
