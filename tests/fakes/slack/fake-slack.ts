@@ -298,10 +298,19 @@ export class FakeSlack {
    * (approveInstall, then oauth.v2.access). Returns its bot's ids.
    */
   addWorkspace(teamId: string, channels: string[] = [], teamName = `Team ${teamId}`): FakeBot {
-    const bot = { teamId, teamName, botUserId: `UB${teamId}`, botId: `BB${teamId}` };
+    const bot = this.workspaces.get(teamId) ?? {
+      teamId,
+      teamName,
+      botUserId: `UB${teamId}`,
+      botId: `BB${teamId}`,
+    };
     this.workspaces.set(teamId, bot);
     for (const channel of channels) this.channelTeams.set(channel, teamId);
     return bot;
+  }
+
+  workspace(teamId: string): FakeBot | undefined {
+    return this.workspaces.get(teamId);
   }
 
   /** The workspace a channel belongs to. */

@@ -30,6 +30,21 @@ export interface SlackWorldOptions {
   /** OAuth mode (SLACK_CLIENT_ID…, no bot token): workspaces install the app at /slack/install. */
   oauth?: boolean;
   galleries?: GalleryResolver;
+  /** A fake Slack that outlives this world (a restart of the bot); closed by its owner. */
+  fake?: FakeSlack;
+}
+
+/** A page the browser is shown at the end of an install. */
+export interface InstallPage {
+  status: number;
+  text: string;
+}
+
+/** What a browser keeps of /slack/install: where Slack's authorize page was, and the state cookie. */
+export interface InstallStart {
+  authorizeUrl: URL;
+  state: string;
+  cookie: string;
 }
 
 export interface PersonMessage {
@@ -51,7 +66,7 @@ type Block = Record<string, any>;
 export type SlackWorld = Awaited<ReturnType<typeof slackWorld>>;
 
 export async function slackWorld(options: SlackWorldOptions = {}) {
-  const fake = await FakeSlack.start();
+  const fake = options.fake ?? (await FakeSlack.start());
   if (options.tier3PerMinute !== undefined) fake.limits.tier3PerMinute = options.tier3PerMinute;
   const world = await engineWorld({
     ...options.engine,
@@ -109,7 +124,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
   /** Signed requests as Slack sends them for `team`'s events (its bot user in `authorizations`). */
   const senderFor = (team?: string): SlackRequestSender => {
     if (team === undefined || team === fake.identity.teamId) return sender;
-    const bot = fake.addWorkspace(team);
+    const bot = fake.workspace(team) ?? fake.addWorkspace(team);
     return new SlackRequestSender(`${base}/slack/events`, SIGNING_SECRET, {
       ...fake.identity,
       teamId: team,
@@ -327,11 +342,46 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     return out;
   };
 
+  /** A browser opening the install link: Bolt answers with a redirect to Slack and a state cookie. */
+  const startInstall = async (): Promise<InstallStart> => {
+    const res = await fetch(`${base}/slack/install`, { redirect: 'manual' });
+    await res.body?.cancel();
+    const location = res.headers.get('location');
+    if (res.status !== 302 || !location) throw new Error(`/slack/install answered ${res.status}`);
+    const authorizeUrl = new URL(location);
+    return {
+      authorizeUrl,
+      state: authorizeUrl.searchParams.get('state') ?? '',
+      cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '',
+    };
+  };
+
+  /** Slack sending the browser back to the app with `code` and `state` (and the browser's cookie). */
+  const redirectBack = async (code: string, state: string, cookie: string): Promise<InstallPage> => {
+    const query = new URLSearchParams({ code, state });
+    const res = await fetch(`${base}/slack/oauth_redirect?${query}`, {
+      headers: cookie ? { cookie } : {},
+      redirect: 'manual',
+    });
+    return { status: res.status, text: await res.text() };
+  };
+
+  /** The whole install for `team` (a fake workspace): link, Allow on Slack's page, redirect back. */
+  const install = async (team: string): Promise<InstallPage & { code: string; start: InstallStart }> => {
+    fake.addWorkspace(team);
+    const start = await startInstall();
+    const code = fake.approveInstall(team, { scopes: start.authorizeUrl.searchParams.get('scope') ?? '' });
+    return { ...(await redirectBack(code, start.state, start.cookie)), code, start };
+  };
+
   return {
     fake,
     world,
     bot,
     base,
+    startInstall,
+    redirectBack,
+    install,
     sender,
     senderFor,
     logs,
@@ -347,7 +397,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
       await idle();
       fake.onBotMessage = null;
       await bot.stop();
-      await fake.close();
+      if (!options.fake) await fake.close();
     },
   };
 }
