@@ -6,8 +6,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { FOUND_EVENT, MORE_SELECT, PICK_SELECT, ROUND_EVENT } from '../../../adapters/chat/slack/renderer.ts';
+import { openSqliteStores } from '../../../adapters/store/sqlite/index.ts';
 import { loadConfig } from '../../../bots/config.ts';
 import { createSlackFrontEnd } from '../../../bots/slack.ts';
+import { TenantLifecycle } from '../../../bots/tenant-lifecycle.ts';
 import { type ActionName, decodeActionId, isThreadless } from '../../../commands/index.ts';
 import type { EngineOptions } from '../../../core/engine.ts';
 import type { GalleryResolver, TenantInstallations } from '../../../core/ports.ts';
@@ -229,6 +231,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     n?: number,
     round?: number,
     user = PERSON,
+    team?: string,
   ): Promise<void> => {
     await idle();
     const rounds = roundMessages(channel, threadTs);
@@ -265,15 +268,21 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
         text: button.text,
       };
     }
-    const res = await sender.interaction(
-      blockActions(channel, m, user, { ...act, action_ts: `${Date.now() / 1000}` }),
+    const res = await senderFor(team).interaction(
+      blockActions(channel, m, user, { ...act, action_ts: `${Date.now() / 1000}` }, team),
     );
     if (res.status !== 200) throw new Error(`interaction refused: ${res.status}`);
   };
 
-  const blockActions = (channel: string, m: FakeMessage, user: string, action: Record<string, unknown>) => ({
+  const blockActions = (
+    channel: string,
+    m: FakeMessage,
+    user: string,
+    action: Record<string, unknown>,
+    team = fake.identity.teamId,
+  ) => ({
     type: 'block_actions',
-    user: { id: user, username: 'person', name: 'person', team_id: fake.identity.teamId },
+    user: { id: user, username: 'person', name: 'person', team_id: team },
     api_app_id: fake.identity.appId,
     token: 'legacy-verification-token',
     container: {
@@ -284,14 +293,13 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
       ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
     },
     trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
-    team: { id: fake.identity.teamId, domain: 'fake' },
+    team: { id: team, domain: 'fake' },
     enterprise: null,
     is_enterprise_install: false,
     channel: { id: channel, name: 'general' },
     message: {
       type: 'message',
-      user: fake.identity.botUserId,
-      bot_id: fake.identity.botId,
+      user: m.user,
       ts: m.ts,
       ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
       text: m.text,
@@ -413,10 +421,35 @@ export function visibleText(m: FakeMessage): string {
   return texts.join('\n');
 }
 
-/** The contract harness: searches start with /genir in a fresh channel; threads are "<channel> <root ts>". */
-export async function slackHarness(): Promise<ChatHarness> {
-  const w = await slackWorld();
+/** A TenantLifecycle on an in-memory SQLite tenant store, as a deployment's OAuth installations. */
+function memoryInstallations() {
+  const stores = openSqliteStores(':memory:');
+  const silent = { info() {}, warn() {}, error() {} };
+  const forgetTenant = async () => ({ threads: 0, records: 0 });
+  const tenants = new TenantLifecycle(
+    { tenants: stores.tenants, bindings: stores.bindings, forgetTenant, logger: silent },
+    30,
+  );
+  return { stores, tenants };
+}
+
+/**
+ * The contract harness: searches start with /genir in a fresh channel; threads are "<channel> <root
+ * ts>". With `oauth`, the bot runs in OAuth mode and the harness's workspace installs it first.
+ */
+export async function slackHarness(options: { oauth?: boolean } = {}): Promise<ChatHarness> {
+  const deployment = options.oauth ? memoryInstallations() : undefined;
+  const w = await slackWorld(deployment ? { oauth: true, tenants: deployment.tenants } : {});
+  const team = deployment ? 'TGENIR' : w.fake.identity.teamId;
+  const installed = deployment ? await w.install(team) : undefined;
+  if (installed && installed.status !== 200) throw new Error(`the install failed: ${installed.text}`);
   let channels = 0;
+  /** A fresh channel of the harness's workspace. */
+  const newChannel = () => {
+    const channel = `C${String(++channels).padStart(4, '0')}`;
+    if (deployment) w.fake.addWorkspace(team, [channel]);
+    return channel;
+  };
   const split = (thread: string) => thread.split(' ') as [string, string];
   // Slack runs an app's slash commands only from a channel's message box, never in a thread: for
   // forget (and help, status, export) the person types `/genir <command>` in the channel and the
@@ -433,33 +466,67 @@ export async function slackHarness(): Promise<ChatHarness> {
     },
     publicPostCount: () => w.fake.messages.filter((m) => m.via !== 'person' && !m.ephemeralTo).length,
     async start(text) {
-      const channel = `C${String(++channels).padStart(4, '0')}`;
-      const root = await w.command(channel, text);
+      const channel = newChannel();
+      const root = await w.command(channel, text, PERSON, team);
       if (!root) throw new Error('the bot posted no root message');
       return `${channel} ${root}`;
     },
     async say(thread, text) {
       const [channel, threadTs] = split(thread);
-      await w.say({ channel, threadTs, text });
+      await w.say({ channel, threadTs, text, team });
     },
     async act(thread, action, n, round) {
       const [channel, threadTs] = split(thread);
       if (action === 'help' || isThreadless(action)) {
         const before = new Set(w.fake.topLevel(channel));
-        await w.command(channel, action);
+        await w.command(channel, action, PERSON, team);
         const answers = w.fake.topLevel(channel).filter((m) => !before.has(m) && m.via === 'response_url');
         asides.set(thread, new Set([...(asides.get(thread) ?? []), ...answers.map((m) => m.ts)]));
         return;
       }
-      await w.press(channel, threadTs, action, n, round);
+      await w.press(channel, threadTs, action, n, round, PERSON, team);
     },
     async posts(thread) {
       const [channel, threadTs] = split(thread);
       return w.posts(channel, threadTs, asides.get(thread));
     },
+    ...(deployment && installed
+      ? {
+          installs: {
+            async installations() {
+              const teams = [team, 'TFORGED'];
+              const found = await Promise.all(
+                teams.map((t) => deployment.tenants.installation(`slack:${t}`)),
+              );
+              return found.filter((i) => i !== null).length;
+            },
+            async forgedState() {
+              // The attacker controls both the state and the browser's cookie, but cannot sign a state.
+              w.fake.addWorkspace('TFORGED');
+              const forged = 'eyJhbGciOiJIUzI1NiJ9.eyJub3ciOjB9.forged';
+              return w.redirectBack(
+                w.fake.approveInstall('TFORGED'),
+                forged,
+                `slack-app-oauth-state=${forged}`,
+              );
+            },
+            replayInstall: () =>
+              w.redirectBack(installed.code, installed.start.state, installed.start.cookie),
+            async uninstall() {
+              w.fake.uninstall(team);
+              await w.senderFor(team).event({ type: 'app_uninstalled' });
+              await w.idle();
+            },
+            async attempt(text: string) {
+              await w.command(newChannel(), text, PERSON, team);
+            },
+          },
+        }
+      : {}),
     close: async () => {
       w.fake.onBotMessage = null;
       await w.fake.close();
+      deployment?.stores.db.close();
     },
   };
 }
