@@ -3,7 +3,7 @@
  * (Bolt's installer on our HTTP server, the installation kept as the tenant's record), each event
  * is served with its own workspace's bot token, and uninstalling removes the installation.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webApi } from '@slack/bolt';
@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BOT_SCOPES } from '../../../adapters/chat/slack/installation-store.ts';
 import { encodeThreadId } from '../../../adapters/chat/slack/thread-id.ts';
 import { openSqliteStores } from '../../../adapters/store/sqlite/index.ts';
+import { REDIRECT_PATH } from '../../../bots/slack.ts';
 import { TenantLifecycle } from '../../../bots/tenant-lifecycle.ts';
 import type { GalleryResolver } from '../../../core/ports.ts';
 import { tenantOf } from '../../../core/tenant.ts';
@@ -191,5 +192,13 @@ describe('slack OAuth mode', () => {
       authed_user: { id: 'UINSTALLER' },
     });
     expect(await exchange({ client_id: clientId, client_secret: clientSecret, code })).toBe('invalid_code');
+  });
+
+  it("asks for the manifest's bot scopes, and the manifest names the redirect URL the bot serves", async () => {
+    const manifest = await readFile(new URL('../../../slack-manifest.yaml', import.meta.url), 'utf8');
+    const bot = manifest.split(/\n\s+bot:\n/)[1]?.split(/\nsettings:/)[0] ?? '';
+    const scopes = [...bot.matchAll(/^\s+- ([a-z_:.]+)$/gm)].map((m) => m[1]);
+    expect(scopes).toEqual([...BOT_SCOPES]);
+    expect(manifest).toMatch(new RegExp(`redirect_urls:\\n\\s+- https://YOUR-HOST${REDIRECT_PATH}\\n`));
   });
 });
