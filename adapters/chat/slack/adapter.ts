@@ -314,7 +314,10 @@ export class SlackAdapter implements ChatFrontEnd {
       );
     });
     app.error(async (err) => {
-      this.logger.error({ err }, 'slack app error');
+      // OAuth mode: Bolt's authorize found no installation for the event's workspace; no listener ran.
+      if (err.code === 'slack_bolt_authorization_error')
+        this.logger.warn({ err: err.message }, 'refused an event of a workspace the app is not installed in');
+      else this.logger.error({ err }, 'slack app error');
     });
   }
 

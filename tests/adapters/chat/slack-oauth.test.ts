@@ -115,6 +115,26 @@ describe('slack OAuth mode', () => {
     expect(w.roundMessages('CA1', root).at(-1)?.team).toBe('TA');
   });
 
+  it('tokens_revoked naming only user tokens keeps the installation; naming the bot token removes it', async () => {
+    const { w, tenants } = await oauthWorld();
+    w.fake.addWorkspace('TA', ['CA1']);
+    expect((await w.install('TA')).status).toBe(200);
+    const revoked = (tokens: Record<string, string[]>) =>
+      w.senderFor('TA').event({ type: 'tokens_revoked', tokens });
+    await revoked({ oauth: ['UINSTALLER'] });
+    await w.idle();
+    expect(await tenants.installation('slack:TA')).not.toBeNull();
+    await revoked({ bot: ['BBTA'] });
+    await w.idle();
+    expect(await tenants.installation('slack:TA')).toBeNull();
+    expect(w.logs.some((l) => l.msg === 'the workspace removed the app')).toBe(true);
+    await w.command('CA1', 'a red circle', PERSON, 'TA');
+    expect(publicPosts(w)).toHaveLength(0);
+    expect(w.logs.some((l) => l.msg === 'refused an event of a workspace the app is not installed in')).toBe(
+      true,
+    );
+  });
+
   it('two workspaces: each is answered with its own token and searches only its own gallery and threads', async () => {
     const [a, b] = [await fakeGallery('A', 20, 'a'), await fakeGallery('B', 20, 'b', 20_000)];
     const galleries: GalleryResolver = {
