@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webApi } from '@slack/bolt';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BOT_SCOPES } from '../../../adapters/chat/slack/installation-store.ts';
 import { encodeThreadId } from '../../../adapters/chat/slack/thread-id.ts';
@@ -162,6 +163,21 @@ describe('slack OAuth mode', () => {
     await w.idle();
     expect(w.roundMessages('CA1', rootA)).toHaveLength(1);
     expect(await w.world.engine.thread(encodeThreadId('TB', 'CA1', rootA))).toBeNull();
+
+    // A picture shared in B's thread is downloaded with B's token (A's would not get it).
+    const picture = await sharp({
+      create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 30, b: 30 } },
+    })
+      .png()
+      .toBuffer();
+    const file = w.fake.hostFile('photo.png', 'image/png', picture, { team: 'TB' });
+    await w.say({ channel: 'CB1', threadTs: rootB, text: 'like this one', files: [file], team: 'TB' });
+    await w.idle();
+    expect(w.fake.downloadAuth).toEqual([`Bearer ${w.fake.tokenOf('TB')}`]);
+    const causes = (await w.world.engine.thread(encodeThreadId('TB', 'CB1', rootB)))?.rounds.map(
+      (r) => r.cause,
+    );
+    expect(causes).toEqual(['find', 'image']);
 
     // And the fake holds each token to its workspace, as Slack does.
     const clientA = new webApi.WebClient(w.fake.tokenOf('TA'), {

@@ -178,6 +178,8 @@ interface HostedFile {
   info: Record<string, unknown>;
   /** Answer downloads with a redirect to this URL, token or not. */
   redirectTo?: string;
+  /** The workspace it was shared in: only a bot token of that workspace downloads it. */
+  team: string;
 }
 
 export interface HostFileOptions {
@@ -189,6 +191,8 @@ export interface HostFileOptions {
   shown?: 'whole' | 'check_file_info' | 'hidden_by_limit';
   /** Downloads answer 302 to this URL instead of the bytes. */
   redirectTo?: string;
+  /** The workspace it is shared in (default: the default workspace). */
+  team?: string;
 }
 
 export interface SocketEnvelope {
@@ -455,6 +459,7 @@ export class FakeSlack {
       data,
       mimetype,
       info,
+      team: options.team ?? this.identity.teamId,
       ...(options.redirectTo ? { redirectTo: options.redirectTo } : {}),
     });
     if (options.shown === 'check_file_info')
@@ -560,6 +565,12 @@ export class FakeSlack {
         : { ...message, channel: m.channel, channel_type: type },
       team,
     );
+  }
+
+  /** Whether `authorization` carries a live bot token of the workspace the file is shared in. */
+  private downloads(file: HostedFile, authorization: string | undefined): boolean {
+    const bot = this.tokens.get(authorization?.replace(/^Bearer /, '') ?? '');
+    return Boolean(bot && !bot.revoked && bot.teamId === file.team);
   }
 
   /** The bot of a workspace (the default one's when `team` is absent). */
@@ -690,11 +701,7 @@ export class FakeSlack {
         res.writeHead(302, { location: file.redirectTo }).end();
         return;
       }
-      if (
-        !file ||
-        file.info.mode === 'hidden_by_limit' ||
-        req.headers.authorization !== `Bearer ${this.identity.botToken}`
-      ) {
+      if (!file || file.info.mode === 'hidden_by_limit' || !this.downloads(file, req.headers.authorization)) {
         // Slack answers an unauthenticated download with its login page, not the file.
         res.writeHead(file ? 302 : 404, { location: 'https://slack.com/signin' }).end();
         return;
@@ -841,7 +848,7 @@ export class FakeSlack {
       }
       case 'files.info': {
         const file = this.hostedFiles.get(String(p.file));
-        if (!file) return { ok: false, error: 'file_not_found' };
+        if (!file || file.team !== bot.teamId) return { ok: false, error: 'file_not_found' };
         return { ok: true, file: file.info };
       }
       case 'files.getUploadURLExternal': {
@@ -879,7 +886,12 @@ export class FakeSlack {
             // Not shared yet: Slack processes the upload, then posts the files' message.
             shares: {},
           };
-          this.hostedFiles.set(f.id, { data: Buffer.alloc(0), mimetype: String(info.mimetype), info });
+          this.hostedFiles.set(f.id, {
+            data: Buffer.alloc(0),
+            mimetype: String(info.mimetype),
+            info,
+            team: id.teamId,
+          });
           return info;
         });
         const channel = p.channel_id ? String(p.channel_id) : undefined;
