@@ -45,13 +45,15 @@ function failureText(error: { code?: string; data?: { error?: string } }, instal
 export function oauthPages(installPath: string, logger: Logger): CallbackOptions {
   return {
     success: (installation, _options, _req, res) => {
-      const where =
-        (installation as Installation).team?.name ?? installation.enterprise?.name ?? 'your workspace';
+      const org = installation.enterprise;
+      const team = (installation as Installation).team;
+      const where = team?.name ?? org?.name ?? 'your workspace';
       page(
         res,
         200,
         'GenIR is installed',
-        `GenIR is now installed in ${where}. Invite it to a channel (/invite @genir) and start a search with /genir <description>. An admin binds the workspace's gallery with genir gallery bind (see docs/slack.md).`,
+        `GenIR is now installed in ${where}. Invite it to a channel (/invite @genir) and start a search with /genir <description>. ` +
+          `Whoever runs the bot gives this workspace its gallery with: genir gallery bind <gallery> --slack-team ${team?.id ?? org?.id ?? 'T…'} (see docs/slack.md).`,
       );
     },
     failure: (error, _options, _req, res) => {

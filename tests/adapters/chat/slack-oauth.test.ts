@@ -82,6 +82,7 @@ describe('slack OAuth mode', () => {
     );
     expect(page.status).toBe(200);
     expect(page.text).toContain('GenIR is installed');
+    expect(page.text).toContain('genir gallery bind &#60;gallery&#62; --slack-team TA');
     const stored = (await tenants.installation('slack:TA')) as { bot?: { token: string; userId: string } };
     expect(stored.bot).toMatchObject({ token: fake.tokenOf('TA'), userId: 'UBTA' });
 
