@@ -12,6 +12,7 @@ import type { Config } from './config.ts';
 import type { LoadedEncoder } from './encoder.ts';
 import { buildPorts, type Stores } from './ports.ts';
 import { redactingLogOptions } from './redact.ts';
+import { isWebTokenAdmin } from './web.ts';
 
 export interface Runtime {
   config: Config;
@@ -92,7 +93,7 @@ export async function buildRuntime(
       roundsPerUserPerMinute: config.ROUNDS_PER_USER_PER_MINUTE,
       roundsPerWorkspacePerMinute: config.ROUNDS_PER_WORKSPACE_PER_MINUTE,
       transcripts: config.TRANSCRIPTS,
-      isAdmin: (userId) => admins.has(userId),
+      isAdmin: (userId) => admins.has(userId) || isWebTokenAdmin(config, userId),
       admin: {
         status: async () =>
           `Gallery ${config.GALLERY}: ${await gallery.count()} assets; index: ${await index.size()} vectors (${encoder.id}, ${encoder.dim} dims); transcripts: ${config.TRANSCRIPTS}, ${(await stores.transcripts.list()).length} records.`,

@@ -36,7 +36,14 @@ import { EventHub } from './events.ts';
 import { type ImageResponse, WebImages } from './images.ts';
 import { actionLabel, type WebPost, WebRenderer } from './renderer.ts';
 import { type WebAuth, type WebIdentity, WebSessions } from './session.ts';
-import { decodeThreadId, encodeThreadId, isThreadId, newThreadId, ownerPrefix, webThreadIdOf } from './thread-id.ts';
+import {
+  decodeThreadId,
+  encodeThreadId,
+  isThreadId,
+  newThreadId,
+  ownerPrefix,
+  webThreadIdOf,
+} from './thread-id.ts';
 
 export interface WebChatDeps {
   engine: ChatEngine;
@@ -459,11 +466,11 @@ export class WebChat implements ChatFrontEnd {
     };
     app.get('/img/rounds/:id/:roundId/synthetic.png', async (c) => {
       const key = roundKey(c);
-      return picture(c, key ? await this.pictures.synthetic(key, c.req.param("roundId")) : null, immutable);
+      return picture(c, key ? await this.pictures.synthetic(key, c.req.param('roundId')) : null, immutable);
     });
     app.get('/img/rounds/:id/:roundId/sheet.png', async (c) => {
       const key = roundKey(c);
-      return picture(c, key ? await this.pictures.sheet(key, c.req.param("roundId")) : null, immutable);
+      return picture(c, key ? await this.pictures.sheet(key, c.req.param('roundId')) : null, immutable);
     });
     app.get('/img/assets/:assetId', async (c) =>
       picture(c, await this.pictures.asset(c.req.param('assetId')), revalidate),

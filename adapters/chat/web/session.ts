@@ -65,7 +65,9 @@ export class WebSessions {
     const value = await getSignedCookie(c, this.auth.secret, SESSION_COOKIE);
     if (value === false) {
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
-      return this.refuse('Your session cookie was not issued by this server. Reload the page to start a new session.');
+      return this.refuse(
+        'Your session cookie was not issued by this server. Reload the page to start a new session.',
+      );
     }
     const owner = value ? this.ownerOf(value) : null;
     if (owner) return { ok: true, identity: { owner, userId: webUserId(owner) } };

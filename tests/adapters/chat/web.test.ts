@@ -373,7 +373,9 @@ describe('web playground server', () => {
     expect(a.status).toBe('new');
     const tab = keep(await Tab.open(s.base, a.id));
     await tab.done([await say(s.base, tab, 'a red circle')]);
-    const list = (await (await browser.fetch(`${s.base}/api/threads`)).json()) as { threads: WebThreadSummary[] };
+    const list = (await (await browser.fetch(`${s.base}/api/threads`)).json()) as {
+      threads: WebThreadSummary[];
+    };
     expect(list.threads.map((t) => t.id)).toEqual([a.id, b.id]);
     expect(list.threads[0]).toMatchObject({ title: 'a red circle', status: 'active', rounds: 1 });
     tab.close();
@@ -575,7 +577,9 @@ describe('web playground server', () => {
     expect(found).toMatchObject({ kind: 'found', round: 3 });
     expect(found?.kind === 'found' && found.asset.id).toBe(r3.tiles[1]?.assetId);
 
-    const api = (await (await browser.fetch(`${s.base}/api/threads/${t.id}`)).json()) as { thread: WebThread };
+    const api = (await (await browser.fetch(`${s.base}/api/threads/${t.id}`)).json()) as {
+      thread: WebThread;
+    };
     expect(api.thread.posts).toEqual(thread.posts);
   });
 
@@ -651,9 +655,9 @@ describe('web playground server', () => {
 
     // The page asks for the list with its open thread (?also=): that it is missing says it was deleted.
     const list = async (by: Browser, query = '') =>
-      ((await (await by.fetch(`${s.base}/api/threads${query}`)).json()) as { threads: WebThreadSummary[] }).threads.map(
-        (t) => t.id,
-      );
+      (
+        (await (await by.fetch(`${s.base}/api/threads${query}`)).json()) as { threads: WebThreadSummary[] }
+      ).threads.map((t) => t.id);
     expect(await list(me, `?also=${a.id}`)).toEqual([]);
     expect(await list(someone)).toEqual([other.id]);
     expect((await me.fetch(`${s.base}/api/threads/${a.id}`)).status).toBe(404);
@@ -665,7 +669,9 @@ describe('web playground server', () => {
     const newer = await createThread(s.base);
     const ids = async (query: string) =>
       (
-        (await (await browser.fetch(`${s.base}/api/threads${query}`)).json()) as { threads: WebThreadSummary[] }
+        (await (await browser.fetch(`${s.base}/api/threads${query}`)).json()) as {
+          threads: WebThreadSummary[];
+        }
       ).threads.map((t) => t.id);
     expect(await ids('')).toEqual([newer.id]);
     expect(await ids(`?also=${old.id}`)).toEqual([newer.id, old.id]);
@@ -773,5 +779,165 @@ describe('web playground server', () => {
     await s.close();
     expect(s.chat.hub.size).toBe(0);
     await expect(tab.until(() => false, 'the end')).rejects.toThrow('ended');
+  });
+});
+
+describe('web identity: who a browser is, and what it may see', () => {
+  const open: { close(): unknown }[] = [];
+  const keep = <T extends { close(): unknown }>(x: T) => {
+    open.push(x);
+    return x;
+  };
+  afterEach(async () => {
+    for (const x of open.splice(0).reverse()) await x.close();
+  });
+
+  it('a session cookie (signed, HttpOnly, SameSite) names the browser; another browser cannot see or reach its threads', async () => {
+    const s = keep(await startServer());
+    const [mine, theirs] = [new Browser(), new Browser()];
+    const page = await mine.fetch(`${s.base}/`);
+    const cookie = page.headers.getSetCookie().find((c) => c.startsWith('genir_session='));
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    expect(cookie).toMatch(/Path=\//);
+
+    const t = await createThread(s.base, mine);
+    const tab = keep(await Tab.open(s.base, t.id, undefined, mine));
+    await tab.done([await say(s.base, tab, 'a red circle')]);
+    const [r1] = rounds(tab.posts());
+    const status = async (path: string, init?: RequestInit) =>
+      (await theirs.fetch(`${s.base}${path}`, init)).status;
+
+    // Exactly as for a thread that never existed: 404, not 403.
+    expect(await status(`/t/${t.id}`)).toBe(404);
+    expect(await status(`/api/threads/${t.id}`)).toBe(404);
+    expect(await status(`/api/threads/${t.id}/events`)).toBe(404);
+    expect(await status(`/img/rounds/${t.id}/${r1?.roundId}/synthetic.png`)).toBe(404);
+    expect(await status(`/img/rounds/${t.id}/${r1?.roundId}/sheet.png`)).toBe(404);
+    const write = (path: string, body: unknown) => postJson(`${s.base}${path}`, body, {}, theirs);
+    expect((await write(`/api/threads/${t.id}/messages`, { text: 'now it is blue' })).status).toBe(404);
+    expect((await write(`/api/threads/${t.id}/actions`, { actionId: r1?.actions.undo })).status).toBe(404);
+    const list = (await (await theirs.fetch(`${s.base}/api/threads?also=${t.id}`)).json()) as {
+      threads: WebThreadSummary[];
+    };
+    expect(list.threads).toEqual([]);
+
+    // Their new thread does not show in my tab's list either.
+    await createThread(s.base, theirs);
+    await s.chat.idle();
+    const listed = tab.events.filter((e) => e.event === 'thread').map((e) => (e.data as WebThreadSummary).id);
+    expect(new Set(listed)).toEqual(new Set([t.id]));
+    expect(await status(`/api/threads/${t.id}`)).toBe(404);
+    expect((await s.world.engine.thread(await keyOf(s, t.id)))?.rounds).toHaveLength(1);
+  });
+
+  it('refuses a cookie signed with another secret, clears it, and changes nothing', async () => {
+    const s = keep(await startServer());
+    const t = await createThread(s.base);
+    const forger = keep(
+      await startServer(
+        { auth: { mode: 'none', secret: 'another-secret-of-at-least-32-characters' } },
+        s.world,
+      ),
+    );
+    const forged = new Browser();
+    await forged.fetch(`${forger.base}/`);
+    const res = await forged.fetch(`${s.base}/api/threads/${t.id}`);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toMatch(/not issued by this server/);
+    expect(res.headers.getSetCookie().join()).toMatch(/genir_session=;.*Max-Age=0/i);
+    expect(forged.cookie('127.0.0.1', 'genir_session')).toBeUndefined();
+    expect((await postJson(`${s.base}/api/threads`, {}, {}, forged)).status).toBe(201);
+    expect((await s.world.engine.thread(await keyOf(s, t.id)))?.rounds).toHaveLength(0);
+  });
+
+  it('WEB_AUTH=token: nothing without the token; the admin token makes an admin', async () => {
+    const s = keep(
+      await startServer({
+        auth: { mode: 'token', secret: SECRET, token: 'open-sesame', adminToken: 'root-token' },
+      }),
+    );
+    const b = new Browser();
+    const info = (await (await b.fetch(`${s.base}/api/info`)).json()) as { auth: string; signedIn: boolean };
+    expect(info).toMatchObject({ auth: 'token', signedIn: false });
+    const refused = await b.fetch(`${s.base}/api/threads`);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({
+      auth: 'token',
+      error: expect.stringMatching(/access token/),
+    });
+    expect((await postJson(`${s.base}/api/threads`, {}, {}, b)).status).toBe(401);
+    expect((await postJson(`${s.base}/api/session`, { token: 'open-sesamE' }, {}, b)).status).toBe(401);
+    expect((await postJson(`${s.base}/api/session`, { token: 'open-sesame' }, {}, b)).status).toBe(200);
+    const t = await createThread(s.base, b);
+    expect((await s.world.engine.thread(await keyOf(s, t.id)))?.ownerId).toMatch(/^web:[A-Za-z0-9_-]{16}$/);
+
+    const admin = new Browser();
+    expect((await postJson(`${s.base}/api/session`, { token: 'root-token' }, {}, admin)).status).toBe(200);
+    const at = await createThread(s.base, admin);
+    expect((await s.world.engine.thread(await keyOf(s, at.id)))?.ownerId).toBe('web:admin');
+    expect((await b.fetch(`${s.base}/api/threads/${at.id}`)).status).toBe(404);
+  });
+
+  it('WEB_AUTH=header: the trusted proxy header names the person; without it, 401', async () => {
+    const s = keep(
+      await startServer({ auth: { mode: 'header', secret: SECRET, header: 'X-Forwarded-User' } }),
+    );
+    const as = (user: string | null): Record<string, string> => (user ? { 'X-Forwarded-User': user } : {});
+    const create = (user: string | null) =>
+      browser.fetch(`${s.base}/api/threads`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...as(user) },
+        body: '{}',
+      });
+    const missing = await create(null);
+    expect(missing.status).toBe(401);
+    expect(((await missing.json()) as { error: string }).error).toContain('X-Forwarded-User');
+    const res = await create('alice@example.com');
+    expect(res.status).toBe(201);
+    const { thread } = (await res.json()) as { thread: WebThreadSummary };
+    expect((await s.world.engine.thread(await keyOf(s, thread.id)))?.ownerId).toBe('web:alice@example.com');
+    const get = (user: string) => browser.fetch(`${s.base}/api/threads/${thread.id}`, { headers: as(user) });
+    expect((await get('alice@example.com')).status).toBe(200);
+    expect((await get('bob@example.com')).status).toBe(404);
+  });
+
+  it('HTTP hygiene: 415 for a body of no or the wrong type, 405 with Allow for a wrong method, never 500', async () => {
+    const s = keep(await startServer());
+    const t = await createThread(s.base);
+    for (const path of [`/api/threads/${t.id}/messages`, `/api/threads/${t.id}/actions`, '/api/threads']) {
+      const res = await browser.fetch(`${s.base}${path}`, {
+        method: 'POST',
+        body: new Uint8Array([1, 2, 3]),
+      });
+      expect(res.headers.get('content-type') ?? '').toContain('application/json');
+      expect(path === '/api/threads' ? [201] : [415]).toContain(res.status);
+    }
+    const bodies: [RequestInit, number][] = [
+      [{}, 415],
+      [{ headers: { 'Content-Type': 'multipart/form-data' }, body: 'x' }, 400],
+      [{ headers: { 'Content-Type': 'application/json' } }, 400],
+      [{ headers: { 'Content-Type': 'text/plain' }, body: '{"text":"a red circle"}' }, 415],
+    ];
+    for (const [init, expected] of bodies) {
+      const res = await browser.fetch(`${s.base}/api/threads/${t.id}/messages`, { method: 'POST', ...init });
+      expect([init, res.status]).toEqual([init, expected]);
+      expect(((await res.json()) as { error: string }).error).toBeTruthy();
+    }
+    const cases: [string, string, string][] = [
+      ['DELETE', `/api/threads/${t.id}`, 'GET, HEAD'],
+      ['PUT', `/api/threads/${t.id}/messages`, 'POST'],
+      ['GET', `/api/threads/${t.id}/actions`, 'POST'],
+      ['PATCH', '/api/threads', 'GET, HEAD, POST'],
+      ['POST', '/', 'GET, HEAD'],
+      ['POST', '/static/app.js', 'GET, HEAD'],
+      ['DELETE', '/img/assets/x/thumb', 'GET, HEAD'],
+      ['GET', '/api/session', 'POST'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await browser.fetch(`${s.base}${path}`, { method });
+      expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, 405, allow]);
+    }
+    expect((await browser.fetch(`${s.base}/api/nothing-here`, { method: 'DELETE' })).status).toBe(404);
   });
 });
