@@ -23,6 +23,14 @@ export interface RefineResult {
   intent?: 'refine' | 'restart';
   /** Set when a fallback refiner produced the query (shown to the person). */
   note?: string;
+  /**
+   * false when the message holds nothing the refiner recognises as a description of an image (a
+   * link, a code block, a command without its slash, a run of one letter): nothing is drawn and the
+   * person is told what was not understood (`unrecognised`), with examples it would understand.
+   */
+  understood?: boolean;
+  unrecognised?: string;
+  examples?: string[];
 }
 
 export interface QueryRefiner {
