@@ -27,11 +27,16 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Config, destination: 'stdout' | 'stderr' = 'stderr'): pino.Logger {
-  return pino(
-    { level: config.LOG_LEVEL, ...redactingLogOptions },
-    pino.destination(destination === 'stderr' ? 2 : 1),
-  );
+/** The JSON log: on stderr (stdout), or appended to a file (`{ file }`: the terminal chat keeps its screen for the chat). */
+export function createLogger(
+  config: Config,
+  destination: 'stdout' | 'stderr' | { file: string } = 'stderr',
+): pino.Logger {
+  const to =
+    typeof destination === 'object'
+      ? pino.destination({ dest: destination.file, mkdir: true, sync: true })
+      : pino.destination(destination === 'stderr' ? 2 : 1);
+  return pino({ level: config.LOG_LEVEL, ...redactingLogOptions }, to);
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -31,6 +31,7 @@ import { describeError } from '../../../core/error-text.ts';
 import type { ChatEngine, ChatFrontEnd, Gallery, Logger, RoundImageStore } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadKey, ThreadSink, ThreadState } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
+import { MAX_TEXT_CHARS, tooLongText } from '../shared/text.ts';
 import { MAX_UPLOAD_BYTES } from '../shared/uploads.ts';
 import { EventHub } from './events.ts';
 import { type ImageResponse, WebImages } from './images.ts';
@@ -74,7 +75,6 @@ export interface WebChatOptions {
   secureCookies?: boolean;
 }
 
-export const DEFAULT_MAX_TEXT_CHARS = 50_000;
 export const DEFAULT_EXAMPLES = [
   'a large red circle at the top left',
   'two small blue stars on a yellow background',
@@ -178,7 +178,7 @@ export class WebChat implements ChatFrontEnd {
     this.options = {
       port: 0,
       host: '127.0.0.1',
-      maxTextChars: DEFAULT_MAX_TEXT_CHARS,
+      maxTextChars: MAX_TEXT_CHARS,
       maxUploadBytes: MAX_UPLOAD_BYTES,
       maxThreads: 100,
       localOnly: false,
@@ -556,10 +556,7 @@ export class WebChat implements ChatFrontEnd {
 
   private checkText(text: string): string {
     if (text.length > this.options.maxTextChars) {
-      throw new HttpError(
-        413,
-        `That message is ${text.length.toLocaleString('en')} characters long; the most I accept is ${this.options.maxTextChars.toLocaleString('en')}. Describe the image in fewer words.`,
-      );
+      throw new HttpError(413, tooLongText(text.length, this.options.maxTextChars));
     }
     return text;
   }

@@ -698,7 +698,11 @@ function roundPost(r) {
         h(
           'div',
           { class: 'tiles-head' },
-          h('span', { class: 'label' }, `Top ${r.tiles.length} matches`),
+          h(
+            'span',
+            { class: 'label' },
+            r.tiles.length === 1 ? 'Top 1 match' : `Top ${r.tiles.length} matches`,
+          ),
           h('span', { class: 'hint-inline' }, 'Click the one you meant'),
         ),
         tiles,
