@@ -394,6 +394,13 @@ describe('ConversationEngine', () => {
     });
     expect(sink.notices().at(-1)).toContain('I could not use "broken.jpg" as a picture: not an image');
     expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
+
+    // Regenerate cannot redraw a photo: it says so, draws nothing, and the search stays as it was.
+    const [r1] = sink.rounds();
+    await w.press(KEY, r1?.actions.regenerate as string, sink);
+    expect(sink.notices().at(-1)).toContain('I cannot redraw a photo');
+    expect(w.deps.generator.queries.length).toBe(drawn);
+    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
   });
 
   it('retries once on a compare-and-set conflict, then tells the person', async () => {

@@ -300,6 +300,13 @@ describe('web playground in Chromium, on the real offline runtime', () => {
       await r1.locator('.tile[data-n="2"] .more-btn').tap();
       const r2 = await waitForRound(page, 2);
       expect(await r2.locator('.round-cause').textContent()).toBe('more like a match');
+      // Undo: the history stays in order (1, then 2 marked undone); round 1 is current again.
+      await r2.locator('.round-actions [data-act="undo"]').tap();
+      await page.locator('.round[data-round="2"].undone').waitFor();
+      await page.locator('.round[data-round="1"].current').waitFor();
+      expect(
+        await page.locator('.round').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-round'))),
+      ).toEqual(['1', '2']);
       await page.locator('#menu').tap();
       await page.locator(`.thread-item[data-thread="${threadIdOf(page)}"]`).waitFor({ state: 'visible' });
       await expect.poll(async () => (await page.locator('#sidebar').boundingBox())?.x).toBe(0);

@@ -463,10 +463,17 @@ function appendPost(post, live) {
     case 'notice':
       el = noticePost(post);
       break;
-    case 'round':
-      els.log.querySelector(`.round[data-round-id="${CSS.escape(post.roundId)}"]`)?.remove();
+    case 'round': {
+      // A round shown again (after Undo) stays where it is in the history, marked current again.
+      const shown = els.log.querySelector(`.round[data-round-id="${CSS.escape(post.roundId)}"]`);
       el = roundPost(post);
+      if (shown) {
+        shown.replaceWith(el);
+        markRounds();
+        return;
+      }
       break;
+    }
     case 'found':
       el = foundPost(post);
       if (live && app.awaitingFound) {
