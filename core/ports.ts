@@ -225,6 +225,8 @@ export interface ChatEngine {
   roundView(key: ThreadKey, roundId: string): Promise<RoundView | null>;
   /** Creates an empty search thread (a front end's "New search" before any message). */
   openThread(key: ThreadKey, ownerId?: string): Promise<ThreadState>;
+  /** Deletes a thread, its transcript records and round images (a front end's "Delete search"). */
+  forgetThread(key: ThreadKey): Promise<number>;
   /** Resolves when every event handed over so far has been handled. */
   idle(): Promise<void>;
 }

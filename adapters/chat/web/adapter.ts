@@ -9,6 +9,7 @@
  *   GET  /api/threads[?also=:id]            this browser's threads (newest first; `also`: that one too, if it exists)
  *   POST /api/threads                       new thread
  *   GET  /api/threads/:id                   a thread with every stored round
+ *   DELETE /api/threads/:id                 deletes the search (its rounds, pictures and transcript records)
  *   GET  /api/threads/:id/events?client=…   SSE: snapshot, then post / progress / busy / done / thread
  *   POST /api/threads/:id/messages          {text, eventId?, clientId?} (JSON) or multipart with `image`
  *   POST /api/threads/:id/actions           {actionId, eventId?, clientId?}
@@ -124,7 +125,7 @@ const METHODS: [string, string][] = [
   ['/api/info', 'GET, HEAD'],
   ['/api/session', 'POST'],
   ['/api/threads', 'GET, HEAD, POST'],
-  ['/api/threads/:id', 'GET, HEAD'],
+  ['/api/threads/:id', 'GET, HEAD, DELETE'],
   ['/api/threads/:id/events', 'GET, HEAD'],
   ['/api/threads/:id/messages', 'POST'],
   ['/api/threads/:id/actions', 'POST'],
@@ -365,6 +366,12 @@ export class WebChat implements ChatFrontEnd {
     app.get('/api/threads/:id', async (c) => {
       const { key, state } = await this.thread(c);
       return c.json({ thread: await this.renderer.thread(state, this.hub.status(key)) });
+    });
+    app.delete('/api/threads/:id', async (c) => {
+      const { id, key } = await this.thread(c);
+      await this.deps.engine.forgetThread(key);
+      this.hub.broadcast(c.get('identity').owner, 'removed', { id });
+      return c.body(null, 204);
     });
     app.get('/api/threads/:id/events', async (c) => {
       const { key } = await this.thread(c);

@@ -312,9 +312,16 @@ describe('web playground in Chromium, on the real offline runtime', () => {
       await expect.poll(async () => (await page.locator('#sidebar').boundingBox())?.x).toBe(0);
       await shot(page, '11-phone-drawer');
       // New search from the drawer: the blank page, the drawer closed.
+      const phoneThread = threadIdOf(page);
       await page.locator('#new-thread').tap();
       await page.locator('.hero').waitFor();
       await page.locator('#new-thread').waitFor({ state: 'hidden' });
+      // Delete a search from the drawer (a visible button, confirmed): gone from the list and the store.
+      await page.locator('#menu').tap();
+      page.once('dialog', (d) => void d.accept());
+      await page.locator(`.thread-delete[data-thread="${phoneThread}"]`).tap();
+      await page.locator(`.thread-item[data-thread="${phoneThread}"]`).waitFor({ state: 'detached' });
+      expect(await stored(phoneThread)).toBeNull();
       expect(errors).toEqual([]);
     } finally {
       await phone.close();

@@ -902,6 +902,27 @@ describe('web identity: who a browser is, and what it may see', () => {
     expect((await get('bob@example.com')).status).toBe(404);
   });
 
+  it("deletes a search of its own (rounds, pictures, records); another browser's answers 404", async () => {
+    const s = keep(await startServer());
+    const t = await createThread(s.base);
+    const tab = keep(await Tab.open(s.base, t.id));
+    await tab.done([await say(s.base, tab, 'a red circle')]);
+    const [r1] = rounds(tab.posts());
+    const listed = (await (await browser.fetch(`${s.base}/api/threads`)).json()) as {
+      threads: WebThreadSummary[];
+    };
+    expect(listed.threads[0]?.thumbUrl).toBe(`/img/rounds/${t.id}/${r1?.roundId}/synthetic.png`);
+    const key = await keyOf(s, t.id);
+    const other = new Browser();
+    expect((await other.fetch(`${s.base}/api/threads/${t.id}`, { method: 'DELETE' })).status).toBe(404);
+    expect((await browser.fetch(`${s.base}/api/threads/${t.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await s.world.engine.thread(key)).toBeNull();
+    expect((await browser.fetch(`${s.base}/img/rounds/${t.id}/${r1?.roundId}/synthetic.png`)).status).toBe(
+      404,
+    );
+    expect((await browser.fetch(`${s.base}/api/threads/${t.id}`, { method: 'DELETE' })).status).toBe(404);
+  });
+
   it('HTTP hygiene: 415 for a body of no or the wrong type, 405 with Allow for a wrong method, never 500', async () => {
     const s = keep(await startServer());
     const t = await createThread(s.base);
@@ -925,7 +946,7 @@ describe('web identity: who a browser is, and what it may see', () => {
       expect(((await res.json()) as { error: string }).error).toBeTruthy();
     }
     const cases: [string, string, string][] = [
-      ['DELETE', `/api/threads/${t.id}`, 'GET, HEAD'],
+      ['PUT', `/api/threads/${t.id}`, 'GET, HEAD, DELETE'],
       ['PUT', `/api/threads/${t.id}/messages`, 'POST'],
       ['GET', `/api/threads/${t.id}/actions`, 'POST'],
       ['PATCH', '/api/threads', 'GET, HEAD, POST'],

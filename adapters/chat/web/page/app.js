@@ -141,7 +141,20 @@ const postJson = (path, data) =>
 function statusText(t) {
   if (t.status === 'found') return `Found · round ${t.rounds}`;
   if (t.status === 'new') return 'No rounds yet';
-  return `Round ${t.rounds}`;
+  return `Searching · round ${t.rounds}`;
+}
+
+/** "Delete this search" (sidebar): its rounds, pictures and transcript records, after a confirmation. */
+async function deleteThread(t) {
+  if (!window.confirm(`Delete the search "${t.title}"? This cannot be undone.`)) return;
+  try {
+    await api(`/api/threads/${encodeURIComponent(t.id)}`, { method: 'DELETE' });
+  } catch (err) {
+    if (err.status !== 404) return localNotice(err.message);
+  }
+  app.threads.delete(t.id);
+  if (t.id === app.threadId) newSearch();
+  else renderThreads();
 }
 
 function renderThreads() {
@@ -151,25 +164,48 @@ function renderThreads() {
       ? [h('div', { class: 'threads-empty' }, 'No searches yet.')]
       : list.map((t) =>
           h(
-            'button',
-            {
-              type: 'button',
-              class: `thread-item${t.id === app.threadId ? ' active' : ''}`,
-              dataset: { thread: t.id, status: t.status },
-              'aria-current': t.id === app.threadId ? 'page' : null,
-              onclick: () => {
-                closeDrawer();
-                if (t.id !== app.threadId) openThread(t.id);
-              },
-            },
-            h('span', { class: 't-title' }, t.title),
+            'div',
+            { class: 'thread-row' },
             h(
-              'span',
-              { class: 't-meta' },
-              h('span', { class: `dot ${t.status}` }),
-              statusText(t),
-              ' · ',
-              timeAgo(t.updatedAt),
+              'button',
+              {
+                type: 'button',
+                class: `thread-item${t.id === app.threadId ? ' active' : ''}`,
+                dataset: { thread: t.id, status: t.status },
+                'aria-current': t.id === app.threadId ? 'page' : null,
+                onclick: () => {
+                  closeDrawer();
+                  if (t.id !== app.threadId) openThread(t.id);
+                },
+              },
+              t.thumbUrl
+                ? h('img', { class: 't-thumb', src: t.thumbUrl, alt: '', loading: 'lazy' })
+                : h('span', { class: 't-thumb' }),
+              h(
+                'span',
+                { class: 't-text' },
+                h('span', { class: 't-title' }, t.title),
+                h(
+                  'span',
+                  { class: 't-meta' },
+                  h('span', { class: `dot ${t.status}` }),
+                  statusText(t),
+                  ' · ',
+                  timeAgo(t.updatedAt),
+                ),
+              ),
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'thread-delete',
+                title: 'Delete this search',
+                'aria-label': `Delete the search "${t.title}"`,
+                dataset: { thread: t.id },
+                onclick: () => deleteThread(t),
+              },
+              icon('not'),
             ),
           ),
         )),
@@ -376,6 +412,11 @@ function openThread(id, { push = true } = {}) {
     scrollDown();
   });
   es.addEventListener('thread', (e) => updateSummary(JSON.parse(e.data)));
+  // A search deleted in another tab of this browser.
+  es.addEventListener('removed', (e) => {
+    app.threads.delete(JSON.parse(e.data).id);
+    refreshThreadsSoon();
+  });
   // After each event (e.g. /forget deleted searches), bring the thread list up to date.
   es.addEventListener('done', () => refreshThreadsSoon());
   es.addEventListener('error', () => {
