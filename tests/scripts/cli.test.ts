@@ -69,7 +69,7 @@ describe('genir CLI', { timeout: 120_000 }, () => {
     expect(first.stdout).toContain('── Round 2 ──');
     expect(first.stdout).toContain('Found it in round 2');
     // The research notice names the command the terminal has; no JSON log line on the screen.
-    expect(first.stdout).toContain('(/keep)');
+    expect(first.stdout).toContain('or type /keep.');
     expect(`${first.stdout}${first.stderr}`).not.toContain('"level"');
     expect(await readFile(join(env.DATA_DIR as string, 'logs', 'cli.log'), 'utf8')).toContain('"level"');
     const again = await genir(['chat', '--thread', 'piped'], env, '/undo\n');

@@ -328,6 +328,36 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     }
   }, 180_000);
 
+  for (const [name, viewport] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const) {
+    it(`connection lost (${name}): says so while the server is down, and carries on when it is back`, async (ctx) => {
+      ctx.skip(SKIP !== null, SKIP ?? '');
+      const context = await browser.newContext({ viewport });
+      try {
+        const { page, errors } = await openPage(context, viewport);
+        await page.goto(base);
+        await page.locator('.example').first().click();
+        await waitForRound(page, 1);
+        const port = web.port;
+        await web.stop();
+        await page.locator('#connection').waitFor({ state: 'visible' });
+        expect(await page.locator('#connection').textContent()).toBe('Connection lost — retrying…');
+        await shot(page, `12-connection-lost-${name}`);
+        web = await startFrontEnd(webFrontEnd, { ...rt, config: { ...rt.config, WEB_PORT: port } });
+        await page.locator('#connection').waitFor({ state: 'hidden' });
+        await page.locator('#input').fill('it is blue');
+        await page.locator('#input').press('Enter');
+        await waitForRound(page, 2);
+        // The browser's own failed requests while the server was down are no errors of the page.
+        expect(errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e))).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    }, 180_000);
+  }
+
   it('starts a second search from the sidebar, picks with a number key, and "Forget me"', async (ctx) => {
     ctx.skip(SKIP !== null, SKIP ?? '');
     const { page, errors } = await openPage(me);
