@@ -94,6 +94,16 @@ const variables = z.object({
 
   WEB_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   WEB_HOST: z.string().min(1).default('127.0.0.1'),
+  // Who a browser is (adapters/chat/web/session.ts, docs/web.md).
+  WEB_AUTH: z.enum(['none', 'token', 'header']).default('none'),
+  WEB_TOKEN: z.string().min(12, 'use at least 12 characters').optional(),
+  WEB_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  WEB_AUTH_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name, e.g. X-Forwarded-User')
+    .default('X-Forwarded-User'),
+  WEB_SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+  WEB_COOKIE_SECURE: bool.default(false),
 
   // Slack (bots/slack.ts, docs/slack.md): the bot token, plus the app token (Socket Mode) or the signing secret (HTTP).
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
@@ -208,6 +218,12 @@ const RULES: Rule[] = [
     when: (c) => c.DISCORD_TOKEN !== undefined,
     anyOf: ['DISCORD_APPLICATION_ID'],
     message: 'Discord needs DISCORD_APPLICATION_ID next to DISCORD_TOKEN; see docs/discord.md.',
+  },
+  {
+    when: (c) => c.WEB_AUTH === 'token',
+    anyOf: ['WEB_TOKEN'],
+    message:
+      'WEB_AUTH=token needs WEB_TOKEN, the access token people enter once in the page. See docs/web.md.',
   },
   {
     when: (c) => c.VECTOR_INDEX === 'pinecone',

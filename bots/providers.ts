@@ -44,7 +44,8 @@ export function buildProviders(config: Config, logger: Logger): Providers {
     gates.push(g);
     return g;
   };
-  const rules = new RuleRefiner();
+  // Beyond the sketch generator's shapes, any words are a description someone can draw.
+  const rules = new RuleRefiner({ freeText: config.GENERATOR !== 'sketch' });
 
   let refiner: QueryRefiner = rules;
   let fallbackRefiner: QueryRefiner | undefined;

@@ -14,6 +14,7 @@ import type { TenantGalleries } from './galleries.ts';
 import { buildPorts, type Stores } from './ports.ts';
 import { redactingLogOptions } from './redact.ts';
 import { TenantLifecycle } from './tenant-lifecycle.ts';
+import { isWebTokenAdmin } from './web.ts';
 
 export interface Runtime {
   config: Config;
@@ -32,11 +33,16 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Config, destination: 'stdout' | 'stderr' = 'stderr'): pino.Logger {
-  return pino(
-    { level: config.LOG_LEVEL, ...redactingLogOptions },
-    pino.destination(destination === 'stderr' ? 2 : 1),
-  );
+/** The JSON log: on stderr (stdout), or appended to a file (`{ file }`: the terminal chat keeps its screen for the chat). */
+export function createLogger(
+  config: Config,
+  destination: 'stdout' | 'stderr' | { file: string } = 'stderr',
+): pino.Logger {
+  const to =
+    typeof destination === 'object'
+      ? pino.destination({ dest: destination.file, mkdir: true, sync: true })
+      : pino.destination(destination === 'stderr' ? 2 : 1);
+  return pino({ level: config.LOG_LEVEL, ...redactingLogOptions }, to);
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -101,7 +107,7 @@ export async function buildRuntime(
       roundsPerUserPerMinute: config.ROUNDS_PER_USER_PER_MINUTE,
       roundsPerWorkspacePerMinute: config.ROUNDS_PER_WORKSPACE_PER_MINUTE,
       transcripts: config.TRANSCRIPTS,
-      isAdmin: (qualifiedUserId) => admins.has(qualifiedUserId),
+      isAdmin: (qualifiedUserId) => admins.has(qualifiedUserId) || isWebTokenAdmin(config, qualifiedUserId),
       admin: {
         status: async (tenant) => {
           const searched = await galleries.forTenant(tenant).catch(() => null);

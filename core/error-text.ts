@@ -31,6 +31,12 @@ const ERROR_TEXT = {
   refused: () => 'The image service refused to draw this description. Please rephrase it and send it again.',
   'refiner-failed': (p: { reason: string }) =>
     `I could not read that description (${p.reason}). Your thread is safe; please try again.`,
+  'not-understood': (p: { what: string; examples: string[] }) =>
+    [
+      `I did not understand ${p.what}, so I drew nothing. Describe the image you remember, for example:`,
+      ...p.examples.map((e) => `• ${e}`),
+      'Commands start with a slash (/pick 3, /more 2); /help lists them.',
+    ].join('\n'),
   timeout: (p: { reason: string }) =>
     `Reading your description took too long (${p.reason}). Your thread is safe; please try again.`,
 };

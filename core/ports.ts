@@ -24,6 +24,14 @@ export interface RefineResult {
   intent?: 'refine' | 'restart';
   /** Set when a fallback refiner produced the query (shown to the person). */
   note?: string;
+  /**
+   * false when the message holds nothing the refiner recognises as a description of an image (a
+   * link, a code block, a command without its slash, a run of one letter): nothing is drawn and the
+   * person is told what was not understood (`unrecognised`), with examples it would understand.
+   */
+  understood?: boolean;
+  unrecognised?: string;
+  examples?: string[];
 }
 
 export interface QueryRefiner {
@@ -336,6 +344,8 @@ export interface ChatEngine {
   roundView(key: ThreadKey, roundId: string): Promise<RoundView | null>;
   /** Creates an empty search thread (a front end's "New search" before any message). */
   openThread(key: ThreadKey, ownerId?: string): Promise<ThreadState>;
+  /** Deletes a thread, its transcript records and round images (a front end's "Delete search"). */
+  forgetThread(key: ThreadKey): Promise<number>;
   /** Resolves when every event handed over so far has been handled. */
   idle(): Promise<void>;
 }

@@ -1,17 +1,19 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { MAX_TEXT_CHARS, tooLongText } from '../adapters/chat/shared/text.ts';
 import { TerminalChat } from '../adapters/chat/terminal/adapter.ts';
 import { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
 import { encodeThreadId } from '../adapters/chat/terminal/thread-id.ts';
 import { jsonProgress, progressBar } from '../adapters/progress/index.ts';
 import { exportTranscripts } from '../adapters/store/transcript-export.ts';
-import { ConfigError, loadConfig } from '../bots/config.ts';
+import { type Config, ConfigError, loadConfig } from '../bots/config.ts';
 import { ensureDemoGallery } from '../bots/demo-gallery.ts';
 import { loadEncoder } from '../bots/encoder.ts';
 import { startFrontEnd } from '../bots/front-ends.ts';
 import { openStores, roundImages } from '../bots/ports.ts';
-import { buildRuntime } from '../bots/runtime.ts';
+import { buildRuntime, createLogger } from '../bots/runtime.ts';
 import { webFrontEnd } from '../bots/web.ts';
+import type { Gallery } from '../core/ports.ts';
 import type { Reply } from '../core/types.ts';
 import type { ClipShapedParams } from './build-clip-shaped-encoder.ts';
 import { registerDatasetCommand } from './dataset/command.ts';
@@ -37,9 +39,11 @@ program
   .description('chat in the terminal: describe an image, correct the drawing, pick the match')
   .option('--thread <id>', 'resume a thread by its id')
   .action(async (opts: { thread?: string }) => {
-    const rt = await buildRuntime(loadConfig(), {
+    const config = loadConfig();
+    const rt = await buildRuntime(config, {
       progress: progressBar('demo gallery'),
       log: console.error,
+      logger: terminalLogger(config),
     });
     const chat = new TerminalChat(rt.engine, {
       input: process.stdin,
@@ -59,16 +63,20 @@ program
   .option('--thread <id>', 'thread id to continue (default: a new thread)')
   .option('--json', 'machine-readable output')
   .action(async (words: string[], opts: { thread?: string; json?: boolean }) => {
-    const rt = await buildRuntime(loadConfig(), { log: console.error });
+    const text = words.join(' ');
+    // Before any model work: a message this long is no description.
+    if (text.length > MAX_TEXT_CHARS) throw new Error(tooLongText(text.length));
+    const config = loadConfig();
+    const rt = await buildRuntime(config, { log: console.error, logger: terminalLogger(config) });
     const session = opts.thread ?? `ask-${Date.now().toString(36)}`;
     const key = encodeThreadId(session);
     const renderer = new TerminalRenderer(rt.config.OUT_DIR);
     const replies: unknown[] = [];
     await rt.engine.onMessage(
-      { key, eventId: `ask:${session}:${Date.now()}:${process.pid}`, userId: 'cli', text: words.join(' ') },
+      { key, eventId: `ask:${session}:${Date.now()}:${process.pid}`, userId: 'cli', text },
       {
         send: async (reply) => {
-          if (opts.json) replies.push(await toJson(reply, renderer));
+          if (opts.json) replies.push(await toJson(reply, renderer, rt.gallery));
           else console.log(await renderer.render(reply));
         },
       },
@@ -171,13 +179,19 @@ program
     stores.db.close();
   });
 
-async function toJson(reply: Reply, renderer: TerminalRenderer): Promise<unknown> {
+/** The terminal chat and `ask` keep the screen for the conversation: the JSON log goes to DATA_DIR/logs/cli.log. */
+function terminalLogger(config: Config) {
+  return createLogger(config, { file: join(config.DATA_DIR, 'logs', 'cli.log') });
+}
+
+async function toJson(reply: Reply, renderer: TerminalRenderer, gallery: Gallery): Promise<unknown> {
   switch (reply.kind) {
     case 'notice':
       return reply;
     case 'round': {
       const { view } = reply;
       const files = await renderer.writeRoundFiles(view);
+      const assets = await gallery.getMany(view.tiles.map((t) => t.assetId));
       return {
         kind: 'round',
         round: view.roundNumber,
@@ -186,7 +200,8 @@ async function toJson(reply: Reply, renderer: TerminalRenderer): Promise<unknown
         interpretation: view.interpretation ?? null,
         syntheticImage: files.synthetic,
         contactSheet: files.sheet,
-        matches: view.tiles,
+        // Each match's file (path or URL of the original) next to its id.
+        matches: view.tiles.map((t) => ({ ...t, file: assets.get(t.assetId)?.source ?? null })),
         notes: view.notes,
       };
     }

@@ -263,10 +263,26 @@ describe('ConversationEngine', () => {
   it('truncates a huge message with a notice', async () => {
     const w = await engineWorld({ maxMessageChars: 100 });
     const sink = new RecordingSink();
-    await w.say(KEY, 'x'.repeat(5000), sink);
+    await w.say(KEY, 'a red circle '.repeat(400), sink);
     const view = sink.rounds()[0]!;
     expect(view.query).toHaveLength(100);
-    expect(view.notes.join(' ')).toContain('5,000 characters; I used the first 100');
+    expect(view.notes.join(' ')).toContain('5,199 characters; I used the first 100');
+  });
+
+  it('does not draw what the refiner did not understand: it says so with examples, and the thread is unchanged', async () => {
+    const w = await engineWorld({ maxMessageChars: 100 });
+    const sink = new RecordingSink();
+    await w.say(KEY, 'a red circle', sink);
+    const before = await w.engine.thread(KEY);
+    await w.say(KEY, 'x'.repeat(5000), sink);
+    const notice = sink.replies.at(-1);
+    expect(notice).toMatchObject({ kind: 'notice', level: 'warn' });
+    const text = (notice as { text: string }).text;
+    expect(text).toContain('5,000 characters; I used the first 100');
+    expect(text).toContain(`I did not understand "${'x'.repeat(37)}…", so I drew nothing.`);
+    expect(text).toContain('• a red bicycle leaning on a brick wall');
+    expect(sink.rounds()).toHaveLength(1);
+    expect((await w.engine.thread(KEY))?.rounds).toEqual(before?.rounds);
   });
 
   it('refuses out-of-range picks and actions on a finished thread, changing nothing', async () => {
@@ -376,9 +392,14 @@ describe('ConversationEngine', () => {
     await w.say(KEY, 'like this', sink, {
       images: [{ name: 'broken.jpg', data: Buffer.from('not really a jpeg') }],
     });
-    expect(sink.notices().at(-1)).toContain(
-      'I could not use "broken.jpg" as a picture: it is not an image I can read',
-    );
+    expect(sink.notices().at(-1)).toContain('I could not use "broken.jpg" as a picture: not an image');
+    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
+
+    // Regenerate cannot redraw a photo: it says so, draws nothing, and the search stays as it was.
+    const [r1] = sink.rounds();
+    await w.press(KEY, r1?.actions.regenerate as string, sink);
+    expect(sink.notices().at(-1)).toContain('I cannot redraw a photo');
+    expect(w.deps.generator.queries.length).toBe(drawn);
     expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
   });
 
@@ -457,7 +478,7 @@ describe('ConversationEngine', () => {
       await w.say(KEY, 'a red circle', sink);
       await w.say(KEY, 'it is blue', sink);
       const [r1, r2] = sink.rounds();
-      expect(r1?.consentNotice).toContain('only if you press "Keep this search for research"');
+      expect(r1?.consentNotice).toContain('only if you choose "Keep this search for research" or type /keep.');
       expect(r2?.consentNotice).toBeUndefined();
       expect(r2?.actions.keep).toBeDefined();
       expect(await w.deps.transcripts.list()).toEqual([]);

@@ -10,6 +10,16 @@
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
+/**
+ * onnxruntime-node 1.30 on Linux starts Microsoft's 1DS telemetry with its first session unless
+ * ORT_DISABLE_TELEMETRY is set when that happens (the decision holds for the process). It reads
+ * /proc/self/cmdline — with `genir ask "<text>"`, people's words — and matches it with a recursive
+ * std::regex whose depth grows with the line's length: in a worker thread (4 MB stack) a command
+ * line of ~14,000 characters overflowed the stack and the process died with SIGSEGV (exit 139).
+ * Off for the whole process, before any session exists; nothing is uploaded either.
+ */
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 type Feed = Pick<ort.Tensor, 'type' | 'data' | 'dims'>;
 
 interface Pending {
