@@ -1,24 +1,18 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { TerminalChat } from '../adapters/chat/terminal/adapter.ts';
-import { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
-import { encodeThreadId } from '../adapters/chat/terminal/thread-id.ts';
-import { jsonProgress, progressBar } from '../adapters/progress/index.ts';
-import { exportTranscripts } from '../adapters/store/transcript-export.ts';
-import { ConfigError, loadConfig } from '../bots/config.ts';
-import { ensureDemoGallery } from '../bots/demo-gallery.ts';
-import { loadEncoder } from '../bots/encoder.ts';
-import { startFrontEnd } from '../bots/front-ends.ts';
-import { openStores, roundImages } from '../bots/ports.ts';
-import { buildRuntime } from '../bots/runtime.ts';
-import { webFrontEnd } from '../bots/web.ts';
+import type { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
+import { ConfigError } from '../bots/config-error.ts';
 import type { Reply } from '../core/types.ts';
 import type { ClipShapedParams } from './build-clip-shaped-encoder.ts';
-import { discordRegister } from './discord-register.ts';
-import { doctorCommand } from './doctor.ts';
 import { addEvalCommand } from './eval/cli.ts';
-import { registerIndexCommand } from './index-gallery/index.ts';
-import { MODEL_REGISTRY, modelsFetchCommand } from './models-fetch.ts';
+import { registerIndexCommand } from './index-gallery/command.ts';
+import { MODEL_REGISTRY } from './model-registry.ts';
+
+/**
+ * Each command imports what it uses when it runs (its first line), so `genir --help` and every
+ * other command skip it: platform SDKs, sharp and onnxruntime each take 0.1–1 s to load.
+ */
+const runtime = () => import('./cli-runtime.ts');
 
 const int = (name: string) => (value: string) => {
   const n = Number(value);
@@ -35,6 +29,7 @@ program
   .description('chat in the terminal: describe an image, correct the drawing, pick the match')
   .option('--thread <id>', 'resume a thread by its id')
   .action(async (opts: { thread?: string }) => {
+    const { buildRuntime, loadConfig, progressBar, TerminalChat } = await runtime();
     const rt = await buildRuntime(loadConfig(), {
       progress: progressBar('demo gallery'),
       log: console.error,
@@ -57,6 +52,7 @@ program
   .option('--thread <id>', 'thread id to continue (default: a new thread)')
   .option('--json', 'machine-readable output')
   .action(async (words: string[], opts: { thread?: string; json?: boolean }) => {
+    const { buildRuntime, encodeThreadId, loadConfig, TerminalRenderer } = await runtime();
     const rt = await buildRuntime(loadConfig(), { log: console.error });
     const session = opts.thread ?? `ask-${Date.now().toString(36)}`;
     const key = encodeThreadId(session);
@@ -83,6 +79,8 @@ program
   .option('--rebuild', 'rebuild even if a matching gallery exists')
   .option('--json', 'progress as JSON lines')
   .action(async (opts: { count?: number; seed?: number; rebuild?: boolean; json?: boolean }) => {
+    const { ensureDemoGallery, jsonProgress, loadConfig, loadEncoder, openStores, progressBar } =
+      await runtime();
     const config = loadConfig();
     if (opts.count) config.DEMO_GALLERY_SIZE = opts.count;
     if (opts.seed) config.DEMO_GALLERY_SEED = opts.seed;
@@ -117,6 +115,7 @@ program
   .option('--port <n>', 'port (default WEB_PORT)', int('--port'))
   .option('--host <addr>', 'address (default WEB_HOST)')
   .action(async (opts: { port?: number; host?: string }) => {
+    const { buildRuntime, loadConfig, progressBar, startFrontEnd, webFrontEnd } = await runtime();
     const config = loadConfig();
     if (opts.port) config.WEB_PORT = opts.port;
     if (opts.host) config.WEB_HOST = opts.host;
@@ -138,6 +137,8 @@ program
   )
   .option('--guild <id>', 'register in this guild only')
   .action(async (opts: { guild?: string }) => {
+    const { discordRegister } = await import('./discord-register.ts');
+    const { loadConfig } = await import('../bots/config.ts');
     console.log(await discordRegister(loadConfig(), opts.guild ? { guild: opts.guild } : {}));
   });
 
@@ -148,6 +149,7 @@ program
   .option('--since <date>', 'only rounds on or after this date (YYYY-MM-DD or ISO time)')
   .option('--format <format>', 'genir (a JSON file per dialogue) or jsonl', 'genir')
   .action(async (opts: { out: string; since?: string; format: string }) => {
+    const { exportTranscripts, loadConfig, openStores, progressBar, roundImages } = await runtime();
     if (opts.format !== 'genir' && opts.format !== 'jsonl')
       throw new Error('--format must be genir or jsonl');
     const since = opts.since ? Date.parse(opts.since) : undefined;
@@ -207,6 +209,8 @@ models
   .argument('<name>', `one of: ${Object.keys(MODEL_REGISTRY).join(', ')}`)
   .option('--quantized', 'the int8 exports: about 4x smaller, slightly less exact')
   .action(async (name: string, opts: { quantized?: boolean }) => {
+    const { modelsFetchCommand } = await import('./models-fetch.ts');
+    const { loadConfig } = await import('../bots/config.ts');
     const config = loadConfig();
     process.exitCode = await modelsFetchCommand(name, {
       quantized: opts.quantized ?? false,
@@ -229,8 +233,8 @@ models
   .option('--dim <n>', 'embedding size', int('--dim'))
   .option('--seed <n>', 'random seed of the weights (default 1)', int('--seed'))
   .action(async ({ out, ...given }: Partial<ClipShapedParams> & { out?: string }) => {
-    // loaded here: onnx-proto would add a third of a second to every other command's start
     const { buildClipShapedCommand } = await import('./build-clip-shaped-encoder.ts');
+    const { loadConfig } = await import('../bots/config.ts');
     console.log(
       await buildClipShapedCommand(out ?? join(loadConfig().MODELS_DIR, 'clip-shaped.onnx'), given),
     );
@@ -246,6 +250,8 @@ program
   .command('doctor')
   .description('check the configuration and reach each configured provider; say how to fix what is missing')
   .action(async () => {
+    const { doctorCommand } = await import('./doctor.ts');
+    const { loadConfig } = await import('../bots/config.ts');
     process.exitCode = await doctorCommand(loadConfig(process.env, { lenient: true }));
   });
 

@@ -3,16 +3,17 @@
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { SketchErrors } from '../../adapters/generate/sketch/index.ts';
-import { jsonProgress, type Progress, progressBar } from '../../adapters/progress/index.ts';
+import type { Progress } from '../../adapters/progress/index.ts';
 import type { RenderStyle } from '../../adapters/scene/index.ts';
-import { loadConfig } from '../../bots/config.ts';
+import type { Config } from '../../bots/config.ts';
+import { CONDITION_NAMES, type ConditionName } from './conditions.ts';
 import type { PerceptionNoise } from './pixel-user.ts';
-import { openPixelWorld } from './pixel-world.ts';
-import { hitsTable } from './report.ts';
-import { CONDITION_NAMES, type ConditionName, readFinished, runEval } from './run.ts';
-import { evalStats, type SeedRecords, statsMarkdown, writeStats } from './stats.ts';
+import type { SeedRecords } from './stats.ts';
 import type { VlmOptions } from './vlm-user.ts';
-import { type OpenedWorld, openGalleryWorld, openSceneWorld } from './worlds.ts';
+import type { OpenedWorld } from './worlds.ts';
+
+/** What `genir eval` uses when it runs, loaded then: `genir --help` lists it without loading them. */
+const evalModules = () => import('./command-modules.ts');
 
 export interface EvalCliOptions {
   world?: 'scenes' | 'ideal' | 'gallery';
@@ -114,6 +115,17 @@ function vlmOptions(opts: EvalCliOptions): VlmOptions {
 
 /** Runs `genir eval` with parsed options; returns the process exit code. */
 export async function evalCommand(opts: EvalCliOptions): Promise<number> {
+  const {
+    evalStats,
+    hitsTable,
+    jsonProgress,
+    loadConfig,
+    progressBar,
+    readFinished,
+    runEval,
+    statsMarkdown,
+    writeStats,
+  } = await evalModules();
   const config = loadConfig();
   const world = opts.world ?? (/^\d+$/.test(opts.gallery) ? 'scenes' : 'gallery');
   const conditions = parseConditions(opts.conditions);
@@ -177,10 +189,11 @@ async function openWorld(
   world: 'scenes' | 'ideal' | 'gallery',
   opts: EvalCliOptions,
   seed: number,
-  config: ReturnType<typeof loadConfig>,
+  config: Config,
   progress: (label: string) => Progress,
   log: (line: string) => void,
 ): Promise<OpenedWorld> {
+  const { openGalleryWorld, openPixelWorld, openSceneWorld } = await evalModules();
   if (world === 'gallery') {
     return openGalleryWorld({
       config,
