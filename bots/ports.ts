@@ -58,7 +58,7 @@ export interface Ports {
 }
 
 export async function buildPorts(config: Config, logger: Logger, options: GalleryBuild = {}): Promise<Ports> {
-  const providers = buildProviders(config, logger);
+  const providers = await buildProviders(config, logger);
   const stores = openStores(config);
   const closing: (() => Promise<void>)[] = [() => providers.close()];
   // Last opened, first closed; a step that fails does not keep the others open.

@@ -154,7 +154,7 @@ export async function openGalleryWorld(options: GalleryWorldOptions): Promise<Op
       );
     }
     const vlm = new VlmClient(options.vlm);
-    const providers = buildProviders(config, { info() {}, warn() {}, error() {} });
+    const providers = await buildProviders(config, { info() {}, warn() {}, error() {} });
     return {
       description: {
         world: 'gallery',
