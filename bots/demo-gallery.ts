@@ -2,9 +2,11 @@
  * The offline demo gallery: scenes sampled from the scene grammar, rendered to PNG files under
  * DATA_DIR/demo-gallery with a manifest, and indexed exactly (DATA_DIR/index/demo.exact).
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ExactIndex } from '../adapters/index/exact/index.ts';
+import { ThumbnailStore } from '../adapters/pictures/sharp/index.ts';
 import { type Progress, silentProgress } from '../adapters/progress/index.ts';
 import { captionScene, renderScene, type Scene, sampleScene } from '../adapters/scene/index.ts';
 import type { SqliteGallery } from '../adapters/store/sqlite/index.ts';
@@ -38,6 +40,8 @@ export interface DemoGalleryOptions {
   progress?: Progress;
   /** Scenes rendered and encoded per batch. */
   batch?: number;
+  /** Where the contact sheet's thumbnails of the scenes are made (default: none). */
+  thumbnails?: ThumbnailStore;
 }
 
 export const demoAssetId = (i: number): string => `demo-${String(i).padStart(6, '0')}`;
@@ -73,6 +77,7 @@ export async function buildDemoGallery(options: DemoGalleryOptions): Promise<Dem
   const batch = options.batch ?? 64;
   const imagesDir = resolve(dir, 'images');
   await rm(imagesDir, { recursive: true, force: true });
+  await rm(resolve(dir, 'thumbnails'), { recursive: true, force: true });
   await mkdir(imagesDir, { recursive: true });
   const existing = await index.size();
   if (existing > 0) {
@@ -110,14 +115,21 @@ export async function buildDemoGallery(options: DemoGalleryOptions): Promise<Dem
     const vectors = await encoder.embedImages(pngs);
     const slice = entries.slice(from, from + batch);
     await index.upsert(slice.map((e, j) => ({ id: e.id, vector: vectors[j] as Float32Array })));
-    const assets: Asset[] = slice.map((e) => ({
+    const assets: Asset[] = slice.map((e, j) => ({
       id: e.id,
       source: resolve(dir, e.file),
       title: e.caption,
       width: 256,
       height: 256,
       caption: e.caption,
+      hash: createHash('sha256')
+        .update(pngs[j] as Buffer)
+        .digest('hex'),
     }));
+    if (options.thumbnails) {
+      const thumbnails = options.thumbnails;
+      await Promise.all(assets.map((a, j) => thumbnails.put(a.hash as string, pngs[j] as Buffer)));
+    }
     await gallery.upsertAssets(assets);
     options.progress?.update(Math.min(count, from + batch));
   }
@@ -158,6 +170,7 @@ export async function ensureDemoGallery(
     ...base,
     index,
     gallery: stores.gallery,
+    thumbnails: ThumbnailStore.beside(base.dir),
     progress: options.progress ?? silentProgress,
   });
   return index;

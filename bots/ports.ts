@@ -4,12 +4,13 @@
  * bots/runtime.ts and the `genir` commands build through here (or the one builder they need).
  */
 import { join } from 'node:path';
+import { ThumbnailStore, withThumbnails } from '../adapters/pictures/sharp/index.ts';
 import type { Progress } from '../adapters/progress/index.ts';
 import { FileRoundImageStore } from '../adapters/store/files.ts';
 import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
 import type { Gallery, ImageGenerator, Logger, QueryRefiner, VectorIndex } from '../core/ports.ts';
 import type { Config } from './config.ts';
-import { ensureDemoGallery } from './demo-gallery.ts';
+import { demoDir, ensureDemoGallery } from './demo-gallery.ts';
 import { headerOf, type LoadedEncoder, loadEncoder } from './encoder.ts';
 import { buildProviders } from './providers.ts';
 import { openIndexedGallery } from './vector-index.ts';
@@ -36,10 +37,10 @@ export async function openSearchedGallery(
   encoder: LoadedEncoder,
   stores: Stores,
   options: GalleryBuild = {},
-): Promise<{ index: VectorIndex; gallery: Gallery; close(): Promise<void> }> {
+): Promise<{ index: VectorIndex; gallery: Gallery; dir: string; close(): Promise<void> }> {
   if (config.GALLERY === 'demo') {
     const index = await ensureDemoGallery(config, encoder, stores, options);
-    return { index, gallery: stores.gallery, close: () => index.close() };
+    return { index, gallery: stores.gallery, dir: demoDir(config), close: () => index.close() };
   }
   return openIndexedGallery(config, headerOf(encoder));
 }
@@ -80,7 +81,13 @@ export async function buildPorts(config: Config, logger: Logger, options: Galler
       generator: providers.generator,
       encoder,
       index: searched.index,
-      gallery: searched.gallery,
+      // Contact sheets are composed from thumbnails kept beside the gallery (made on first use).
+      gallery: withThumbnails(
+        searched.gallery,
+        ThumbnailStore.beside(searched.dir, {
+          onWriteError: (err, path) => logger.warn({ err, path }, 'thumbnail not saved'),
+        }),
+      ),
       stores,
       images: roundImages(config),
       close,

@@ -5,9 +5,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { makeThumbnails, ThumbnailStore } from '../adapters/pictures/sharp/index.ts';
 import { progressBar } from '../adapters/progress/index.ts';
 import { captionScene, type PartialScene, type Scene, sampleScene } from '../adapters/scene/index.ts';
 import { loadConfig } from '../bots/config.ts';
+import { demoDir } from '../bots/demo-gallery.ts';
 import { buildRuntime, createLogger } from '../bots/runtime.ts';
 import { createRng } from '../core/random.ts';
 import { percentile, printTable } from './stats.ts';
@@ -49,6 +51,16 @@ async function benchSize(size: number, rounds: number, rebuild: boolean) {
     ...(rebuild ? { rebuild } : {}),
   });
   const buildSeconds = (performance.now() - t0) / 1000;
+  // A gallery built before thumbnails were kept gets them now, once (new galleries make them when built).
+  const t1 = performance.now();
+  const assets = await rt.stores.gallery.all();
+  const bar = progressBar(`thumbnails ${size}`);
+  bar.start(assets.length);
+  await makeThumbnails(rt.stores.gallery, assets, ThumbnailStore.beside(demoDir(config)), {
+    onProgress: (done) => bar.update(done),
+  });
+  bar.stop();
+  const thumbnailSeconds = (performance.now() - t1) / 1000;
   const samples: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
   const rng = createRng(size);
   let n = 0;
@@ -77,6 +89,7 @@ async function benchSize(size: number, rounds: number, rebuild: boolean) {
     gallery: built
       ? { built: true, seconds: buildSeconds, scenesPerSecond: size / buildSeconds }
       : { built: false },
+    thumbnailSeconds,
     stages: Object.fromEntries(
       STAGES.map((s) => [
         s,

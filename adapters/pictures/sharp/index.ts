@@ -8,3 +8,5 @@ export const sharpPictures: RoundPictures = {
   contactSheet: (tiles) => renderContactSheet(tiles),
   uploadToPng,
 };
+
+export { makeThumbnails, ThumbnailStore, withThumbnails } from './thumbnails.ts';

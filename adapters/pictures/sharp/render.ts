@@ -19,6 +19,8 @@ export const SYNTHETIC_WIDTH = 512;
 /** Very tall synthetic images are fitted inside 512 × this and centred. */
 export const SYNTHETIC_MAX_HEIGHT = 1024;
 const CAPTION_MAX_LINES = 4;
+/** Default tile size of the contact sheet (gallery thumbnails are made at this size). */
+export const CONTACT_SHEET_TILE = 192;
 
 const COLORS = {
   sheet: '#2b2d31',
@@ -132,7 +134,7 @@ export function contactSheetLayout(
   count: number,
   options: { columns?: number; tileSize?: number; labels?: boolean } = {},
 ): ContactSheetLayout {
-  const tileSize = Math.max(64, Math.floor(options.tileSize ?? 192));
+  const tileSize = Math.max(64, Math.floor(options.tileSize ?? CONTACT_SHEET_TILE));
   const wanted = Math.max(1, Math.floor(options.columns ?? 5));
   const cells = Math.max(1, count);
   const columns = Math.min(wanted, cells);
