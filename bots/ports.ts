@@ -11,7 +11,7 @@ import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
 import type { Gallery, ImageGenerator, Logger, QueryRefiner, VectorIndex } from '../core/ports.ts';
 import type { Config } from './config.ts';
 import { demoDir, ensureDemoGallery } from './demo-gallery.ts';
-import { headerOf, type LoadedEncoder, loadEncoder } from './encoder.ts';
+import { encoderHeader, type LoadedEncoder, loadEncoder } from './encoder.ts';
 import { buildProviders } from './providers.ts';
 import { openIndexedGallery } from './vector-index.ts';
 
@@ -31,18 +31,22 @@ export interface GalleryBuild {
   log?: (line: string) => void;
 }
 
-/** GALLERY=demo: the offline demo gallery (built when missing); else a gallery made by `genir index`. */
+/**
+ * GALLERY=demo: the offline demo gallery (built when missing); else a gallery made by `genir index`.
+ * A ready gallery opens while the encoder is still loading (its header comes from the config file).
+ */
 export async function openSearchedGallery(
   config: Config,
-  encoder: LoadedEncoder,
+  encoder: LoadedEncoder | Promise<LoadedEncoder>,
   stores: Stores,
   options: GalleryBuild = {},
 ): Promise<{ index: VectorIndex; gallery: Gallery; dir: string; close(): Promise<void> }> {
+  const header = await encoderHeader(config);
   if (config.GALLERY === 'demo') {
-    const index = await ensureDemoGallery(config, encoder, stores, options);
+    const index = await ensureDemoGallery(config, encoder, stores, { ...options, header });
     return { index, gallery: stores.gallery, dir: demoDir(config), close: () => index.close() };
   }
-  return openIndexedGallery(config, headerOf(encoder));
+  return openIndexedGallery(config, header);
 }
 
 export interface Ports {
@@ -70,11 +74,18 @@ export async function buildPorts(config: Config, logger: Logger, options: Galler
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, 'closing the ports failed');
   };
+  // Start-up in parallel: the encoder loads in its worker thread while the gallery opens.
+  const encoding = loadEncoder(config, { text: true });
+  // Closed once loaded; a failure to load is thrown by the `await encoding` below.
+  const closeEncoder = encoding.then(
+    (encoder) => () => encoder.close(),
+    () => async () => {},
+  );
+  closing.push(async () => (await closeEncoder)());
   try {
-    const encoder = await loadEncoder(config, { text: true });
-    closing.push(() => encoder.close());
-    const searched = await openSearchedGallery(config, encoder, stores, options);
+    const searched = await openSearchedGallery(config, encoding, stores, options);
     closing.push(() => searched.close());
+    const encoder = await encoding;
     return {
       refiner: providers.refiner,
       ...(providers.fallbackRefiner ? { fallbackRefiner: providers.fallbackRefiner } : {}),
