@@ -12,6 +12,7 @@ import { loadConfig } from '../bots/config.ts';
 import { demoDir } from '../bots/demo-gallery.ts';
 import { buildRuntime, createLogger } from '../bots/runtime.ts';
 import { createRng } from '../core/random.ts';
+import { startWeb } from './bench-web.ts';
 import { percentile, printTable } from './stats.ts';
 
 const STAGES = ['refine', 'generate', 'encode', 'search', 'persist', 'render', 'total'] as const;
@@ -126,6 +127,30 @@ for (const r of results) {
     );
   }
 }
+// The idle web bot (`npm start`) on the largest gallery: resident memory once it serves, after a quiet second.
+const largest = Math.max(...results.map((r) => r.size));
+const web = await startWeb({
+  ...process.env,
+  DATA_DIR: join('data', 'bench', String(largest)),
+  DEMO_GALLERY_SIZE: String(largest),
+  LOG_LEVEL: 'warn',
+});
+let idleRssMb: number;
+try {
+  await web.call('/api/info');
+  await new Promise((r) => setTimeout(r, 1000));
+  idleRssMb = await web.rssMb();
+} finally {
+  await web.stop();
+}
+console.log(`idle web bot, ${largest.toLocaleString('en')} images: RSS ${idleRssMb.toFixed(0)} MB`);
 await mkdir('out/bench', { recursive: true });
-await writeFile('out/bench/round.json', JSON.stringify({ date: new Date().toISOString(), results }, null, 2));
+await writeFile(
+  'out/bench/round.json',
+  JSON.stringify(
+    { date: new Date().toISOString(), results, idleWeb: { size: largest, rssMb: idleRssMb } },
+    null,
+    2,
+  ),
+);
 console.log('wrote out/bench/round.json (ms)');

@@ -4,12 +4,12 @@
  * playground) until its first round's pictures are served. Prints a table, writes out/bench/start.json.
  * Runs what `npm start` runs (bin/genir.js, bin/start.js: dist/ when built, else the sources).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { startWeb } from './bench-web.ts';
 import { percentile, printTable } from './stats.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -41,47 +41,24 @@ function timeRun(args: string[]): Promise<number> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
-
 /** `npm start` on a free port: ms until a first round's contact sheet is served. */
 async function startToFirstRound(): Promise<number> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, ['bin/start.js'], {
-    cwd: ROOT,
-    env: { ...env, WEB_PORT: String(port) },
-    stdio: 'ignore',
-  });
+  const web = await startWeb(env);
   try {
-    const call = async (path: string, init?: RequestInit) => {
-      for (;;) {
-        if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}`);
-        const res = await fetch(`${base}${path}`, init).catch(() => null);
-        if (res) return res;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
-    const { thread } = (await (await call('/api/threads', { method: 'POST' })).json()) as {
+    const { thread } = (await (await web.call('/api/threads', { method: 'POST' })).json()) as {
       thread: { id: string };
     };
-    await call(`/api/threads/${thread.id}/messages`, {
+    await web.call(`/api/threads/${thread.id}/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text: 'a large red circle on a teal background' }),
     });
     for (;;) {
-      const text = await (await call(`/api/threads/${thread.id}`)).text();
+      const text = await (await web.call(`/api/threads/${thread.id}`)).text();
       const sheet = /\/img\/rounds\/[^"]+\/sheet\.png/.exec(text)?.[0];
       if (sheet) {
-        const res = await call(sheet);
+        const res = await web.call(sheet);
         if (res.status !== 200) throw new Error(`${sheet}: HTTP ${res.status}`);
         await res.arrayBuffer();
         return performance.now() - t0;
@@ -89,8 +66,7 @@ async function startToFirstRound(): Promise<number> {
       await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    await web.stop();
   }
 }
 
