@@ -2,6 +2,7 @@ import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import { checkFileOrigins, SLACK_FILE_ORIGINS } from '../adapters/chat/slack/file-origins.ts';
 import { priceTableSchema } from '../adapters/providers/prices.ts';
+import { ConfigError } from './config-error.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -245,9 +246,7 @@ const schema = variables.superRefine((config, ctx) => {
   }
 });
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 const invalid = (lines: string[]) =>
   new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nSee .env.example for every variable.`);

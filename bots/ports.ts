@@ -4,6 +4,7 @@
  * bots/runtime.ts and the `genir` commands build through here (or the one builder they need).
  */
 import { join } from 'node:path';
+import { ThumbnailStore, withThumbnails } from '../adapters/pictures/sharp/index.ts';
 import type { Progress } from '../adapters/progress/index.ts';
 import { FileRoundImageStore } from '../adapters/store/files.ts';
 import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
@@ -18,8 +19,8 @@ import type {
   VectorIndex,
 } from '../core/ports.ts';
 import type { Config } from './config.ts';
-import { ensureDemoGallery } from './demo-gallery.ts';
-import { headerOf, type LoadedEncoder, loadEncoder } from './encoder.ts';
+import { demoDir, ensureDemoGallery } from './demo-gallery.ts';
+import { encoderHeader, type LoadedEncoder, loadEncoder } from './encoder.ts';
 import { TenantGalleries } from './galleries.ts';
 import { buildProviders } from './providers.ts';
 import { buildDrawingCheck, buildRouter } from './router.ts';
@@ -41,18 +42,22 @@ export interface GalleryBuild {
   log?: (line: string) => void;
 }
 
-/** GALLERY=demo: the offline demo gallery (built when missing); else a gallery made by `genir index`. */
+/**
+ * GALLERY=demo: the offline demo gallery (built when missing); else a gallery made by `genir index`.
+ * A ready gallery opens while the encoder is still loading (its header comes from the config file).
+ */
 export async function openSearchedGallery(
   config: Config,
-  encoder: LoadedEncoder,
+  encoder: LoadedEncoder | Promise<LoadedEncoder>,
   stores: Stores,
   options: GalleryBuild = {},
-): Promise<OpenGallery> {
+): Promise<OpenGallery & { dir: string }> {
+  const header = await encoderHeader(config);
   if (config.GALLERY === 'demo') {
-    const index = await ensureDemoGallery(config, encoder, stores, options);
-    return { name: 'demo', index, gallery: stores.gallery, close: () => index.close() };
+    const index = await ensureDemoGallery(config, encoder, stores, { ...options, header });
+    return { name: 'demo', index, gallery: stores.gallery, dir: demoDir(config), close: () => index.close() };
   }
-  return openIndexedGallery(config, headerOf(encoder));
+  return openIndexedGallery(config, header);
 }
 
 export interface OpenGallery extends SearchedGallery {
@@ -81,7 +86,7 @@ export interface Ports {
 export async function buildPorts(config: Config, logger: Logger, options: GalleryBuild = {}): Promise<Ports> {
   const router = buildRouter(config);
   const drawingCheck = buildDrawingCheck(config);
-  const providers = buildProviders(config, logger);
+  const providers = await buildProviders(config, logger);
   const stores = openStores(config);
   const closing: (() => Promise<void>)[] = [() => providers.close()];
   // Last opened, first closed; a step that fails does not keep the others open.
@@ -92,15 +97,32 @@ export async function buildPorts(config: Config, logger: Logger, options: Galler
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, 'closing the ports failed');
   };
+  // Start-up in parallel: the encoder loads in its worker thread while the gallery opens.
+  const encoding = loadEncoder(config, { text: true });
+  // Closed once loaded; a failure to load is thrown by the `await encoding` below.
+  const closeEncoder = encoding.then(
+    (encoder) => () => encoder.close(),
+    () => async () => {},
+  );
+  closing.push(async () => (await closeEncoder)());
   try {
-    const encoder = await loadEncoder(config, { text: true });
-    closing.push(() => encoder.close());
-    const searched = await openSearchedGallery(config, encoder, stores, options);
+    // Contact sheets are composed from thumbnails kept beside each gallery (made on first use).
+    const withTiles = (opened: OpenGallery & { dir: string }): OpenGallery => ({
+      ...opened,
+      gallery: withThumbnails(
+        opened.gallery,
+        ThumbnailStore.beside(opened.dir, {
+          onWriteError: (err, path) => logger.warn({ err, path }, 'thumbnail not saved'),
+        }),
+      ),
+    });
+    const searched = withTiles(await openSearchedGallery(config, encoding, stores, options));
     closing.push(() => searched.close());
-    const galleries = new TenantGalleries(stores.bindings, searched, (name) =>
-      openSearchedGallery({ ...config, GALLERY: name }, encoder, stores, options),
+    const galleries = new TenantGalleries(stores.bindings, searched, async (name) =>
+      withTiles(await openSearchedGallery({ ...config, GALLERY: name }, encoding, stores, options)),
     );
     closing.push(() => galleries.close());
+    const encoder = await encoding;
     return {
       refiner: providers.refiner,
       ...(providers.fallbackRefiner ? { fallbackRefiner: providers.fallbackRefiner } : {}),

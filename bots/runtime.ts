@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
-import { sharpPictures } from '../adapters/pictures/sharp/index.ts';
+import { sharpPictures, warmUpPictures } from '../adapters/pictures/sharp/index.ts';
 import type { Progress } from '../adapters/progress/index.ts';
 import type { FileRoundImageStore } from '../adapters/store/files.ts';
 import { exportTranscripts } from '../adapters/store/transcript-export.ts';
@@ -70,6 +70,8 @@ export async function buildRuntime(
   } = {},
 ): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config);
+  // Start-up in parallel: the picture drawing warms up (fonts) while the ports open; not awaited.
+  warmUpPictures().catch((err: unknown) => logger.warn({ err }, 'warming up the picture drawing failed'));
   const ports = await buildPorts(config, logger as Logger, options);
   const { encoder, index, gallery, galleries, stores, images } = ports;
   const admins = new Set(config.ADMIN_USER_IDS);

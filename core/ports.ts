@@ -158,6 +158,11 @@ export interface Gallery {
   getMany(ids: string[]): Promise<Map<string, Asset>>;
   /** The asset's bytes, or null if the file is missing/unreadable. */
   read(asset: Asset): Promise<Buffer | null>;
+  /**
+   * A small picture of the asset for contact sheets (made once, then kept), or null if the file is
+   * missing/unreadable. Galleries without it are shown from read().
+   */
+  thumbnail?(asset: Asset): Promise<Buffer | null>;
   count(): Promise<number>;
 }
 

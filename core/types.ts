@@ -94,6 +94,8 @@ export interface Asset {
   width?: number;
   height?: number;
   caption?: string;
+  /** Content hash of the file (e.g. sha256 hex), when the gallery knows it: thumbnails are kept by it. */
+  hash?: string;
 }
 
 export interface RoundTile {

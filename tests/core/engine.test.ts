@@ -478,7 +478,9 @@ describe('ConversationEngine', () => {
       await w.say(KEY, 'a red circle', sink);
       await w.say(KEY, 'it is blue', sink);
       const [r1, r2] = sink.rounds();
-      expect(r1?.consentNotice).toContain('only if you choose "Keep this search for research" or type /keep.');
+      expect(r1?.consentNotice).toContain(
+        'only if you choose "Keep this search for research" or type /keep.',
+      );
       expect(r2?.consentNotice).toBeUndefined();
       expect(r2?.actions.keep).toBeDefined();
       expect(await w.deps.transcripts.list()).toEqual([]);

@@ -8,8 +8,6 @@ import type { SqliteStoreOptions } from './threads.ts';
 
 /** An asset as indexers write it: the port's Asset plus what tells them a file changed. */
 export interface GalleryAssetRecord extends Asset {
-  /** Content hash of the file (any stable string, e.g. sha256 hex). */
-  hash?: string;
   /** File modification time, ms since the epoch. */
   mtime?: number;
   sizeBytes?: number;
@@ -161,12 +159,12 @@ function toAsset(row: AssetRow): Asset {
   if (row.width !== null) asset.width = row.width;
   if (row.height !== null) asset.height = row.height;
   if (row.caption !== null) asset.caption = row.caption;
+  if (row.hash !== null) asset.hash = row.hash;
   return asset;
 }
 
 function toRecord(row: AssetRow): GalleryAssetRecord {
   const record: GalleryAssetRecord = { ...toAsset(row), addedAt: row.added_at };
-  if (row.hash !== null) record.hash = row.hash;
   if (row.mtime !== null) record.mtime = row.mtime;
   if (row.size_bytes !== null) record.sizeBytes = row.size_bytes;
   return record;
