@@ -5,10 +5,11 @@
  */
 import { basename } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { findGalleryDir, listGalleries } from '../../adapters/store/indexed-gallery.ts';
-import { type Config, loadConfig } from '../../bots/config.ts';
-import { openStores } from '../../bots/ports.ts';
+import type { Config } from '../../bots/config.ts';
 import { LOCAL_TENANT, type TenantId, tenantId } from '../../core/tenant.ts';
+
+/** What the subcommands use, loaded when one runs: `genir --help` lists them without loading it. */
+const modules = () => import('./command-modules.ts');
 
 interface TenantOptions {
   slackTeam?: string;
@@ -44,6 +45,7 @@ function checkId(value: string, pattern: RegExp, flag: string, what: string): st
 /** A gallery people can search, by name or by the folder it was indexed from; throws when there is none. */
 export async function resolveGalleryName(config: Config, value: string): Promise<string> {
   if (value === 'demo') return value;
+  const { findGalleryDir, listGalleries } = await modules();
   const dir = await findGalleryDir(config.DATA_DIR, value);
   const name = basename(dir);
   if (!(await listGalleries(config.DATA_DIR)).some((g) => g.name === name))
@@ -68,6 +70,7 @@ export function registerGalleryCommand(program: Command): Command {
     .description('the indexed galleries and which workspace or channel searches each')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
+      const { listGalleries, loadConfig, openStores } = await modules();
       const config = loadConfig();
       const galleries = await listGalleries(config.DATA_DIR);
       const stores = openStores(config);
@@ -115,6 +118,7 @@ export function registerGalleryCommand(program: Command): Command {
       .argument('<gallery>', 'gallery name or folder'),
   ).action(async (value: string, opts: TenantOptions) => {
     const { tenant, channel } = tenantFromOptions(opts);
+    const { loadConfig, openStores } = await modules();
     const config = loadConfig();
     const name = await resolveGalleryName(config, value);
     const stores = openStores(config);
@@ -132,6 +136,7 @@ export function registerGalleryCommand(program: Command): Command {
     gallery.command('unbind').description('stop a workspace, server or channel searching its gallery'),
   ).action(async (opts: TenantOptions) => {
     const { tenant, channel } = tenantFromOptions(opts);
+    const { loadConfig, openStores } = await modules();
     const config = loadConfig();
     const stores = openStores(config);
     try {
