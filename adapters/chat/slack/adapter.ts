@@ -294,7 +294,7 @@ export class SlackAdapter implements ChatFrontEnd {
       await tell(slackHelp(this.command));
       return;
     }
-    const slowDown = this.engine.tooFast(this.key(channel, NO_THREAD), command.user_id);
+    const slowDown = await this.engine.tooFast(this.key(channel, NO_THREAD), command.user_id);
     if (slowDown) {
       await tell(slowDown);
       return;
