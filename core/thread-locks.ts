@@ -13,10 +13,11 @@ export class InProcessLocks implements ThreadLocks {
     });
     const tail = previous.then(() => mine);
     this.tails.set(key, tail);
-    await previous;
-    if (signal?.aborted) {
+    try {
+      await (signal ? Promise.race([previous, rejectOnAbort(signal)]) : previous);
+    } catch (err) {
       this.free(key, tail, release);
-      throw signal.reason;
+      throw err;
     }
     return {
       lost: new AbortController().signal,
@@ -61,4 +62,11 @@ export class InProcessInbox implements ThreadInbox {
       .map(([key]) => key)
       .slice(0, limit);
   }
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }

@@ -138,8 +138,10 @@ export class PostgresDatabase {
       application_name: 'genir-chat',
       types,
     });
-    // An idle connection the server drops must not crash the process; the pool replaces it.
+    // A connection the server drops must not crash the process: the statement running on it fails
+    // (and callers say "try again"), and the pool replaces the connection.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new PostgresDatabase(pool);
     try {
       await db.migrate();
