@@ -30,6 +30,17 @@ const variables = z.object({
   OUT_DIR: z.string().min(1).default('out'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 
+  // State (docs/deploy.md): one SQLite file for one instance, or PostgreSQL shared by several.
+  STATE_STORE: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(?:ql)?:\/\//, 'must be a postgres:// (or postgresql://) connection URL')
+    .optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /** How long a thread's lock outlives a crashed holder (PostgreSQL); rounds renew it while they run. */
+  THREAD_LOCK_LEASE_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+
   DEMO_GALLERY_SIZE: z.coerce.number().int().min(10).max(1_000_000).default(2000),
   DEMO_GALLERY_SEED: z.coerce.number().int().default(1),
 
@@ -162,6 +173,12 @@ interface Rule {
 
 /** The rules between variables (one variable's own format is checked in `variables`). */
 const RULES: Rule[] = [
+  {
+    when: (c) => c.STATE_STORE === 'postgres',
+    anyOf: ['DATABASE_URL'],
+    message:
+      'STATE_STORE=postgres needs DATABASE_URL (postgres://user:password@host:5432/db). See docs/deploy.md.',
+  },
   {
     when: (c) => c.REFINER === 'openai',
     anyOf: ['OPENAI_API_KEY', 'OPENAI_BASE_URL'],

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { ExactIndex } from '../adapters/index/exact/index.ts';
 import { type Progress, silentProgress } from '../adapters/progress/index.ts';
 import { captionScene, renderScene, type Scene, sampleScene } from '../adapters/scene/index.ts';
-import type { SqliteGallery } from '../adapters/store/sqlite/index.ts';
+import type { WritableGallery } from '../adapters/store/asset-file.ts';
 import type { ImageEncoder, VectorIndex } from '../core/ports.ts';
 import { createRng } from '../core/random.ts';
 import type { Asset } from '../core/types.ts';
@@ -34,7 +34,7 @@ export interface DemoGalleryOptions {
   seed: number;
   encoder: ImageEncoder;
   index: VectorIndex;
-  gallery: SqliteGallery;
+  gallery: WritableGallery;
   progress?: Progress;
   /** Scenes rendered and encoded per batch. */
   batch?: number;
@@ -135,7 +135,7 @@ export const demoIndexPath = (config: Config) => join(config.DATA_DIR, 'index', 
 export async function ensureDemoGallery(
   config: Config,
   encoder: ImageEncoder,
-  stores: { gallery: SqliteGallery },
+  stores: { gallery: WritableGallery },
   options: { rebuild?: boolean; progress?: Progress; log?: (line: string) => void } = {},
 ): Promise<ExactIndex> {
   const base = {

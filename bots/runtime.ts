@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { sharpPictures } from '../adapters/pictures/sharp/index.ts';
 import type { Progress } from '../adapters/progress/index.ts';
-import type { FileRoundImageStore } from '../adapters/store/files.ts';
 import { exportTranscripts } from '../adapters/store/transcript-export.ts';
 import { commandSet } from '../commands/index.ts';
 import { ConversationEngine, type EngineOptions } from '../core/engine.ts';
-import type { Gallery, Logger, VectorIndex } from '../core/ports.ts';
+import type { Gallery, Logger, RoundImageStore, VectorIndex } from '../core/ports.ts';
 import type { Config } from './config.ts';
 import type { LoadedEncoder } from './encoder.ts';
 import { buildPorts, type Stores } from './ports.ts';
@@ -22,7 +21,7 @@ export interface Runtime {
   /** The gallery searched: the demo gallery, or GALLERY indexed with `genir index`. */
   gallery: Gallery;
   index: VectorIndex;
-  images: FileRoundImageStore;
+  images: RoundImageStore;
   close(): Promise<void>;
 }
 
@@ -75,6 +74,7 @@ export async function buildRuntime(
       commands: commandSet,
       pictures: sharpPictures,
       logger: logger as Logger,
+      ...stores.shared,
     },
     {
       topK: config.TOP_K,

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from '../bots/config.ts';
 import { ensureDemoGallery } from '../bots/demo-gallery.ts';
 import { loadEncoder } from '../bots/encoder.ts';
 import { startFrontEnd } from '../bots/front-ends.ts';
-import { openStores, roundImages } from '../bots/ports.ts';
+import { openStores } from '../bots/ports.ts';
 import { buildRuntime } from '../bots/runtime.ts';
 import { webFrontEnd } from '../bots/web.ts';
 import type { Reply } from '../core/types.ts';
@@ -86,7 +86,7 @@ program
     const config = loadConfig();
     if (opts.count) config.DEMO_GALLERY_SIZE = opts.count;
     if (opts.seed) config.DEMO_GALLERY_SEED = opts.seed;
-    const stores = openStores(config);
+    const stores = await openStores(config);
     const encoder = await loadEncoder(config);
     const t0 = performance.now();
     const index = await ensureDemoGallery(config, encoder, stores, {
@@ -108,7 +108,7 @@ program
     );
     await index.close();
     await encoder.close();
-    stores.db.close();
+    await stores.close();
   });
 
 program
@@ -153,18 +153,18 @@ program
     const since = opts.since ? Date.parse(opts.since) : undefined;
     if (since !== undefined && Number.isNaN(since)) throw new Error(`--since: not a date: ${opts.since}`);
     const config = loadConfig();
-    const stores = openStores(config);
+    const stores = await openStores(config);
     const result = await exportTranscripts({
       out: opts.out,
       transcripts: stores.transcripts,
-      images: roundImages(config),
+      images: stores.images,
       salt: config.USER_HASH_SALT,
       format: opts.format,
       progress: progressBar('export'),
       ...(since !== undefined ? { since } : {}),
     });
     console.log(`Exported ${result.dialogues} dialogues (${result.rounds} rounds) to ${opts.out}.`);
-    stores.db.close();
+    await stores.close();
   });
 
 async function toJson(reply: Reply, renderer: TerminalRenderer): Promise<unknown> {
