@@ -6,7 +6,7 @@ import type { Progress } from '../adapters/progress/index.ts';
 import { exportTranscripts } from '../adapters/store/transcript-export.ts';
 import { commandSet } from '../commands/index.ts';
 import { ConversationEngine, type EngineOptions } from '../core/engine.ts';
-import type { Gallery, Logger, RoundImageStore, VectorIndex } from '../core/ports.ts';
+import type { ChatFrontEnd, Gallery, Logger, RoundImageStore, VectorIndex } from '../core/ports.ts';
 import type { Config } from './config.ts';
 import type { LoadedEncoder } from './encoder.ts';
 import { buildPorts, type Stores } from './ports.ts';
@@ -22,6 +22,11 @@ export interface Runtime {
   gallery: Gallery;
   index: VectorIndex;
   images: RoundImageStore;
+  /**
+   * With a shared store (PostgreSQL): now and then, answers threads whose messages another
+   * instance accepted and then left (it crashed or lost its lock), through these front ends.
+   */
+  adoptLeftBehind(frontEnds: readonly ChatFrontEnd[]): void;
   close(): Promise<void>;
 }
 
@@ -111,6 +116,7 @@ export async function buildRuntime(
     },
   );
   const retention = startRetention(config, stores, logger);
+  let adopting: NodeJS.Timeout | undefined;
   return {
     config,
     logger,
@@ -120,7 +126,20 @@ export async function buildRuntime(
     gallery,
     index,
     images,
+    adoptLeftBehind(frontEnds) {
+      if (!stores.shared) return;
+      const lease = config.THREAD_LOCK_LEASE_MS;
+      const sinkFor = (key: string, userId: string) =>
+        frontEnds.map((fe) => fe.sinkFor?.(key, userId) ?? null).find((sink) => sink !== null) ?? null;
+      const sweep = () =>
+        engine
+          .adoptWaiting(lease, sinkFor)
+          .then((n) => n > 0 && logger.warn({ threads: n }, 'took up messages another instance left behind'))
+          .catch((err: unknown) => logger.error({ err }, 'could not take up left-behind messages'));
+      adopting = setInterval(sweep, lease / 2).unref();
+    },
     async close() {
+      clearInterval(adopting);
       clearInterval(retention);
       await engine.idle();
       await ports.close();

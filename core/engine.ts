@@ -108,10 +108,15 @@ export class ConversationEngine implements ChatEngine {
    * messages is gone, or lost its lock): the composition root runs this now and then, with a
    * sink for any thread key from the front end that owns it. Returns how many it took up.
    */
-  async adoptWaiting(ageMs: number, sinkFor: (key: ThreadKey) => ThreadSink | null): Promise<number> {
+  async adoptWaiting(
+    ageMs: number,
+    sinkFor: (key: ThreadKey, userId: string) => ThreadSink | null,
+  ): Promise<number> {
     let adopted = 0;
     for (const key of await this.inbox.stale(ageMs, 50)) {
-      const sink = this.queues.busy(key) ? null : sinkFor(key);
+      if (this.queues.busy(key)) continue;
+      const last = (await this.inbox.pending(key)).at(-1);
+      const sink = last ? sinkFor(key, last.message.userId) : null;
       if (!sink) continue;
       adopted++;
       void this.wake(key, sink, false);

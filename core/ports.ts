@@ -287,4 +287,9 @@ export interface ChatFrontEnd {
   stop(): Promise<void>;
   /** Resolves when every event received so far has been handled. */
   idle(): Promise<void>;
+  /**
+   * Where to answer one of this front end's threads without an event in hand (an instance taking
+   * up messages another instance accepted and left behind); null when the key is not its own.
+   */
+  sinkFor?(key: ThreadKey, userId: string): ThreadSink | null;
 }

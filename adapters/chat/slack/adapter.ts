@@ -5,7 +5,7 @@ import { BoundedSet } from '../../../core/bounded.ts';
 import { describeError } from '../../../core/error-text.ts';
 import { errorMessage } from '../../../core/errors.ts';
 import type { ChatEngine, ChatFrontEnd, Logger } from '../../../core/ports.ts';
-import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
+import type { InboundMessage, ThreadKey, ThreadSink } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
 import { collectUploads, type RemoteFile, type Uploads } from '../shared/uploads.ts';
 import { checkFileOrigins, SLACK_FILE_ORIGINS } from './file-origins.ts';
@@ -19,7 +19,7 @@ import {
   slackHelp,
   unescapeSlack,
 } from './renderer.ts';
-import { encodeThreadId, NO_THREAD } from './thread-id.ts';
+import { decodeThreadId, encodeThreadId, NO_THREAD, type SlackThreadId } from './thread-id.ts';
 
 export interface SlackIdentity {
   teamId: string;
@@ -255,6 +255,24 @@ export class SlackAdapter implements ChatFrontEnd {
     app.error(async (err) => {
       this.logger.error({ err }, 'slack app error');
     });
+  }
+
+  sinkFor(key: ThreadKey, userId: string): ThreadSink | null {
+    let id: SlackThreadId;
+    try {
+      id = decodeThreadId(key);
+    } catch {
+      return null;
+    }
+    if (id.team !== this.identity?.teamId) return null;
+    const dest = {
+      channel: id.channel,
+      ...(id.threadTs === NO_THREAD ? {} : { threadTs: id.threadTs }),
+      userId,
+    };
+    const sink = this.sink(dest);
+    // No progress line: nothing would remove it once the round is sent.
+    return { send: (reply) => sink.send(reply) };
   }
 
   private key(channel: string, threadTs: string): string {
