@@ -122,6 +122,13 @@ const variables = z.object({
     .pipe(z.array(z.string().regex(/^\d{17,20}$/, 'must be numeric channel ids, comma-separated')))
     .default([]),
   DISCORD_API_URL: z.url().optional(),
+  /** Gateway shards of the whole bot, across instances: "auto" (Discord's recommendation) or a count. */
+  DISCORD_SHARDS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(10_000)]).optional(),
+  /** The shards this instance runs (comma-separated ids below DISCORD_SHARDS); default: all of them. */
+  DISCORD_SHARD_IDS: commaList
+    .pipe(z.array(z.string().regex(/^\d{1,5}$/, 'must be shard ids (0, 1, …), comma-separated')))
+    .transform((ids) => ids.map(Number))
+    .optional(),
   // Real providers (adapters/refine/openai, adapters/generate/{replicate,openai}, docs/providers.md).
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),
@@ -224,6 +231,21 @@ const schema = variables.superRefine((config, ctx) => {
     if (rule.when(config) && rule.anyOf.every((name) => config[name] === undefined)) {
       ctx.addIssue({ code: 'custom', path: [rule.anyOf[0] as Variable], message: rule.message });
     }
+  }
+  const { DISCORD_SHARDS: total, DISCORD_SHARD_IDS: ids } = config;
+  if (ids && typeof total !== 'number') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DISCORD_SHARD_IDS'],
+      message:
+        'DISCORD_SHARD_IDS needs DISCORD_SHARDS set to the total number of shards across instances (not auto).',
+    });
+  } else if (ids && typeof total === 'number' && ids.some((id) => id >= total)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DISCORD_SHARD_IDS'],
+      message: `every shard id must be below DISCORD_SHARDS (${total}): ids run from 0 to ${total - 1}.`,
+    });
   }
 });
 
