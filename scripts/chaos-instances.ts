@@ -20,7 +20,6 @@ import { SlackRequestSender, slackEscape } from '../tests/fakes/slack/signer.ts'
 const ROOT = resolve(import.meta.dirname, '..');
 const SECRET = 'chaos-signing-secret-0123456789';
 const LEASE_MS = 4000;
-const CHANNEL = 'CCHAOS';
 const PERSON = 'UCHAOS';
 
 const freePort = () =>
@@ -130,6 +129,8 @@ async function main(): Promise<void> {
     );
 
     const sent = new Map<string, string[]>(); // thread ts → texts, in the order sent
+    // One channel per search: Slack limits posting per channel (about one message a second).
+    const channelOf = new Map<string, string>();
     let acked = 0;
     let refused = 0;
     const deliver = async (event: Record<string, unknown>, eventId: string, retry: number) => {
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
       if (res.status === 200) acked++;
       else refused++;
     };
-    const key = (ts: string) => `slack:${fake.identity.teamId}:${CHANNEL}:${ts}`;
+    const key = (ts: string) => `slack:${fake.identity.teamId}:${channelOf.get(ts)}:${ts}`;
     const accepted = async (ts: string, text: string) => {
       const { rows } = await db.query(
         `SELECT 1 FROM thread_inbox WHERE thread_key = $1 AND message->>'text' = $2
@@ -151,30 +152,35 @@ async function main(): Promise<void> {
     };
 
     // 1. 100 mentions, each delivered five times at once (to different instances).
+    console.error('instances ready; sending mentions');
     const t0 = performance.now();
     const roots: string[] = [];
     await Promise.all(
       Array.from({ length: 100 }, async (_, i) => {
         const text = `a red circle ${i}`;
         const raw = `<@${fake.identity.botUserId}> ${slackEscape(text)}`;
-        const ts = fake.addPersonMessage(CHANNEL, PERSON, raw).ts;
+        const channel = `CCHAOS${i}`;
+        const ts = fake.addPersonMessage(channel, PERSON, raw).ts;
+        channelOf.set(ts, channel);
         roots.push(ts);
         sent.set(ts, [text]);
-        const event = { type: 'app_mention', user: PERSON, text: raw, ts, channel: CHANNEL };
+        const event = { type: 'app_mention', user: PERSON, text: raw, ts, channel };
         const eventId = `EvM${i}`;
         await Promise.all([0, 1, 2, 3, 4].map((retry) => deliver(event, eventId, retry)));
       }),
     );
+    console.error(`mentions delivered (${acked} acked, ${refused} refused)`);
     // 2. 50 threads × 10 rapid replies: each one sent once the previous one was accepted somewhere.
     const reply = async (root: string, text: string, n: number) => {
-      const ts = fake.addPersonMessage(CHANNEL, PERSON, slackEscape(text), root).ts;
+      const channel = channelOf.get(root) as string;
+      const ts = fake.addPersonMessage(channel, PERSON, slackEscape(text), root).ts;
       sent.get(root)?.push(text);
       const event = {
         type: 'message',
         user: PERSON,
         text: slackEscape(text),
         ts,
-        channel: CHANNEL,
+        channel,
         thread_ts: root,
         channel_type: 'channel',
       };
@@ -187,6 +193,7 @@ async function main(): Promise<void> {
         for (let m = 0; m < 10; m++) await reply(root, `make it ${m} steps larger`, m);
       }),
     );
+    console.error('replies delivered; killing one instance during the next ones');
     // 3. More replies while one instance is killed (SIGKILL) in the middle of them.
     const victim = instances[2] as Instance;
     const killed = sleep(300).then(() => {
@@ -227,7 +234,9 @@ async function main(): Promise<void> {
       );
       const answered = (rows[0]?.state.rounds ?? []).flatMap((r) => r.userText.split('\n'));
       rounds += rows[0]?.state.rounds.length ?? 0;
-      posted += fake.thread(CHANNEL, root).filter((m) => m.metadata?.event_type === 'genir_round').length;
+      posted += fake
+        .thread(channelOf.get(root) as string, root)
+        .filter((m) => m.metadata?.event_type === 'genir_round').length;
       for (const t of texts) {
         const n = answered.filter((a) => a === t).length;
         if (n === 0) lost++;
@@ -270,6 +279,12 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
+
+// A run that hangs is a failure too.
+setTimeout(() => {
+  console.error('chaos:instances did not finish in 5 minutes');
+  process.exit(1);
+}, 300_000).unref();
 
 main().catch((err: unknown) => {
   console.error(err);
