@@ -272,7 +272,9 @@ async function main(): Promise<void> {
     if (result.duplicateRounds > 0 || result.lostMessages > 0) process.exitCode = 1;
   } finally {
     for (const inst of instances) if (inst.alive) inst.proc.kill('SIGTERM');
-    await sleep(1000);
+    await until('the instances to stop', async () => instances.every((i) => !i.alive), 10_000).catch(() => {
+      for (const inst of instances) if (inst.alive) inst.proc.kill('SIGKILL');
+    });
     await db.end();
     await fake.close();
     execFileSync(join(ROOT, 'scripts/pg-throwaway.sh'), ['stop', pgDir]);
