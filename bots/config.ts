@@ -31,6 +31,17 @@ const variables = z.object({
   OUT_DIR: z.string().min(1).default('out'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
 
+  // State (docs/deploy.md): one SQLite file for one instance, or PostgreSQL shared by several.
+  STATE_STORE: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(?:ql)?:\/\//, 'must be a postgres:// (or postgresql://) connection URL')
+    .optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /** How long a thread's lock outlives a crashed holder (PostgreSQL); rounds renew it while they run. */
+  THREAD_LOCK_LEASE_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+
   DEMO_GALLERY_SIZE: z.coerce.number().int().min(10).max(1_000_000).default(2000),
   DEMO_GALLERY_SEED: z.coerce.number().int().default(1),
 
@@ -141,6 +152,13 @@ const variables = z.object({
     .pipe(z.array(z.string().regex(/^\d{17,20}$/, 'must be numeric channel ids, comma-separated')))
     .default([]),
   DISCORD_API_URL: z.url().optional(),
+  /** Gateway shards of the whole bot, across instances: "auto" (Discord's recommendation) or a count. */
+  DISCORD_SHARDS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(10_000)]).optional(),
+  /** The shards this instance runs (comma-separated ids below DISCORD_SHARDS); default: all of them. */
+  DISCORD_SHARD_IDS: commaList
+    .pipe(z.array(z.string().regex(/^\d{1,5}$/, 'must be shard ids (0, 1, …), comma-separated')))
+    .transform((ids) => ids.map(Number))
+    .optional(),
   // Real providers (adapters/refine/openai, adapters/generate/{replicate,openai}, docs/providers.md).
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),
@@ -193,6 +211,12 @@ interface Rule {
 /** The rules between variables (one variable's own format is checked in `variables`). */
 const RULES: Rule[] = [
   {
+    when: (c) => c.STATE_STORE === 'postgres',
+    anyOf: ['DATABASE_URL'],
+    message:
+      'STATE_STORE=postgres needs DATABASE_URL (postgres://user:password@host:5432/db). See docs/deploy.md.',
+  },
+  {
     when: (c) => c.REFINER === 'openai',
     anyOf: ['OPENAI_API_KEY', 'OPENAI_BASE_URL'],
     message:
@@ -243,6 +267,21 @@ const schema = variables.superRefine((config, ctx) => {
     if (rule.when(config) && rule.anyOf.every((name) => config[name] === undefined)) {
       ctx.addIssue({ code: 'custom', path: [rule.anyOf[0] as Variable], message: rule.message });
     }
+  }
+  const { DISCORD_SHARDS: total, DISCORD_SHARD_IDS: ids } = config;
+  if (ids && typeof total !== 'number') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DISCORD_SHARD_IDS'],
+      message:
+        'DISCORD_SHARD_IDS needs DISCORD_SHARDS set to the total number of shards across instances (not auto).',
+    });
+  } else if (ids && typeof total === 'number' && ids.some((id) => id >= total)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DISCORD_SHARD_IDS'],
+      message: `every shard id must be below DISCORD_SHARDS (${total}): ids run from 0 to ${total - 1}.`,
+    });
   }
 });
 

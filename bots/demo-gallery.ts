@@ -9,7 +9,7 @@ import { ExactIndex } from '../adapters/index/exact/index.ts';
 import { ThumbnailStore } from '../adapters/pictures/sharp/index.ts';
 import { type Progress, silentProgress } from '../adapters/progress/index.ts';
 import { captionScene, renderScene, type Scene, sampleScene } from '../adapters/scene/index.ts';
-import type { SqliteGallery } from '../adapters/store/sqlite/index.ts';
+import type { WritableGallery } from '../adapters/store/asset-file.ts';
 import type { ImageEncoder, IndexHeader, VectorIndex } from '../core/ports.ts';
 import { createRng } from '../core/random.ts';
 import type { Asset } from '../core/types.ts';
@@ -36,7 +36,7 @@ export interface DemoGalleryOptions {
   seed: number;
   encoder: ImageEncoder;
   index: VectorIndex;
-  gallery: SqliteGallery;
+  gallery: WritableGallery;
   progress?: Progress;
   /** Scenes rendered and encoded per batch. */
   batch?: number;
@@ -165,7 +165,7 @@ export const demoIndexPath = (config: Config) => join(config.DATA_DIR, 'index', 
 export async function ensureDemoGallery(
   config: Config,
   encoder: ImageEncoder | Promise<ImageEncoder>,
-  stores: { gallery: SqliteGallery },
+  stores: { gallery: WritableGallery },
   options: {
     rebuild?: boolean;
     progress?: Progress;

@@ -6,19 +6,29 @@
 import { join } from 'node:path';
 import { ThumbnailStore, withThumbnails } from '../adapters/pictures/sharp/index.ts';
 import type { Progress } from '../adapters/progress/index.ts';
+import type { WritableGallery } from '../adapters/store/asset-file.ts';
 import { FileRoundImageStore } from '../adapters/store/files.ts';
+import { openPostgresStores } from '../adapters/store/postgres/index.ts';
 import { openSqliteStores } from '../adapters/store/sqlite/index.ts';
 import type {
   DrawingCheck,
   FeedbackRouter,
   Gallery,
+  GalleryBindingStore,
   ImageGenerator,
   Logger,
   QueryRefiner,
+  RateWindows,
+  RoundImageStore,
   SearchedGallery,
+  TenantStore,
+  ThreadInbox,
+  ThreadLocks,
+  ThreadStore,
+  TranscriptStore,
   VectorIndex,
 } from '../core/ports.ts';
-import type { Config } from './config.ts';
+import { type Config, required } from './config.ts';
 import { demoDir, ensureDemoGallery } from './demo-gallery.ts';
 import { encoderHeader, type LoadedEncoder, loadEncoder } from './encoder.ts';
 import { TenantGalleries } from './galleries.ts';
@@ -26,12 +36,44 @@ import { buildProviders } from './providers.ts';
 import { buildDrawingCheck, buildRouter } from './router.ts';
 import { openIndexedGallery } from './vector-index.ts';
 
-export type Stores = ReturnType<typeof openSqliteStores>;
+/** Every piece of the bot's state, on one SQLite file or one PostgreSQL database (STATE_STORE). */
+export interface Stores {
+  threads: ThreadStore;
+  transcripts: TranscriptStore;
+  /** The demo gallery's asset metadata. */
+  gallery: WritableGallery;
+  images: RoundImageStore;
+  /** Which gallery each tenant or channel searches (`genir gallery bind`). */
+  bindings: GalleryBindingStore;
+  /** Workspaces and servers the bot is in or has left (installations, the grace period). */
+  tenants: TenantStore;
+  /**
+   * What several instances share on PostgreSQL: per-thread locks, the thread inboxes, the rate
+   * windows. Absent on SQLite (one instance): the engine uses its in-process ones.
+   */
+  shared?: { locks: ThreadLocks; inbox: ThreadInbox; rates: RateWindows };
+  close(): Promise<void>;
+}
 
 export const dbPath = (config: Config) => join(config.DATA_DIR, 'genir.db');
 
-/** The bot's SQLite stores (threads, transcripts, the demo gallery's assets): close with `db.close()`. */
-export const openStores = (config: Config): Stores => openSqliteStores(dbPath(config));
+/**
+ * Opens the configured store. SQLite: DATA_DIR/genir.db and round pictures as files under
+ * DATA_DIR/rounds. PostgreSQL: everything in DATABASE_URL's database, pictures as bytea.
+ */
+export async function openStores(config: Config): Promise<Stores> {
+  if (config.STATE_STORE === 'postgres') {
+    const pg = await openPostgresStores(required(config, 'DATABASE_URL'), {
+      maxConnections: config.DATABASE_POOL_MAX,
+      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+      leaseMs: config.THREAD_LOCK_LEASE_MS,
+    });
+    const { locks, inbox, rates } = pg;
+    return { ...pg, shared: { locks, inbox, rates }, close: () => pg.db.close() };
+  }
+  const sqlite = openSqliteStores(dbPath(config));
+  return { ...sqlite, images: roundImages(config), close: async () => sqlite.db.close() };
+}
 
 export const roundImages = (config: Config) => new FileRoundImageStore(join(config.DATA_DIR, 'rounds'));
 
@@ -78,7 +120,7 @@ export interface Ports {
   /** Every tenant's gallery, by its binding (`genir gallery bind`). */
   galleries: TenantGalleries;
   stores: Stores;
-  images: FileRoundImageStore;
+  images: RoundImageStore;
   /** Closes every port (each one's optional close), then the stores. */
   close(): Promise<void>;
 }
@@ -86,14 +128,14 @@ export interface Ports {
 export async function buildPorts(config: Config, logger: Logger, options: GalleryBuild = {}): Promise<Ports> {
   const router = buildRouter(config);
   const drawingCheck = buildDrawingCheck(config);
+  const stores = await openStores(config);
   const providers = await buildProviders(config, logger);
-  const stores = openStores(config);
   const closing: (() => Promise<void>)[] = [() => providers.close()];
   // Last opened, first closed; a step that fails does not keep the others open.
   const close = async () => {
     const errors: unknown[] = [];
     for (const step of [...closing].reverse()) await step().catch((err: unknown) => errors.push(err));
-    stores.db.close();
+    await stores.close().catch((err: unknown) => errors.push(err));
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, 'closing the ports failed');
   };
@@ -134,7 +176,7 @@ export async function buildPorts(config: Config, logger: Logger, options: Galler
       gallery: searched.gallery,
       galleries,
       stores,
-      images: roundImages(config),
+      images: stores.images,
       close,
     };
   } catch (err) {

@@ -3,11 +3,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { sharpPictures, warmUpPictures } from '../adapters/pictures/sharp/index.ts';
 import type { Progress } from '../adapters/progress/index.ts';
-import type { FileRoundImageStore } from '../adapters/store/files.ts';
 import { exportTranscripts } from '../adapters/store/transcript-export.ts';
 import { commandSet } from '../commands/index.ts';
 import { ConversationEngine, type EngineOptions } from '../core/engine.ts';
-import type { Gallery, Logger, VectorIndex } from '../core/ports.ts';
+import type { ChatFrontEnd, Gallery, Logger, RoundImageStore, VectorIndex } from '../core/ports.ts';
 import type { Config } from './config.ts';
 import type { LoadedEncoder } from './encoder.ts';
 import type { TenantGalleries } from './galleries.ts';
@@ -29,7 +28,12 @@ export interface Runtime {
   galleries: TenantGalleries;
   /** Workspaces and guilds joining and leaving (installations, grace period, purge). */
   tenants: TenantLifecycle;
-  images: FileRoundImageStore;
+  images: RoundImageStore;
+  /**
+   * With a shared store (PostgreSQL): now and then, answers threads whose messages another
+   * instance accepted and then left (it crashed or lost its lock), through these front ends.
+   */
+  adoptLeftBehind(frontEnds: readonly ChatFrontEnd[]): void;
   close(): Promise<void>;
 }
 
@@ -90,6 +94,7 @@ export async function buildRuntime(
       commands: commandSet,
       pictures: sharpPictures,
       logger: logger as Logger,
+      ...stores.shared,
     },
     {
       topK: config.TOP_K,
@@ -146,6 +151,7 @@ export async function buildRuntime(
     config.TENANT_GRACE_DAYS,
   );
   const purge = tenants.schedule();
+  let adopting: NodeJS.Timeout | undefined;
   return {
     config,
     logger,
@@ -157,7 +163,20 @@ export async function buildRuntime(
     galleries,
     tenants,
     images,
+    adoptLeftBehind(frontEnds) {
+      if (!stores.shared) return;
+      const lease = config.THREAD_LOCK_LEASE_MS;
+      const sinkFor = (key: string, userId: string) =>
+        frontEnds.map((fe) => fe.sinkFor?.(key, userId) ?? null).find((sink) => sink !== null) ?? null;
+      const sweep = () =>
+        engine
+          .adoptWaiting(lease, sinkFor)
+          .then((n) => n > 0 && logger.warn({ threads: n }, 'took up messages another instance left behind'))
+          .catch((err: unknown) => logger.error({ err }, 'could not take up left-behind messages'));
+      adopting = setInterval(sweep, lease / 2).unref();
+    },
     async close() {
+      clearInterval(adopting);
       clearInterval(retention);
       clearInterval(purge);
       await engine.idle();

@@ -84,6 +84,11 @@ export interface ThreadState {
   found?: { assetId: string; roundId: string; userId: string };
   createdAt: number;
   updatedAt: number;
+  /**
+   * The inbox entries the last saved round answered: removed from the inbox right after the save,
+   * and skipped if a crash came in between (so no message is answered twice).
+   */
+  inboxAnswered?: number[];
 }
 
 export interface Asset {

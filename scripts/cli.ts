@@ -98,7 +98,7 @@ program
     const config = loadConfig();
     if (opts.count) config.DEMO_GALLERY_SIZE = opts.count;
     if (opts.seed) config.DEMO_GALLERY_SEED = opts.seed;
-    const stores = openStores(config);
+    const stores = await openStores(config);
     const encoder = await loadEncoder(config);
     const t0 = performance.now();
     const index = await ensureDemoGallery(config, encoder, stores, {
@@ -120,7 +120,7 @@ program
     );
     await index.close();
     await encoder.close();
-    stores.db.close();
+    await stores.close();
   });
 
 program
@@ -170,11 +170,11 @@ program
     const since = opts.since ? Date.parse(opts.since) : undefined;
     if (since !== undefined && Number.isNaN(since)) throw new Error(`--since: not a date: ${opts.since}`);
     const config = loadConfig();
-    const stores = openStores(config);
+    const stores = await openStores(config);
     const result = await exportTranscripts({
       out: opts.out,
       transcripts: stores.transcripts,
-      images: roundImages(config),
+      images: stores.images,
       salt: config.USER_HASH_SALT,
       format: opts.format,
       progress: progressBar('export'),
@@ -182,7 +182,7 @@ program
       ...(opts.tenant ? { tenant: opts.tenant } : {}),
     });
     console.log(`Exported ${result.dialogues} dialogues (${result.rounds} rounds) to ${opts.out}.`);
-    stores.db.close();
+    await stores.close();
   });
 
 /** The terminal chat and `ask` keep the screen for the conversation: the JSON log goes to DATA_DIR/logs/cli.log. */

@@ -188,6 +188,7 @@ function headlessImages(images: RoundImageStore): RoundImageStore {
   return {
     put: (key, roundId, png) => images.put(key, roundId, png),
     get: async () => null,
+    delete: (ref) => images.delete(ref),
     deleteThread: (key) => images.deleteThread(key),
   };
 }

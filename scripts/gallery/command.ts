@@ -73,7 +73,7 @@ export function registerGalleryCommand(program: Command): Command {
       const { listGalleries, loadConfig, openStores } = await modules();
       const config = loadConfig();
       const galleries = await listGalleries(config.DATA_DIR);
-      const stores = openStores(config);
+      const stores = await openStores(config);
       try {
         const bindings = await stores.bindings.list();
         const boundTo = (name: string) =>
@@ -105,7 +105,7 @@ export function registerGalleryCommand(program: Command): Command {
             `! ${b.tenant}${b.channel ? ` #${b.channel}` : ''} is bound to "${b.gallery}", which is not indexed`,
           );
       } finally {
-        stores.db.close();
+        await stores.close();
       }
     });
 
@@ -121,11 +121,11 @@ export function registerGalleryCommand(program: Command): Command {
     const { loadConfig, openStores } = await modules();
     const config = loadConfig();
     const name = await resolveGalleryName(config, value);
-    const stores = openStores(config);
+    const stores = await openStores(config);
     try {
       await stores.bindings.bind({ tenant, channel, gallery: name });
     } finally {
-      stores.db.close();
+      await stores.close();
     }
     console.log(
       `${tenant}${channel ? ` #${channel}` : ''} now searches gallery ${name} (running bots pick it up on their next round).`,
@@ -138,7 +138,7 @@ export function registerGalleryCommand(program: Command): Command {
     const { tenant, channel } = tenantFromOptions(opts);
     const { loadConfig, openStores } = await modules();
     const config = loadConfig();
-    const stores = openStores(config);
+    const stores = await openStores(config);
     try {
       const removed = await stores.bindings.unbind(tenant, channel);
       const where = `${tenant}${channel ? ` #${channel}` : ''}`;
@@ -146,7 +146,7 @@ export function registerGalleryCommand(program: Command): Command {
         removed ? `${where} has no gallery of its own any more.` : `${where} had no gallery bound.`,
       );
     } finally {
-      stores.db.close();
+      await stores.close();
     }
   });
   return gallery;

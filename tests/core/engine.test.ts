@@ -403,16 +403,46 @@ describe('ConversationEngine', () => {
     expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
   });
 
-  it('retries once on a compare-and-set conflict, then tells the person', async () => {
+  it('never draws a round twice on a compare-and-set conflict: removes its picture, keeps the words for the next round', async () => {
     const w = await engineWorld();
     const sink = new RecordingSink();
+    await w.say(KEY, 'a red circle', sink);
+    const save = w.deps.threads.save.bind(w.deps.threads);
+    const generate = w.deps.generator.generate.bind(w.deps.generator);
+    let draws = 0;
+    w.deps.generator.generate = (q, o) => {
+      draws++;
+      return generate(q, o);
+    };
+    const deleted: string[] = [];
+    const remove = w.deps.images.delete.bind(w.deps.images);
+    w.deps.images.delete = (ref) => {
+      deleted.push(ref);
+      return remove(ref);
+    };
+    w.deps.threads.save = async () => false;
+    await w.say(KEY, 'it is blue', sink);
+    expect(draws).toBe(1);
+    expect(sink.notices().at(-1)).toContain('Your words are kept');
+    expect(deleted).toHaveLength(1);
+    expect(await w.deps.images.get(deleted[0] as string)).toBeNull();
+    w.deps.threads.save = save;
+    await w.say(KEY, 'and large', sink);
+    expect(sink.rounds().at(-1)?.query).toBeDefined();
+    expect((await w.engine.thread(KEY))?.rounds.at(-1)?.userText).toBe('it is blue\nand large');
+  });
+
+  it('tries a cheap decision (pick) once more on a conflict, then tells the person', async () => {
+    const w = await engineWorld();
+    const sink = new RecordingSink();
+    await w.say(KEY, 'a red circle', sink);
     const save = w.deps.threads.save.bind(w.deps.threads);
     let conflicts = 1;
     w.deps.threads.save = async (state, expected) => (conflicts-- > 0 ? false : save(state, expected));
-    await w.say(KEY, 'a red circle', sink);
-    expect(sink.rounds()).toHaveLength(1);
+    await w.say(KEY, '/pick 1', sink);
+    expect(sink.replies.at(-1)?.kind).toBe('found');
     w.deps.threads.save = async () => false;
-    await w.say(KEY, 'it is blue', sink);
+    await w.say(KEY, '/undo', sink);
     expect(sink.notices().at(-1)).toContain('changed somewhere else at the same time');
   });
 
@@ -442,7 +472,7 @@ describe('ConversationEngine', () => {
     const sink = new RecordingSink();
     await w.say(KEY, 'a red circle', sink);
     await w.say(KEY, 'it is blue', sink);
-    expect(w.engine.tooFast(KEY, 'u1')).toMatch(/^Slow down a little: .* Try again in \d+ s\.$/);
+    expect(await w.engine.tooFast(KEY, 'u1')).toMatch(/^Slow down a little: .* Try again in \d+ s\.$/);
     const third = w.say(KEY, 'it is large', sink);
     await vi.waitFor(() => expect(waits).toHaveLength(1));
     const fourth = w.say(KEY, 'and at the top', sink);
@@ -454,8 +484,8 @@ describe('ConversationEngine', () => {
     const rounds = (await w.engine.thread(KEY))?.rounds ?? [];
     expect(rounds).toHaveLength(3);
     expect(rounds[2]?.userText).toBe('it is large\nand at the top');
-    expect(w.engine.tooFast(KEY, 'u1')).not.toBeNull();
-    expect(w.engine.tooFast(KEY, 'someone else')).toBeNull();
+    expect(await w.engine.tooFast(KEY, 'u1')).not.toBeNull();
+    expect(await w.engine.tooFast(KEY, 'someone else')).toBeNull();
   });
 
   it('refuses controls that would start a round over the limit, with the wait, and loses no state', async () => {

@@ -6,7 +6,7 @@ import { describeError } from '../../../core/error-text.ts';
 import { errorMessage } from '../../../core/errors.ts';
 import type { ChatEngine, ChatFrontEnd, Logger, TenantEvents } from '../../../core/ports.ts';
 import { tenantId } from '../../../core/tenant.ts';
-import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
+import type { InboundMessage, ThreadKey, ThreadSink } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
 import { collectUploads, type RemoteFile, type Uploads } from '../shared/uploads.ts';
 import { checkFileOrigins, SLACK_FILE_ORIGINS } from './file-origins.ts';
@@ -20,7 +20,7 @@ import {
   slackHelp,
   unescapeSlack,
 } from './renderer.ts';
-import { encodeThreadId, NO_THREAD, PLATFORM } from './thread-id.ts';
+import { decodeThreadId, encodeThreadId, NO_THREAD, PLATFORM, type SlackThreadId } from './thread-id.ts';
 
 export interface SlackIdentity {
   teamId: string;
@@ -284,6 +284,24 @@ export class SlackAdapter implements ChatFrontEnd {
     });
   }
 
+  sinkFor(key: ThreadKey, userId: string): ThreadSink | null {
+    let id: SlackThreadId;
+    try {
+      id = decodeThreadId(key);
+    } catch {
+      return null;
+    }
+    if (id.team !== this.identity?.teamId) return null;
+    const dest = {
+      channel: id.channel,
+      ...(id.threadTs === NO_THREAD ? {} : { threadTs: id.threadTs }),
+      userId,
+    };
+    const sink = this.sink(dest);
+    // No progress line: nothing would remove it once the round is sent.
+    return { send: (reply) => sink.send(reply) };
+  }
+
   private key(channel: string, threadTs: string): string {
     return encodeThreadId(this.me.teamId, channel, threadTs);
   }
@@ -321,7 +339,7 @@ export class SlackAdapter implements ChatFrontEnd {
       await tell(slackHelp(this.command));
       return;
     }
-    const slowDown = this.engine.tooFast(this.key(channel, NO_THREAD), command.user_id);
+    const slowDown = await this.engine.tooFast(this.key(channel, NO_THREAD), command.user_id);
     if (slowDown) {
       await tell(slowDown);
       return;
