@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { register } from 'tsx/esm/api';
+import { launch } from './launch.js';
 
-register();
-await import('../scripts/cli.ts');
+await launch('scripts/cli');

@@ -2,6 +2,7 @@ import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import { checkFileOrigins, SLACK_FILE_ORIGINS } from '../adapters/chat/slack/file-origins.ts';
 import { priceTableSchema } from '../adapters/providers/prices.ts';
+import { ConfigError } from './config-error.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -29,6 +30,17 @@ const variables = z.object({
   DATA_DIR: z.string().min(1).default('data'),
   OUT_DIR: z.string().min(1).default('out'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+
+  // State (docs/deploy.md): one SQLite file for one instance, or PostgreSQL shared by several.
+  STATE_STORE: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(?:ql)?:\/\//, 'must be a postgres:// (or postgresql://) connection URL')
+    .optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /** How long a thread's lock outlives a crashed holder (PostgreSQL); rounds renew it while they run. */
+  THREAD_LOCK_LEASE_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
 
   DEMO_GALLERY_SIZE: z.coerce.number().int().min(10).max(1_000_000).default(2000),
   DEMO_GALLERY_SEED: z.coerce.number().int().default(1),
@@ -94,6 +106,16 @@ const variables = z.object({
 
   WEB_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   WEB_HOST: z.string().min(1).default('127.0.0.1'),
+  // Who a browser is (adapters/chat/web/session.ts, docs/web.md).
+  WEB_AUTH: z.enum(['none', 'token', 'header']).default('none'),
+  WEB_TOKEN: z.string().min(12, 'use at least 12 characters').optional(),
+  WEB_ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+  WEB_AUTH_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name, e.g. X-Forwarded-User')
+    .default('X-Forwarded-User'),
+  WEB_SESSION_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+  WEB_COOKIE_SECURE: bool.default(false),
 
   // Slack (bots/slack.ts, docs/slack.md): the bot token, plus the app token (Socket Mode) or the signing secret (HTTP).
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
@@ -140,6 +162,13 @@ const variables = z.object({
     .pipe(z.array(z.string().regex(/^\d{17,20}$/, 'must be numeric channel ids, comma-separated')))
     .default([]),
   DISCORD_API_URL: z.url().optional(),
+  /** Gateway shards of the whole bot, across instances: "auto" (Discord's recommendation) or a count. */
+  DISCORD_SHARDS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(10_000)]).optional(),
+  /** The shards this instance runs (comma-separated ids below DISCORD_SHARDS); default: all of them. */
+  DISCORD_SHARD_IDS: commaList
+    .pipe(z.array(z.string().regex(/^\d{1,5}$/, 'must be shard ids (0, 1, …), comma-separated')))
+    .transform((ids) => ids.map(Number))
+    .optional(),
   // Real providers (adapters/refine/openai, adapters/generate/{replicate,openai}, docs/providers.md).
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),
@@ -203,6 +232,12 @@ const OAUTH_NEEDS =
 /** The rules between variables (one variable's own format is checked in `variables`). */
 const RULES: Rule[] = [
   {
+    when: (c) => c.STATE_STORE === 'postgres',
+    anyOf: ['DATABASE_URL'],
+    message:
+      'STATE_STORE=postgres needs DATABASE_URL (postgres://user:password@host:5432/db). See docs/deploy.md.',
+  },
+  {
     when: (c) => c.REFINER === 'openai',
     anyOf: ['OPENAI_API_KEY', 'OPENAI_BASE_URL'],
     message:
@@ -252,6 +287,12 @@ const RULES: Rule[] = [
     message: 'Discord needs DISCORD_APPLICATION_ID next to DISCORD_TOKEN; see docs/discord.md.',
   },
   {
+    when: (c) => c.WEB_AUTH === 'token',
+    anyOf: ['WEB_TOKEN'],
+    message:
+      'WEB_AUTH=token needs WEB_TOKEN, the access token people enter once in the page. See docs/web.md.',
+  },
+  {
     when: (c) => c.VECTOR_INDEX === 'pinecone',
     anyOf: ['PINECONE_API_KEY'],
     message: 'VECTOR_INDEX=pinecone needs PINECONE_API_KEY. See docs/indexing.md.',
@@ -273,11 +314,24 @@ const schema = variables.superRefine((config, ctx) => {
       });
     }
   }
+  const { DISCORD_SHARDS: total, DISCORD_SHARD_IDS: ids } = config;
+  if (ids && typeof total !== 'number') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DISCORD_SHARD_IDS'],
+      message:
+        'DISCORD_SHARD_IDS needs DISCORD_SHARDS set to the total number of shards across instances (not auto).',
+    });
+  } else if (ids && typeof total === 'number' && ids.some((id) => id >= total)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DISCORD_SHARD_IDS'],
+      message: `every shard id must be below DISCORD_SHARDS (${total}): ids run from 0 to ${total - 1}.`,
+    });
+  }
 });
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 const invalid = (lines: string[]) =>
   new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nSee .env.example for every variable.`);

@@ -1,5 +1,6 @@
+import type { ClientOptions } from 'discord.js';
 import type { DiscordAdapter } from '../adapters/chat/discord/adapter.ts';
-import { required } from './config.ts';
+import { type Config, required } from './config.ts';
 import type { FrontEndFactory } from './front-ends.ts';
 
 /** The Discord bot: DISCORD_TOKEN and DISCORD_APPLICATION_ID (docs/discord.md). */
@@ -13,9 +14,22 @@ export const discordFrontEnd: FrontEndFactory<DiscordAdapter> = {
       applicationId: required(config, 'DISCORD_APPLICATION_ID'),
       allowedChannelIds: config.DISCORD_ALLOWED_CHANNELS,
       ...(config.DISCORD_API_URL ? { apiUrl: config.DISCORD_API_URL } : {}),
+      clientOptions: discordShardOptions(config),
       logger,
       ...(tenants ? { tenants } : {}),
     });
   },
   describe: () => 'GenIR is running on Discord (Ctrl+C to stop).',
 };
+
+/**
+ * DISCORD_SHARDS / DISCORD_SHARD_IDS as discord.js's own sharding options: "auto" runs every shard
+ * Discord recommends in this process; a count runs all of them, or the ids this instance owns.
+ */
+export function discordShardOptions(config: Config): Pick<ClientOptions, 'shards' | 'shardCount'> {
+  const total = config.DISCORD_SHARDS;
+  if (total === undefined) return {};
+  if (total === 'auto') return { shards: 'auto' };
+  const ids = config.DISCORD_SHARD_IDS ?? Array.from({ length: total }, (_, i) => i);
+  return { shards: ids, shardCount: total };
+}

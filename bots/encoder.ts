@@ -1,5 +1,10 @@
 import { ClipEncoder } from '../adapters/encode/onnx/clip.ts';
-import { type OnnxEncoderOptions, OnnxImageEncoder } from '../adapters/encode/onnx/encoder.ts';
+import {
+  defaultConfigPath,
+  type OnnxEncoderOptions,
+  OnnxImageEncoder,
+  readEncoderConfig,
+} from '../adapters/encode/onnx/encoder.ts';
 import type { ImageEncoder, IndexHeader } from '../core/ports.ts';
 import type { Config } from './config.ts';
 
@@ -39,6 +44,12 @@ export function loadEncoder(config: Config, options: EncoderLoad = {}): Promise<
       intraOpThreads: threads || undefined,
     },
   });
+}
+
+/** The header of ENCODER_*'s indexes, from its config file: known before the model has loaded. */
+export async function encoderHeader(config: Config): Promise<IndexHeader> {
+  const c = await readEncoderConfig(config.ENCODER_CONFIG ?? defaultConfigPath(config.ENCODER_MODEL));
+  return { encoderId: c.id, dim: c.dim, preprocessing: c.preprocessing };
 }
 
 /** What an index built with this encoder records (and checks when opened). */

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     await stopAll();
     throw err;
   }
+  rt.adoptLeftBehind(running);
   if (factories.includes(FALLBACK)) {
     console.log(
       'No Discord or Slack credentials are set; see README for the bots, or `npx genir chat` for the terminal.',

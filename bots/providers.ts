@@ -1,8 +1,5 @@
-import { OpenAIImageGenerator } from '../adapters/generate/openai/index.ts';
-import { ReplicateGenerator } from '../adapters/generate/replicate/index.ts';
 import { SketchGenerator } from '../adapters/generate/sketch/index.ts';
 import { ProviderGate, priceTable } from '../adapters/providers/index.ts';
-import { OpenAIRefiner } from '../adapters/refine/openai/index.ts';
 import { RuleRefiner } from '../adapters/refine/rules/index.ts';
 import type { ImageGenerator, Logger, QueryRefiner } from '../core/ports.ts';
 import { type Config, required } from './config.ts';
@@ -16,9 +13,9 @@ export interface Providers {
 
 /**
  * REFINER / GENERATOR from config (bots/config.ts checks the variables each one needs); each real
- * provider behind its own ProviderGate (PROVIDER_*).
+ * provider behind its own ProviderGate (PROVIDER_*). A provider's SDK is loaded only when it is configured.
  */
-export function buildProviders(config: Config, logger: Logger): Providers {
+export async function buildProviders(config: Config, logger: Logger): Promise<Providers> {
   const prices = priceTable(config.MODEL_PRICES);
   const gates: ProviderGate[] = [];
   const gate = (name: string) => {
@@ -44,11 +41,13 @@ export function buildProviders(config: Config, logger: Logger): Providers {
     gates.push(g);
     return g;
   };
-  const rules = new RuleRefiner();
+  // Beyond the sketch generator's shapes, any words are a description someone can draw.
+  const rules = new RuleRefiner({ freeText: config.GENERATOR !== 'sketch' });
 
   let refiner: QueryRefiner = rules;
   let fallbackRefiner: QueryRefiner | undefined;
   if (config.REFINER === 'openai') {
+    const { OpenAIRefiner } = await import('../adapters/refine/openai/index.ts');
     refiner = new OpenAIRefiner({
       model: config.REFINER_MODEL,
       apiKey: config.OPENAI_API_KEY,
@@ -67,6 +66,7 @@ export function buildProviders(config: Config, logger: Logger): Providers {
 
   let generator: ImageGenerator = new SketchGenerator();
   if (config.GENERATOR === 'replicate') {
+    const { ReplicateGenerator } = await import('../adapters/generate/replicate/index.ts');
     generator = new ReplicateGenerator({
       apiToken: required(config, 'REPLICATE_API_TOKEN'),
       model: config.REPLICATE_MODEL,
@@ -83,6 +83,7 @@ export function buildProviders(config: Config, logger: Logger): Providers {
       logger,
     });
   } else if (config.GENERATOR === 'openai-images') {
+    const { OpenAIImageGenerator } = await import('../adapters/generate/openai/index.ts');
     generator = new OpenAIImageGenerator({
       model: config.IMAGE_MODEL,
       apiKey: config.OPENAI_API_KEY,

@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import pino from 'pino';
-import { sharpPictures } from '../adapters/pictures/sharp/index.ts';
+import { sharpPictures, warmUpPictures } from '../adapters/pictures/sharp/index.ts';
 import type { Progress } from '../adapters/progress/index.ts';
-import type { FileRoundImageStore } from '../adapters/store/files.ts';
 import { exportTranscripts } from '../adapters/store/transcript-export.ts';
 import { commandSet } from '../commands/index.ts';
 import { ConversationEngine, type EngineOptions } from '../core/engine.ts';
-import type { Gallery, Logger, VectorIndex } from '../core/ports.ts';
+import type { ChatFrontEnd, Gallery, Logger, RoundImageStore, VectorIndex } from '../core/ports.ts';
 import type { Config } from './config.ts';
 import type { LoadedEncoder } from './encoder.ts';
 import type { TenantGalleries } from './galleries.ts';
 import { buildPorts, type Stores } from './ports.ts';
 import { redactingLogOptions } from './redact.ts';
 import { TenantLifecycle } from './tenant-lifecycle.ts';
+import { isWebTokenAdmin } from './web.ts';
 
 export interface Runtime {
   config: Config;
@@ -28,15 +28,25 @@ export interface Runtime {
   galleries: TenantGalleries;
   /** Workspaces and guilds joining and leaving (installations, grace period, purge). */
   tenants: TenantLifecycle;
-  images: FileRoundImageStore;
+  images: RoundImageStore;
+  /**
+   * With a shared store (PostgreSQL): now and then, answers threads whose messages another
+   * instance accepted and then left (it crashed or lost its lock), through these front ends.
+   */
+  adoptLeftBehind(frontEnds: readonly ChatFrontEnd[]): void;
   close(): Promise<void>;
 }
 
-export function createLogger(config: Config, destination: 'stdout' | 'stderr' = 'stderr'): pino.Logger {
-  return pino(
-    { level: config.LOG_LEVEL, ...redactingLogOptions },
-    pino.destination(destination === 'stderr' ? 2 : 1),
-  );
+/** The JSON log: on stderr (stdout), or appended to a file (`{ file }`: the terminal chat keeps its screen for the chat). */
+export function createLogger(
+  config: Config,
+  destination: 'stdout' | 'stderr' | { file: string } = 'stderr',
+): pino.Logger {
+  const to =
+    typeof destination === 'object'
+      ? pino.destination({ dest: destination.file, mkdir: true, sync: true })
+      : pino.destination(destination === 'stderr' ? 2 : 1);
+  return pino({ level: config.LOG_LEVEL, ...redactingLogOptions }, to);
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -64,6 +74,8 @@ export async function buildRuntime(
   } = {},
 ): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config);
+  // Start-up in parallel: the picture drawing warms up (fonts) while the ports open; not awaited.
+  warmUpPictures().catch((err: unknown) => logger.warn({ err }, 'warming up the picture drawing failed'));
   const ports = await buildPorts(config, logger as Logger, options);
   const { encoder, index, gallery, galleries, stores, images } = ports;
   const admins = new Set(config.ADMIN_USER_IDS);
@@ -82,6 +94,7 @@ export async function buildRuntime(
       commands: commandSet,
       pictures: sharpPictures,
       logger: logger as Logger,
+      ...stores.shared,
     },
     {
       topK: config.TOP_K,
@@ -101,7 +114,7 @@ export async function buildRuntime(
       roundsPerUserPerMinute: config.ROUNDS_PER_USER_PER_MINUTE,
       roundsPerWorkspacePerMinute: config.ROUNDS_PER_WORKSPACE_PER_MINUTE,
       transcripts: config.TRANSCRIPTS,
-      isAdmin: (qualifiedUserId) => admins.has(qualifiedUserId),
+      isAdmin: (qualifiedUserId) => admins.has(qualifiedUserId) || isWebTokenAdmin(config, qualifiedUserId),
       admin: {
         status: async (tenant) => {
           const searched = await galleries.forTenant(tenant).catch(() => null);
@@ -138,6 +151,7 @@ export async function buildRuntime(
     config.TENANT_GRACE_DAYS,
   );
   const purge = tenants.schedule();
+  let adopting: NodeJS.Timeout | undefined;
   return {
     config,
     logger,
@@ -149,7 +163,20 @@ export async function buildRuntime(
     galleries,
     tenants,
     images,
+    adoptLeftBehind(frontEnds) {
+      if (!stores.shared) return;
+      const lease = config.THREAD_LOCK_LEASE_MS;
+      const sinkFor = (key: string, userId: string) =>
+        frontEnds.map((fe) => fe.sinkFor?.(key, userId) ?? null).find((sink) => sink !== null) ?? null;
+      const sweep = () =>
+        engine
+          .adoptWaiting(lease, sinkFor)
+          .then((n) => n > 0 && logger.warn({ threads: n }, 'took up messages another instance left behind'))
+          .catch((err: unknown) => logger.error({ err }, 'could not take up left-behind messages'));
+      adopting = setInterval(sweep, lease / 2).unref();
+    },
     async close() {
+      clearInterval(adopting);
       clearInterval(retention);
       clearInterval(purge);
       await engine.idle();

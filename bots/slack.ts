@@ -1,6 +1,14 @@
-import type { AppOptions, Logger as BoltLogger, HTTPReceiver, LogLevel, webApi } from '@slack/bolt';
+import type {
+  AppOptions,
+  Logger as BoltLogger,
+  HTTPReceiver,
+  Installation,
+  LogLevel,
+  webApi,
+} from '@slack/bolt';
 import type { SlackAdapter } from '../adapters/chat/slack/adapter.ts';
 import type { Logger, TenantInstallations } from '../core/ports.ts';
+import { tenantId } from '../core/tenant.ts';
 import { type Config, required } from './config.ts';
 import type { FrontEndDeps, FrontEndFactory } from './front-ends.ts';
 
@@ -121,7 +129,7 @@ export async function createSlackFrontEnd(
   const { engine, config, logger, tenants } = deps;
   const oauth = config.SLACK_CLIENT_ID !== undefined;
   const socket = !oauth && Boolean(config.SLACK_APP_TOKEN);
-  const [{ App, HTTPReceiver }, { SlackAdapter }] = await Promise.all([
+  const [{ App, HTTPReceiver, webApi: web }, { SlackAdapter }] = await Promise.all([
     import('@slack/bolt'),
     import('../adapters/chat/slack/adapter.ts'),
   ]);
@@ -153,7 +161,18 @@ export async function createSlackFrontEnd(
   return new SlackAdapter(app, engine, {
     logger,
     ...(tenants ? { tenants } : {}),
-    ...(oauth ? { multiWorkspace: true } : {}),
+    ...(oauth
+      ? {
+          multiWorkspace: true,
+          // Answering a thread without an event in hand (messages another instance accepted).
+          clientFor: async (team: string) => {
+            const installation = (await tenants?.installation(
+              tenantId('slack', team),
+            )) as Installation | null;
+            return installation?.bot?.token ? new web.WebClient(installation.bot.token, clientOptions) : null;
+          },
+        }
+      : {}),
     ...(receiver
       ? {
           listen: {

@@ -4,9 +4,7 @@
  * vector index: a folder under adapters/index/, an entry in INDEX_KINDS and its name in VECTOR_INDEX.
  */
 import { rm } from 'node:fs/promises';
-import { ExactIndex } from '../adapters/index/exact/index.ts';
-import { PineconeIndex } from '../adapters/index/pinecone/index.ts';
-import { type UsearchDtype, UsearchIndex, walPath } from '../adapters/index/usearch/index.ts';
+import type { UsearchDtype } from '../adapters/index/usearch/index.ts';
 import {
   findGalleryDir,
   type GalleryPaths,
@@ -58,12 +56,16 @@ interface IndexKindSpec<K extends IndexKind> {
   ): Promise<VectorIndex>;
 }
 
-/** Every vector index kind (VECTOR_INDEX); adding one: a folder under adapters/index/ and an entry here. */
+/**
+ * Every vector index kind (VECTOR_INDEX); adding one: a folder under adapters/index/ and an entry
+ * here. Each kind loads its adapter (and SDK) only when opened.
+ */
 const INDEX_KINDS: { [K in IndexKind]: IndexKindSpec<K> } = {
   exact: {
     settings: () => ({ kind: 'exact' }),
     async open(paths, header, _settings, options) {
       if (options.reset) await rm(paths.exact, { force: true });
+      const { ExactIndex } = await import('../adapters/index/exact/index.ts');
       return ExactIndex.open(paths.exact, header);
     },
   },
@@ -77,6 +79,7 @@ const INDEX_KINDS: { [K in IndexKind]: IndexKindSpec<K> } = {
       },
     }),
     async open(paths, header, settings, options) {
+      const { UsearchIndex, walPath } = await import('../adapters/index/usearch/index.ts');
       if (options.reset) {
         await rm(paths.usearch, { force: true });
         await rm(walPath(paths.usearch), { force: true });
@@ -104,7 +107,8 @@ const INDEX_KINDS: { [K in IndexKind]: IndexKindSpec<K> } = {
         region: config.PINECONE_REGION,
       },
     }),
-    open(_paths, header, { pinecone: p }, options) {
+    async open(_paths, header, { pinecone: p }, options) {
+      const { PineconeIndex } = await import('../adapters/index/pinecone/index.ts');
       return PineconeIndex.open(header, {
         apiKey: p.apiKey,
         indexName: p.indexName,

@@ -1,5 +1,13 @@
 import type { TranscriptPolicy } from './consent.ts';
-import type { CommandSet, RoundPictures, ThreadStore, TranscriptStore } from './ports.ts';
+import type {
+  CommandSet,
+  RateWindows,
+  RoundPictures,
+  ThreadInbox,
+  ThreadLocks,
+  ThreadStore,
+  TranscriptStore,
+} from './ports.ts';
 import { hashString } from './random.ts';
 import { DEFAULT_RANKING, type RankingOptions } from './ranking.ts';
 import type { RunnerDeps } from './round-runner.ts';
@@ -13,6 +21,13 @@ export interface EngineDeps extends RunnerDeps {
   commands: CommandSet;
   /** The round pictures and upload checks (adapters/pictures implements it). */
   pictures: RoundPictures;
+  /**
+   * Shared by every instance on one store (PostgreSQL); when absent, the in-process ones: one
+   * thread's lock, its accepted-but-unanswered messages, the rate-limit windows.
+   */
+  locks?: ThreadLocks;
+  inbox?: ThreadInbox;
+  rates?: RateWindows;
 }
 
 /** Server-side tasks behind the admin commands, each about one tenant; the composition root provides them. */

@@ -13,7 +13,11 @@ const ERROR_TEXT = {
   'rate-deferred': (p: { seconds: number }) =>
     `You are writing faster than I may draw (too many rounds in the last minute): I will answer this, and anything you add meanwhile, in one round in ${p.seconds} s.`,
   'thread-conflict': () => 'This thread was changed somewhere else at the same time. Please send that again.',
+  'thread-conflict-kept': () =>
+    'This thread was changed somewhere else at the same time, so I did not save that round. Your words are kept: they are answered in the next round.',
   'thread-exists': () => 'That search thread already exists.',
+  'store-unavailable': () =>
+    'I lost the connection to my database, so nothing of this was saved. Please try again in a moment.',
   'gallery-exhausted': () =>
     'I have shown you every image in the gallery that I can. Try Undo, or start a new search.',
   'gallery-empty': () =>
@@ -31,6 +35,12 @@ const ERROR_TEXT = {
   refused: () => 'The image service refused to draw this description. Please rephrase it and send it again.',
   'refiner-failed': (p: { reason: string }) =>
     `I could not read that description (${p.reason}). Your thread is safe; please try again.`,
+  'not-understood': (p: { what: string; examples: string[] }) =>
+    [
+      `I did not understand ${p.what}, so I drew nothing. Describe the image you remember, for example:`,
+      ...p.examples.map((e) => `• ${e}`),
+      'Commands start with a slash (/pick 3, /more 2); /help lists them.',
+    ].join('\n'),
   timeout: (p: { reason: string }) =>
     `Reading your description took too long (${p.reason}). Your thread is safe; please try again.`,
 };

@@ -24,6 +24,14 @@ export interface RefineResult {
   intent?: 'refine' | 'restart';
   /** Set when a fallback refiner produced the query (shown to the person). */
   note?: string;
+  /**
+   * false when the message holds nothing the refiner recognises as a description of an image (a
+   * link, a code block, a command without its slash, a run of one letter): nothing is drawn and the
+   * person is told what was not understood (`unrecognised`), with examples it would understand.
+   */
+  understood?: boolean;
+  unrecognised?: string;
+  examples?: string[];
 }
 
 export interface QueryRefiner {
@@ -150,6 +158,11 @@ export interface Gallery {
   getMany(ids: string[]): Promise<Map<string, Asset>>;
   /** The asset's bytes, or null if the file is missing/unreadable. */
   read(asset: Asset): Promise<Buffer | null>;
+  /**
+   * A small picture of the asset for contact sheets (made once, then kept), or null if the file is
+   * missing/unreadable. Galleries without it are shown from read().
+   */
+  thumbnail?(asset: Asset): Promise<Buffer | null>;
   count(): Promise<number>;
 }
 
@@ -241,7 +254,64 @@ export interface ThreadStore {
 export interface RoundImageStore {
   put(key: ThreadKey, roundId: string, png: Buffer): Promise<string>;
   get(ref: string): Promise<Buffer | null>;
+  /** Removes one picture (a round that was never saved); a missing ref is not an error. */
+  delete(ref: string): Promise<void>;
   deleteThread(key: ThreadKey): Promise<void>;
+}
+
+/** One sliding-window limit: at most `limit` hits of `key` in the window (0 = no limit). */
+export interface RateLimit {
+  key: string;
+  limit: number;
+}
+
+/** Rate-limit windows, shared by every instance that uses the same store. */
+export interface RateWindows {
+  /**
+   * The ms until every limit has room for one more hit in the last `windowMs` (0: now). With
+   * `take`, and when all have room, records one hit under each key, atomically.
+   */
+  check(limits: readonly RateLimit[], windowMs: number, take: boolean): Promise<number>;
+}
+
+/** A thread's lock as held by this instance, renewed while held. */
+export interface ThreadLease {
+  /** Aborted when the lease could not be renewed (expired, taken over, database lost). */
+  readonly lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+/**
+ * One holder per thread at a time, across every instance on the same store. A lease, not a
+ * session: a crashed holder's lock expires after the lease, and another instance takes over.
+ */
+export interface ThreadLocks {
+  /** Waits until this instance holds the thread's lock; `signal` gives up waiting. */
+  acquire(key: ThreadKey, signal?: AbortSignal): Promise<ThreadLease>;
+  close?(): Promise<void>;
+}
+
+/** A message accepted for a thread and not yet answered. */
+export interface InboxEntry {
+  /** Increases with arrival, across every instance. */
+  seq: number;
+  message: InboundMessage;
+  acceptedAt: number;
+}
+
+/**
+ * The messages accepted for each thread and not yet answered, shared by every instance: whoever
+ * holds the thread's lock answers them all, in arrival order, in its next round.
+ */
+export interface ThreadInbox {
+  /** Appends a message (after its event id was claimed); returns its entry's seq. */
+  push(message: InboundMessage): Promise<number>;
+  /** The thread's entries not yet answered, oldest first. */
+  pending(key: ThreadKey): Promise<InboxEntry[]>;
+  /** Removes these entries of the thread (they were answered). */
+  consume(key: ThreadKey, seqs: readonly number[]): Promise<void>;
+  /** Threads with an entry accepted more than `ageMs` ago (its instance may be gone). */
+  stale(ageMs: number, limit: number): Promise<ThreadKey[]>;
 }
 
 export interface TranscriptRecord {
@@ -333,7 +403,7 @@ export interface ChatEngine {
    * ask before a side effect of starting a search (a new thread, a root post); the engine applies
    * the limits again itself, deferring messages (never dropping them) and refusing controls.
    */
-  tooFast(key: ThreadKey, userId: string): string | null;
+  tooFast(key: ThreadKey, userId: string): Promise<string | null>;
   onMessage(msg: InboundMessage, sink: ThreadSink): Promise<void>;
   onAction(action: InboundAction, sink: ThreadSink): Promise<void>;
   /** A thread as stored (read-only for front ends), or null. */
@@ -344,6 +414,8 @@ export interface ChatEngine {
   roundView(key: ThreadKey, roundId: string): Promise<RoundView | null>;
   /** Creates an empty search thread (a front end's "New search" before any message). */
   openThread(key: ThreadKey, ownerId?: string): Promise<ThreadState>;
+  /** Deletes a thread, its transcript records and round images (a front end's "Delete search"). */
+  forgetThread(key: ThreadKey): Promise<number>;
   /** Resolves when every event handed over so far has been handled. */
   idle(): Promise<void>;
 }
@@ -357,4 +429,9 @@ export interface ChatFrontEnd {
   stop(): Promise<void>;
   /** Resolves when every event received so far has been handled. */
   idle(): Promise<void>;
+  /**
+   * Where to answer one of this front end's threads without an event in hand (an instance taking
+   * up messages another instance accepted and left behind); null when the key is not its own.
+   */
+  sinkFor?(key: ThreadKey, userId: string): ThreadSink | null;
 }

@@ -56,7 +56,7 @@ export async function buildRoundView(
       await Promise.all(
         tiles.map(async (t) => {
           const asset = assets.get(t.assetId);
-          const png = asset && gallery ? await gallery.read(asset) : null;
+          const png = asset && gallery ? await tileImage(gallery, asset) : null;
           return png
             ? { n: t.n, png, label: t.title }
             : { n: t.n, png: null, label: t.title, error: asset ? 'file missing' : 'not in gallery' };
@@ -78,6 +78,11 @@ export async function buildRoundView(
     ...(consent.text ? { consentNotice: consent.text } : {}),
     actions: roundActions(round, consent.offerKeep),
   };
+}
+
+/** A contact sheet tile: the gallery's thumbnail when it keeps them, else the original. */
+function tileImage(gallery: Gallery, asset: Asset): Promise<Buffer | null> {
+  return gallery.thumbnail ? gallery.thumbnail(asset) : gallery.read(asset);
 }
 
 async function syntheticFor(round: Round, deps: ViewDeps): Promise<Buffer | null> {

@@ -84,6 +84,11 @@ export interface ThreadState {
   found?: { assetId: string; roundId: string; userId: string };
   createdAt: number;
   updatedAt: number;
+  /**
+   * The inbox entries the last saved round answered: removed from the inbox right after the save,
+   * and skipped if a crash came in between (so no message is answered twice).
+   */
+  inboxAnswered?: number[];
 }
 
 export interface Asset {
@@ -94,6 +99,8 @@ export interface Asset {
   width?: number;
   height?: number;
   caption?: string;
+  /** Content hash of the file (e.g. sha256 hex), when the gallery knows it: thumbnails are kept by it. */
+  hash?: string;
 }
 
 export interface RoundTile {

@@ -5,11 +5,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { makeThumbnails, ThumbnailStore } from '../adapters/pictures/sharp/index.ts';
 import { progressBar } from '../adapters/progress/index.ts';
 import { captionScene, type PartialScene, type Scene, sampleScene } from '../adapters/scene/index.ts';
 import { loadConfig } from '../bots/config.ts';
+import { demoDir } from '../bots/demo-gallery.ts';
 import { buildRuntime, createLogger } from '../bots/runtime.ts';
 import { createRng } from '../core/random.ts';
+import { startWeb } from './bench-web.ts';
 import { percentile, printTable } from './stats.ts';
 
 const STAGES = ['refine', 'generate', 'encode', 'search', 'persist', 'render', 'total'] as const;
@@ -49,6 +52,16 @@ async function benchSize(size: number, rounds: number, rebuild: boolean) {
     ...(rebuild ? { rebuild } : {}),
   });
   const buildSeconds = (performance.now() - t0) / 1000;
+  // A gallery built before thumbnails were kept gets them now, once (new galleries make them when built).
+  const t1 = performance.now();
+  const assets = await rt.stores.gallery.all();
+  const bar = progressBar(`thumbnails ${size}`);
+  bar.start(assets.length);
+  await makeThumbnails(rt.stores.gallery, assets, ThumbnailStore.beside(demoDir(config)), {
+    onProgress: (done) => bar.update(done),
+  });
+  bar.stop();
+  const thumbnailSeconds = (performance.now() - t1) / 1000;
   const samples: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
   const rng = createRng(size);
   let n = 0;
@@ -77,6 +90,7 @@ async function benchSize(size: number, rounds: number, rebuild: boolean) {
     gallery: built
       ? { built: true, seconds: buildSeconds, scenesPerSecond: size / buildSeconds }
       : { built: false },
+    thumbnailSeconds,
     stages: Object.fromEntries(
       STAGES.map((s) => [
         s,
@@ -113,6 +127,30 @@ for (const r of results) {
     );
   }
 }
+// The idle web bot (`npm start`) on the largest gallery: resident memory once it serves, after a quiet second.
+const largest = Math.max(...results.map((r) => r.size));
+const web = await startWeb({
+  ...process.env,
+  DATA_DIR: join('data', 'bench', String(largest)),
+  DEMO_GALLERY_SIZE: String(largest),
+  LOG_LEVEL: 'warn',
+});
+let idleRssMb: number;
+try {
+  await web.call('/api/info');
+  await new Promise((r) => setTimeout(r, 1000));
+  idleRssMb = await web.rssMb();
+} finally {
+  await web.stop();
+}
+console.log(`idle web bot, ${largest.toLocaleString('en')} images: RSS ${idleRssMb.toFixed(0)} MB`);
 await mkdir('out/bench', { recursive: true });
-await writeFile('out/bench/round.json', JSON.stringify({ date: new Date().toISOString(), results }, null, 2));
+await writeFile(
+  'out/bench/round.json',
+  JSON.stringify(
+    { date: new Date().toISOString(), results, idleWeb: { size: largest, rssMb: idleRssMb } },
+    null,
+    2,
+  ),
+);
 console.log('wrote out/bench/round.json (ms)');

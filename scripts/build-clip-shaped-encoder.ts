@@ -20,7 +20,7 @@ import { dirname } from 'node:path';
 import { defaultConfigPath, type EncoderConfig } from '../adapters/encode/onnx/encoder.ts';
 import { buildOnnxModel, type GraphNode, type Initializer } from '../adapters/encode/onnx/graph-builder.ts';
 import { createRng } from '../core/random.ts';
-import { MODEL_REGISTRY } from './models-fetch.ts';
+import { MODEL_REGISTRY } from './model-registry.ts';
 
 export interface ClipShapedParams {
   imageSize: number;

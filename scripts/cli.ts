@@ -1,26 +1,23 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { TerminalChat } from '../adapters/chat/terminal/adapter.ts';
-import { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
-import { encodeThreadId } from '../adapters/chat/terminal/thread-id.ts';
-import { jsonProgress, progressBar } from '../adapters/progress/index.ts';
-import { exportTranscripts } from '../adapters/store/transcript-export.ts';
-import { ConfigError, loadConfig } from '../bots/config.ts';
-import { ensureDemoGallery } from '../bots/demo-gallery.ts';
-import { loadEncoder } from '../bots/encoder.ts';
-import { startFrontEnd } from '../bots/front-ends.ts';
-import { openStores, roundImages } from '../bots/ports.ts';
-import { buildRuntime } from '../bots/runtime.ts';
-import { webFrontEnd } from '../bots/web.ts';
+import { MAX_TEXT_CHARS, tooLongText } from '../adapters/chat/shared/text.ts';
+import type { TerminalRenderer } from '../adapters/chat/terminal/renderer.ts';
+import type { Config } from '../bots/config.ts';
+import { ConfigError } from '../bots/config-error.ts';
+import type { Gallery } from '../core/ports.ts';
 import type { Reply } from '../core/types.ts';
 import type { ClipShapedParams } from './build-clip-shaped-encoder.ts';
 import { registerDatasetCommand } from './dataset/command.ts';
-import { discordRegister } from './discord-register.ts';
-import { doctorCommand } from './doctor.ts';
 import { addEvalCommand } from './eval/cli.ts';
 import { registerGalleryCommand } from './gallery/command.ts';
-import { registerIndexCommand } from './index-gallery/index.ts';
-import { MODEL_REGISTRY, modelsFetchCommand } from './models-fetch.ts';
+import { registerIndexCommand } from './index-gallery/command.ts';
+import { MODEL_REGISTRY } from './model-registry.ts';
+
+/**
+ * Each command imports what it uses when it runs (its first line), so `genir --help` and every
+ * other command skip it: platform SDKs, sharp and onnxruntime each take 0.1–1 s to load.
+ */
+const runtime = () => import('./cli-runtime.ts');
 
 const int = (name: string) => (value: string) => {
   const n = Number(value);
@@ -37,9 +34,12 @@ program
   .description('chat in the terminal: describe an image, correct the drawing, pick the match')
   .option('--thread <id>', 'resume a thread by its id')
   .action(async (opts: { thread?: string }) => {
-    const rt = await buildRuntime(loadConfig(), {
+    const { buildRuntime, createLogger, loadConfig, progressBar, TerminalChat } = await runtime();
+    const config = loadConfig();
+    const rt = await buildRuntime(config, {
       progress: progressBar('demo gallery'),
       log: console.error,
+      logger: terminalLogger(config, createLogger),
     });
     const chat = new TerminalChat(rt.engine, {
       input: process.stdin,
@@ -59,16 +59,24 @@ program
   .option('--thread <id>', 'thread id to continue (default: a new thread)')
   .option('--json', 'machine-readable output')
   .action(async (words: string[], opts: { thread?: string; json?: boolean }) => {
-    const rt = await buildRuntime(loadConfig(), { log: console.error });
+    const text = words.join(' ');
+    // Before any model work: a message this long is no description.
+    if (text.length > MAX_TEXT_CHARS) throw new Error(tooLongText(text.length));
+    const { buildRuntime, createLogger, encodeThreadId, loadConfig, TerminalRenderer } = await runtime();
+    const config = loadConfig();
+    const rt = await buildRuntime(config, {
+      log: console.error,
+      logger: terminalLogger(config, createLogger),
+    });
     const session = opts.thread ?? `ask-${Date.now().toString(36)}`;
     const key = encodeThreadId(session);
     const renderer = new TerminalRenderer(rt.config.OUT_DIR);
     const replies: unknown[] = [];
     await rt.engine.onMessage(
-      { key, eventId: `ask:${session}:${Date.now()}:${process.pid}`, userId: 'cli', text: words.join(' ') },
+      { key, eventId: `ask:${session}:${Date.now()}:${process.pid}`, userId: 'cli', text },
       {
         send: async (reply) => {
-          if (opts.json) replies.push(await toJson(reply, renderer));
+          if (opts.json) replies.push(await toJson(reply, renderer, rt.gallery));
           else console.log(await renderer.render(reply));
         },
       },
@@ -85,10 +93,12 @@ program
   .option('--rebuild', 'rebuild even if a matching gallery exists')
   .option('--json', 'progress as JSON lines')
   .action(async (opts: { count?: number; seed?: number; rebuild?: boolean; json?: boolean }) => {
+    const { ensureDemoGallery, jsonProgress, loadConfig, loadEncoder, openStores, progressBar } =
+      await runtime();
     const config = loadConfig();
     if (opts.count) config.DEMO_GALLERY_SIZE = opts.count;
     if (opts.seed) config.DEMO_GALLERY_SEED = opts.seed;
-    const stores = openStores(config);
+    const stores = await openStores(config);
     const encoder = await loadEncoder(config);
     const t0 = performance.now();
     const index = await ensureDemoGallery(config, encoder, stores, {
@@ -110,7 +120,7 @@ program
     );
     await index.close();
     await encoder.close();
-    stores.db.close();
+    await stores.close();
   });
 
 program
@@ -119,6 +129,7 @@ program
   .option('--port <n>', 'port (default WEB_PORT)', int('--port'))
   .option('--host <addr>', 'address (default WEB_HOST)')
   .action(async (opts: { port?: number; host?: string }) => {
+    const { buildRuntime, loadConfig, progressBar, startFrontEnd, webFrontEnd } = await runtime();
     const config = loadConfig();
     if (opts.port) config.WEB_PORT = opts.port;
     if (opts.host) config.WEB_HOST = opts.host;
@@ -140,6 +151,8 @@ program
   )
   .option('--guild <id>', 'register in this guild only')
   .action(async (opts: { guild?: string }) => {
+    const { discordRegister } = await import('./discord-register.ts');
+    const { loadConfig } = await import('../bots/config.ts');
     console.log(await discordRegister(loadConfig(), opts.guild ? { guild: opts.guild } : {}));
   });
 
@@ -151,16 +164,17 @@ program
   .option('--format <format>', 'genir (a JSON file per dialogue) or jsonl', 'genir')
   .option('--tenant <id>', 'only one workspace: slack:<team id>, discord:<guild id> or local')
   .action(async (opts: { out: string; since?: string; format: string; tenant?: string }) => {
+    const { exportTranscripts, loadConfig, openStores, progressBar, roundImages } = await runtime();
     if (opts.format !== 'genir' && opts.format !== 'jsonl')
       throw new Error('--format must be genir or jsonl');
     const since = opts.since ? Date.parse(opts.since) : undefined;
     if (since !== undefined && Number.isNaN(since)) throw new Error(`--since: not a date: ${opts.since}`);
     const config = loadConfig();
-    const stores = openStores(config);
+    const stores = await openStores(config);
     const result = await exportTranscripts({
       out: opts.out,
       transcripts: stores.transcripts,
-      images: roundImages(config),
+      images: stores.images,
       salt: config.USER_HASH_SALT,
       format: opts.format,
       progress: progressBar('export'),
@@ -168,16 +182,22 @@ program
       ...(opts.tenant ? { tenant: opts.tenant } : {}),
     });
     console.log(`Exported ${result.dialogues} dialogues (${result.rounds} rounds) to ${opts.out}.`);
-    stores.db.close();
+    await stores.close();
   });
 
-async function toJson(reply: Reply, renderer: TerminalRenderer): Promise<unknown> {
+/** The terminal chat and `ask` keep the screen for the conversation: the JSON log goes to DATA_DIR/logs/cli.log. */
+function terminalLogger(config: Config, createLogger: typeof import('../bots/runtime.ts').createLogger) {
+  return createLogger(config, { file: join(config.DATA_DIR, 'logs', 'cli.log') });
+}
+
+async function toJson(reply: Reply, renderer: TerminalRenderer, gallery: Gallery): Promise<unknown> {
   switch (reply.kind) {
     case 'notice':
       return reply;
     case 'round': {
       const { view } = reply;
       const files = await renderer.writeRoundFiles(view);
+      const assets = await gallery.getMany(view.tiles.map((t) => t.assetId));
       return {
         kind: 'round',
         round: view.roundNumber,
@@ -186,7 +206,8 @@ async function toJson(reply: Reply, renderer: TerminalRenderer): Promise<unknown
         interpretation: view.interpretation ?? null,
         syntheticImage: files.synthetic,
         contactSheet: files.sheet,
-        matches: view.tiles,
+        // Each match's file (path or URL of the original) next to its id.
+        matches: view.tiles.map((t) => ({ ...t, file: assets.get(t.assetId)?.source ?? null })),
         notes: view.notes,
       };
     }
@@ -211,6 +232,8 @@ models
   .argument('<name>', `one of: ${Object.keys(MODEL_REGISTRY).join(', ')}`)
   .option('--quantized', 'the int8 exports: about 4x smaller, slightly less exact')
   .action(async (name: string, opts: { quantized?: boolean }) => {
+    const { modelsFetchCommand } = await import('./models-fetch.ts');
+    const { loadConfig } = await import('../bots/config.ts');
     const config = loadConfig();
     process.exitCode = await modelsFetchCommand(name, {
       quantized: opts.quantized ?? false,
@@ -233,8 +256,8 @@ models
   .option('--dim <n>', 'embedding size', int('--dim'))
   .option('--seed <n>', 'random seed of the weights (default 1)', int('--seed'))
   .action(async ({ out, ...given }: Partial<ClipShapedParams> & { out?: string }) => {
-    // loaded here: onnx-proto would add a third of a second to every other command's start
     const { buildClipShapedCommand } = await import('./build-clip-shaped-encoder.ts');
+    const { loadConfig } = await import('../bots/config.ts');
     console.log(
       await buildClipShapedCommand(out ?? join(loadConfig().MODELS_DIR, 'clip-shaped.onnx'), given),
     );
@@ -250,6 +273,8 @@ program
   .command('doctor')
   .description('check the configuration and reach each configured provider; say how to fix what is missing')
   .action(async () => {
+    const { doctorCommand } = await import('./doctor.ts');
+    const { loadConfig } = await import('../bots/config.ts');
     process.exitCode = await doctorCommand(loadConfig(process.env, { lenient: true }));
   });
 

@@ -61,7 +61,11 @@ export class FileRoundImageStore implements RoundImageStore {
     }
   }
 
-  /** Delete every image of a thread (for "forget"). Not part of the port. */
+  async delete(ref: string): Promise<void> {
+    await rm(this.resolveRef(ref), { force: true });
+  }
+
+  /** Delete every image of a thread (for "forget"). */
   async deleteThread(key: ThreadKey): Promise<void> {
     await rm(join(this.root, safeFileName(key)), { recursive: true, force: true });
   }

@@ -9,6 +9,12 @@ import type { InboundMessage, ThreadSink, ThreadState } from '../types.ts';
 import { type ActionContext, answer, ms, NOTHING, type Outcome } from './context.ts';
 import { STARTED_OVER } from './reset.ts';
 
+/** What to offer when a refiner gives no examples of its own. */
+const GENERIC_EXAMPLES = [
+  'a red bicycle leaning on a brick wall',
+  'a poster with a big orange fox on a teal background',
+];
+
 export async function answerMessages(
   ctx: ActionContext,
   state: ThreadState,
@@ -63,6 +69,13 @@ export async function answerMessages(
     : { query: previous ?? 'an image' };
   const refineMs = ms(performance.now() - t0);
   if (refined.note) notes.push(refined.note);
+  if (refined.understood === false && !uploadPng) {
+    const what = refined.unrecognised ?? 'that';
+    const examples = refined.examples?.length ? refined.examples : GENERIC_EXAMPLES;
+    return answer(sink, [...notes, errorText('not-understood', { what, examples })].join('\n'), {
+      level: 'warn',
+    });
+  }
   if (refined.intent === 'restart') restart = true;
   if (!refined.query.trim() && !uploadPng) {
     if (!restart) return answer(sink, ctx.deps.commands.help());

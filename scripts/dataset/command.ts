@@ -1,64 +1,18 @@
-/** `genir dataset …` (registered by scripts/cli.ts): import a dataset, build a GenIR dataset. */
-import { join, resolve } from 'node:path';
+/** `genir dataset …` (registered by scripts/cli.ts): import COCO / Flickr30k / ChatIR / a folder, build a GenIR dialogue dataset. */
 import { Argument, type Command, InvalidArgumentError } from 'commander';
-import { jsonProgress, progressBar } from '../../adapters/progress/index.ts';
-import { GALLERIES_DIR, galleryPaths, validateGalleryName } from '../../adapters/store/indexed-gallery.ts';
-import { loadConfig } from '../../bots/config.ts';
-import { BudgetExceededError } from '../eval/call-cache.ts';
-import { addVlmOptions, dollars, EXIT_COST_LIMIT, vlmOptions } from '../eval/cli.ts';
-import { costLines, costPlan } from '../eval/costs.ts';
-import { openGalleryWorld } from '../eval/worlds.ts';
-import { runIndexCommand } from '../index-gallery/index.ts';
-import { buildDataset } from './build.ts';
-import { recordDatasetIds, writeImageList } from './import.ts';
-import { DATASET_KINDS, type DatasetKind, loadDataset } from './loaders.ts';
+import { addVlmOptions, dollars, type vlmOptions } from '../eval/cli.ts';
+import { DATASET_KINDS, type DatasetKind } from './loaders.ts';
 
-interface ImportOptions {
+/** What the subcommands run, loaded when one runs: `genir --help` lists them without loading it. */
+const runCommands = () => import('./run-commands.ts');
+
+export interface ImportOptions {
   images: string;
   annotations: string;
   name: string;
   split?: string;
   batch?: number;
   json?: boolean;
-}
-
-/** Runs `genir dataset import`; returns the exit code. */
-export async function datasetImportCommand(kind: DatasetKind, opts: ImportOptions): Promise<number> {
-  const name = validateGalleryName(opts.name);
-  const entries = await loadDataset(kind, {
-    images: opts.images,
-    annotations: opts.annotations,
-    ...(opts.split ? { split: opts.split } : {}),
-  });
-  const config = loadConfig();
-  const dir = resolve(config.DATA_DIR, GALLERIES_DIR, name);
-  const list = await writeImageList(dir, entries);
-  console.error(
-    `${kind}: ${entries.length} images listed in ${opts.annotations}; indexing into gallery ${name}`,
-  );
-  const code = await runIndexCommand([list], {
-    name,
-    ...(opts.batch ? { batch: opts.batch } : {}),
-    ...(opts.json ? { json: true } : {}),
-  });
-  if (code !== 0) return code;
-  const recorded = recordDatasetIds(galleryPaths(dir).db, entries, {
-    kind,
-    annotations: resolve(opts.annotations),
-    images: resolve(opts.images),
-    split: opts.split ?? null,
-  });
-  const line = `Dataset ids recorded: ${recorded.mapped} of ${entries.length} images can be named by their ${kind} id.`;
-  if (opts.json)
-    console.log(JSON.stringify({ dataset: { kind, mapped: recorded.mapped, unmapped: recorded.unmapped } }));
-  else {
-    console.log(line);
-    if (recorded.unmapped.length > 0)
-      console.log(
-        `  not indexed (${recorded.unmapped.length}), e.g. ${recorded.unmapped.slice(0, 5).join(', ')}: see the skipped files above`,
-      );
-  }
-  return recorded.unmapped.length === entries.length ? 1 : 0;
 }
 
 const whole = (name: string) => (value: string) => {
@@ -91,6 +45,7 @@ export function registerDatasetCommand(program: Command): Command {
     .option('--batch <n>', 'images per encoder call', whole('--batch'))
     .option('--json', 'progress and summary as JSON lines')
     .action(async (kind: DatasetKind, opts: ImportOptions) => {
+      const { datasetImportCommand } = await runCommands();
       process.exitCode = await datasetImportCommand(kind, opts);
     });
   addVlmOptions(
@@ -114,6 +69,7 @@ export function registerDatasetCommand(program: Command): Command {
       .option('--fresh', 'start the dialogues over (the paid-call cache in <out>/run/cache is kept)')
       .option('--json', 'progress as JSON lines'),
   ).action(async (opts: BuildCliOptions) => {
+    const { datasetBuildCommand } = await runCommands();
     process.exitCode = await datasetBuildCommand(opts);
   });
   return dataset;
@@ -124,7 +80,7 @@ const DEFAULT_LICENCE =
 
 type VlmCliOptions = Parameters<typeof vlmOptions>[0];
 
-interface BuildCliOptions extends VlmCliOptions {
+export interface BuildCliOptions extends VlmCliOptions {
   from: string;
   targets: string;
   out: string;
@@ -135,51 +91,4 @@ interface BuildCliOptions extends VlmCliOptions {
   concurrency: number;
   fresh?: boolean;
   json?: boolean;
-}
-
-/** Runs `genir dataset build`; returns the exit code. */
-export async function datasetBuildCommand(opts: BuildCliOptions): Promise<number> {
-  const world = await openGalleryWorld({
-    config: loadConfig(),
-    gallery: opts.from,
-    targets: opts.targets,
-    seed: opts.seed,
-    vlm: vlmOptions(opts),
-    paid: {
-      cacheDir: join(opts.out, 'run', 'cache'),
-      ...(opts.maxCost !== undefined ? { maxCostUsd: opts.maxCost } : {}),
-    },
-  });
-  const log = (line: string) => console.error(line);
-  try {
-    const plan = costPlan({
-      targets: world.targets.length,
-      roundsPerCondition: [opts.rounds],
-      generatorId: world.generator.id,
-      vlmModel: world.vlm.options.model,
-      prices: world.prices,
-    });
-    for (const line of costLines(plan, world.generator.id, world.vlm.options.model, opts.maxCost)) log(line);
-    const { card, dir } = await buildDataset(world, {
-      out: opts.out,
-      name: `${opts.from}-genir-${opts.rounds}r-seed${opts.seed}`,
-      rounds: opts.rounds,
-      seed: opts.seed,
-      licence: opts.licence,
-      concurrency: opts.concurrency,
-      ...(opts.fresh ? { fresh: true } : {}),
-      progress: opts.json ? jsonProgress('dataset build') : progressBar('dataset build'),
-      log,
-    });
-    console.log(
-      `Built ${card.counts.dialogues} dialogues (${card.counts.rounds} rounds; target found in ${card.counts.found}) in ${dir}; card: ${join(opts.out, 'card.json')}; cost $${card.costs.usd.toFixed(4)}.`,
-    );
-    return 0;
-  } catch (err) {
-    if (!(err instanceof BudgetExceededError)) throw err;
-    console.error(`genir dataset build: ${err.message}`);
-    return EXIT_COST_LIMIT;
-  } finally {
-    await world.close();
-  }
 }

@@ -3,18 +3,17 @@
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { SketchErrors } from '../../adapters/generate/sketch/index.ts';
-import { jsonProgress, type Progress, progressBar } from '../../adapters/progress/index.ts';
+import type { Progress } from '../../adapters/progress/index.ts';
 import type { RenderStyle } from '../../adapters/scene/index.ts';
-import { loadConfig } from '../../bots/config.ts';
-import { BudgetExceededError } from './call-cache.ts';
-import { costLines, costPlan } from './costs.ts';
+import type { Config } from '../../bots/config.ts';
+import { CONDITION_NAMES, type ConditionName } from './conditions.ts';
 import type { PerceptionNoise } from './pixel-user.ts';
-import { openPixelWorld } from './pixel-world.ts';
-import { hitsTable } from './report.ts';
-import { CONDITION_NAMES, type ConditionName, conditionOf, readFinished, runEval } from './run.ts';
-import { evalStats, type SeedRecords, statsMarkdown, writeStats } from './stats.ts';
+import type { SeedRecords } from './stats.ts';
 import type { VlmOptions } from './vlm-user.ts';
-import { type OpenedGalleryWorld, type OpenedWorld, openGalleryWorld, openSceneWorld } from './worlds.ts';
+import type { OpenedGalleryWorld, OpenedWorld } from './worlds.ts';
+
+/** What `genir eval` uses when it runs, loaded then: `genir --help` lists it without loading them. */
+const evalModules = () => import('./command-modules.ts');
 
 export interface EvalCliOptions {
   world?: 'scenes' | 'ideal' | 'gallery';
@@ -86,7 +85,7 @@ const rates =
 
 const seedList = (text: string): number[] => text.split(',').map((x) => whole('--seeds', 0)(x.trim()));
 
-function parseConditions(text: string): ConditionName[] {
+function parseConditions(text: string, conditionOf: (name: string) => unknown): ConditionName[] {
   const names =
     text === 'all'
       ? CONDITION_NAMES
@@ -134,6 +133,21 @@ export const EXIT_COST_LIMIT = 3;
 
 /** Runs `genir eval` with parsed options; returns the process exit code. */
 export async function evalCommand(opts: EvalCliOptions): Promise<number> {
+  const {
+    BudgetExceededError,
+    conditionOf,
+    costLines,
+    costPlan,
+    evalStats,
+    hitsTable,
+    jsonProgress,
+    loadConfig,
+    progressBar,
+    readFinished,
+    runEval,
+    statsMarkdown,
+    writeStats,
+  } = await evalModules();
   const config = loadConfig();
   if (opts.dataset) {
     if (opts.world && opts.world !== 'gallery')
@@ -142,7 +156,10 @@ export async function evalCommand(opts: EvalCliOptions): Promise<number> {
     opts.user = 'vlm';
   }
   const world = opts.world ?? (opts.dataset || !/^\d+$/.test(opts.gallery) ? 'gallery' : 'scenes');
-  const conditions = parseConditions(opts.conditions ?? (world === 'gallery' ? DATASET_CONDITIONS : 'all'));
+  const conditions = parseConditions(
+    opts.conditions ?? (world === 'gallery' ? DATASET_CONDITIONS : 'all'),
+    conditionOf,
+  );
   if (world === 'gallery' && conditions.includes('prediction'))
     throw new Error(
       'the VLM user cannot judge matches: the prediction condition runs in the scene world only',
@@ -236,11 +253,12 @@ async function openWorld(
   world: 'scenes' | 'ideal' | 'gallery',
   opts: EvalCliOptions,
   seed: number,
-  config: ReturnType<typeof loadConfig>,
+  config: Config,
   progress: (label: string) => Progress,
   log: (line: string) => void,
   out: string,
 ): Promise<OpenedWorld> {
+  const { openGalleryWorld, openPixelWorld, openSceneWorld } = await evalModules();
   if (world === 'gallery') {
     return openGalleryWorld({
       config,

@@ -176,7 +176,7 @@ export async function openGalleryWorld(options: GalleryWorldOptions): Promise<Op
   refuseUnrankableIndex(config);
   const encoder = options.encoder ?? (await loadEncoder(config));
   const opened = await openIndexedGallery(config, headerOf(encoder));
-  let providers: ReturnType<typeof buildProviders> | null = null;
+  let providers: Awaited<ReturnType<typeof buildProviders>> | null = null;
   try {
     const dataset = new DatasetImages(opened.db);
     const images = dataset.all();
@@ -216,7 +216,7 @@ export async function openGalleryWorld(options: GalleryWorldOptions): Promise<Op
     const prices = priceTable(config.MODEL_PRICES);
     const cache = options.paid ? await CallCache.open(options.paid.cacheDir, options.paid.maxCostUsd) : null;
     const vlm = new VlmClient(options.vlm, cache ? { cache, prices } : undefined);
-    providers = buildProviders(config, { info() {}, warn() {}, error() {} });
+    providers = await buildProviders(config, { info() {}, warn() {}, error() {} });
     const generator = cache
       ? new CachedGenerator(
           providers.generator,

@@ -5,10 +5,11 @@
  */
 import { basename } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { findGalleryDir, listGalleries } from '../../adapters/store/indexed-gallery.ts';
-import { type Config, loadConfig } from '../../bots/config.ts';
-import { openStores } from '../../bots/ports.ts';
+import type { Config } from '../../bots/config.ts';
 import { LOCAL_TENANT, type TenantId, tenantId } from '../../core/tenant.ts';
+
+/** What the subcommands use, loaded when one runs: `genir --help` lists them without loading it. */
+const modules = () => import('./command-modules.ts');
 
 interface TenantOptions {
   slackTeam?: string;
@@ -44,6 +45,7 @@ function checkId(value: string, pattern: RegExp, flag: string, what: string): st
 /** A gallery people can search, by name or by the folder it was indexed from; throws when there is none. */
 export async function resolveGalleryName(config: Config, value: string): Promise<string> {
   if (value === 'demo') return value;
+  const { findGalleryDir, listGalleries } = await modules();
   const dir = await findGalleryDir(config.DATA_DIR, value);
   const name = basename(dir);
   if (!(await listGalleries(config.DATA_DIR)).some((g) => g.name === name))
@@ -68,9 +70,10 @@ export function registerGalleryCommand(program: Command): Command {
     .description('the indexed galleries and which workspace or channel searches each')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
+      const { listGalleries, loadConfig, openStores } = await modules();
       const config = loadConfig();
       const galleries = await listGalleries(config.DATA_DIR);
-      const stores = openStores(config);
+      const stores = await openStores(config);
       try {
         const bindings = await stores.bindings.list();
         const boundTo = (name: string) =>
@@ -102,7 +105,7 @@ export function registerGalleryCommand(program: Command): Command {
             `! ${b.tenant}${b.channel ? ` #${b.channel}` : ''} is bound to "${b.gallery}", which is not indexed`,
           );
       } finally {
-        stores.db.close();
+        await stores.close();
       }
     });
 
@@ -115,13 +118,14 @@ export function registerGalleryCommand(program: Command): Command {
       .argument('<gallery>', 'gallery name or folder'),
   ).action(async (value: string, opts: TenantOptions) => {
     const { tenant, channel } = tenantFromOptions(opts);
+    const { loadConfig, openStores } = await modules();
     const config = loadConfig();
     const name = await resolveGalleryName(config, value);
-    const stores = openStores(config);
+    const stores = await openStores(config);
     try {
       await stores.bindings.bind({ tenant, channel, gallery: name });
     } finally {
-      stores.db.close();
+      await stores.close();
     }
     console.log(
       `${tenant}${channel ? ` #${channel}` : ''} now searches gallery ${name} (running bots pick it up on their next round).`,
@@ -132,8 +136,9 @@ export function registerGalleryCommand(program: Command): Command {
     gallery.command('unbind').description('stop a workspace, server or channel searching its gallery'),
   ).action(async (opts: TenantOptions) => {
     const { tenant, channel } = tenantFromOptions(opts);
+    const { loadConfig, openStores } = await modules();
     const config = loadConfig();
-    const stores = openStores(config);
+    const stores = await openStores(config);
     try {
       const removed = await stores.bindings.unbind(tenant, channel);
       const where = `${tenant}${channel ? ` #${channel}` : ''}`;
@@ -141,7 +146,7 @@ export function registerGalleryCommand(program: Command): Command {
         removed ? `${where} has no gallery of its own any more.` : `${where} had no gallery bound.`,
       );
     } finally {
-      stores.db.close();
+      await stores.close();
     }
   });
   return gallery;

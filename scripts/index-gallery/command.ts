@@ -4,18 +4,7 @@
  */
 import { basename } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { jsonProgress, progressBar } from '../../adapters/progress/index.ts';
-import { findGalleryDir, GALLERIES_DIR, validateGalleryName } from '../../adapters/store/indexed-gallery.ts';
-import { loadConfig } from '../../bots/config.ts';
-import { loadEncoder } from '../../bots/encoder.ts';
-import { type IndexKind, indexSettingsFromConfig } from '../../bots/vector-index.ts';
-import {
-  DEFAULT_DOWNLOAD_TIMEOUT_MS,
-  DEFAULT_MAX_DOWNLOAD_BYTES,
-  formatSummary,
-  indexGallery,
-} from './indexer.ts';
-import { indexingEncoderLayout } from './threads.ts';
+import type { IndexKind } from '../../bots/vector-index.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
@@ -74,6 +63,22 @@ export function registerIndexCommand(program: Command): Command {
 
 /** Runs `genir index`; returns the exit code (0 ok, 1 failed, 130 interrupted). */
 export async function runIndexCommand(sources: string[], opts: IndexCommandOptions): Promise<number> {
+  // Loaded when the command runs: `genir --help` lists this command without loading them.
+  const {
+    GALLERIES_DIR,
+    findGalleryDir,
+    validateGalleryName,
+    loadConfig,
+    loadEncoder,
+    indexSettingsFromConfig,
+    DEFAULT_DOWNLOAD_TIMEOUT_MS,
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    formatSummary,
+    indexGallery,
+    indexingEncoderLayout,
+    jsonProgress,
+    progressBar,
+  } = await import('./command-modules.ts');
   if (opts.index && !['exact', 'usearch', 'pinecone'].includes(opts.index)) {
     throw new Error(`--index must be exact, usearch or pinecone (got "${opts.index}")`);
   }

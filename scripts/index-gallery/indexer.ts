@@ -67,7 +67,7 @@ export interface IndexRunOptions {
 
 export interface BadFile {
   source: string;
-  kind: BadKind | 'missing' | 'download';
+  kind: BadKind | 'missing' | 'download' | 'unreadable';
   reason: string;
 }
 

@@ -94,6 +94,11 @@ describe('configuration', () => {
         { VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: 'pc-key' },
         '  PINECONE_INDEX: VECTOR_INDEX=pinecone needs PINECONE_INDEX',
       ],
+      [{ STATE_STORE: 'postgres' }, '  DATABASE_URL: STATE_STORE=postgres needs DATABASE_URL'],
+      [
+        { STATE_STORE: 'postgres', DATABASE_URL: 'mysql://db/x' },
+        '  DATABASE_URL: must be a postgres:// (or postgresql://) connection URL',
+      ],
     ])('%j stops with the variable it needs', (env, line) => {
       const text = message(env);
       expect(text).toContain(line);

@@ -124,12 +124,12 @@ describe('buildPorts', () => {
     expect(ports.generator).toBeInstanceOf(ReplicateGenerator);
     expect(await ports.index.size()).toBe(10);
     expect(await ports.gallery.count()).toBe(10);
-    const closes = [ports.generator, ports.encoder, ports.index].map((port) =>
+    const closes = [ports.generator, ports.encoder, ports.index, ports.stores].map((port) =>
       vi.spyOn(port as { close(): Promise<void> }, 'close'),
     );
     await ports.close();
     for (const close of closes) expect(close).toHaveBeenCalledTimes(1);
-    expect(ports.stores.db.connection.open).toBe(false);
+    await expect(ports.stores.threads.load('web:x')).rejects.toThrow(/not open/);
   });
 
   it('a gallery that cannot open: a clear error, and what was opened is closed again', async () => {

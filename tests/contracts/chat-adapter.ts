@@ -176,6 +176,21 @@ export function chatAdapterContract(
     );
 
     it(
+      'says what it did not understand, with examples, and draws nothing',
+      withHarness(async (h) => {
+        const t = await h.start('a red circle');
+        await h.say(t, 'pick 3');
+        await h.say(t, 'https://example.com/cat.png');
+        const posts = await h.posts(t);
+        expect(rounds(posts)).toHaveLength(1);
+        const [slash, link] = posts.slice(-2).map((p) => p.text);
+        expect(slash).toContain('I did not understand "pick 3" (a command needs its slash: /pick 3)');
+        expect(link).toContain('I did not understand a link, so I drew nothing.');
+        expect(link).toMatch(/for example:\n• /);
+      }),
+    );
+
+    it(
       'answers an empty or unknown command with help, not silence',
       withHarness(async (h) => {
         const t = await h.start('a red circle');

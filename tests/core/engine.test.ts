@@ -263,10 +263,26 @@ describe('ConversationEngine', () => {
   it('truncates a huge message with a notice', async () => {
     const w = await engineWorld({ maxMessageChars: 100 });
     const sink = new RecordingSink();
-    await w.say(KEY, 'x'.repeat(5000), sink);
+    await w.say(KEY, 'a red circle '.repeat(400), sink);
     const view = sink.rounds()[0]!;
     expect(view.query).toHaveLength(100);
-    expect(view.notes.join(' ')).toContain('5,000 characters; I used the first 100');
+    expect(view.notes.join(' ')).toContain('5,199 characters; I used the first 100');
+  });
+
+  it('does not draw what the refiner did not understand: it says so with examples, and the thread is unchanged', async () => {
+    const w = await engineWorld({ maxMessageChars: 100 });
+    const sink = new RecordingSink();
+    await w.say(KEY, 'a red circle', sink);
+    const before = await w.engine.thread(KEY);
+    await w.say(KEY, 'x'.repeat(5000), sink);
+    const notice = sink.replies.at(-1);
+    expect(notice).toMatchObject({ kind: 'notice', level: 'warn' });
+    const text = (notice as { text: string }).text;
+    expect(text).toContain('5,000 characters; I used the first 100');
+    expect(text).toContain(`I did not understand "${'x'.repeat(37)}…", so I drew nothing.`);
+    expect(text).toContain('• a red bicycle leaning on a brick wall');
+    expect(sink.rounds()).toHaveLength(1);
+    expect((await w.engine.thread(KEY))?.rounds).toEqual(before?.rounds);
   });
 
   it('refuses out-of-range picks and actions on a finished thread, changing nothing', async () => {
@@ -376,22 +392,57 @@ describe('ConversationEngine', () => {
     await w.say(KEY, 'like this', sink, {
       images: [{ name: 'broken.jpg', data: Buffer.from('not really a jpeg') }],
     });
-    expect(sink.notices().at(-1)).toContain(
-      'I could not use "broken.jpg" as a picture: it is not an image I can read',
-    );
+    expect(sink.notices().at(-1)).toContain('I could not use "broken.jpg" as a picture: not an image');
+    expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
+
+    // Regenerate cannot redraw a photo: it says so, draws nothing, and the search stays as it was.
+    const [r1] = sink.rounds();
+    await w.press(KEY, r1?.actions.regenerate as string, sink);
+    expect(sink.notices().at(-1)).toContain('I cannot redraw a photo');
+    expect(w.deps.generator.queries.length).toBe(drawn);
     expect((await w.engine.thread(KEY))?.rounds).toHaveLength(1);
   });
 
-  it('retries once on a compare-and-set conflict, then tells the person', async () => {
+  it('never draws a round twice on a compare-and-set conflict: removes its picture, keeps the words for the next round', async () => {
     const w = await engineWorld();
     const sink = new RecordingSink();
+    await w.say(KEY, 'a red circle', sink);
+    const save = w.deps.threads.save.bind(w.deps.threads);
+    const generate = w.deps.generator.generate.bind(w.deps.generator);
+    let draws = 0;
+    w.deps.generator.generate = (q, o) => {
+      draws++;
+      return generate(q, o);
+    };
+    const deleted: string[] = [];
+    const remove = w.deps.images.delete.bind(w.deps.images);
+    w.deps.images.delete = (ref) => {
+      deleted.push(ref);
+      return remove(ref);
+    };
+    w.deps.threads.save = async () => false;
+    await w.say(KEY, 'it is blue', sink);
+    expect(draws).toBe(1);
+    expect(sink.notices().at(-1)).toContain('Your words are kept');
+    expect(deleted).toHaveLength(1);
+    expect(await w.deps.images.get(deleted[0] as string)).toBeNull();
+    w.deps.threads.save = save;
+    await w.say(KEY, 'and large', sink);
+    expect(sink.rounds().at(-1)?.query).toBeDefined();
+    expect((await w.engine.thread(KEY))?.rounds.at(-1)?.userText).toBe('it is blue\nand large');
+  });
+
+  it('tries a cheap decision (pick) once more on a conflict, then tells the person', async () => {
+    const w = await engineWorld();
+    const sink = new RecordingSink();
+    await w.say(KEY, 'a red circle', sink);
     const save = w.deps.threads.save.bind(w.deps.threads);
     let conflicts = 1;
     w.deps.threads.save = async (state, expected) => (conflicts-- > 0 ? false : save(state, expected));
-    await w.say(KEY, 'a red circle', sink);
-    expect(sink.rounds()).toHaveLength(1);
+    await w.say(KEY, '/pick 1', sink);
+    expect(sink.replies.at(-1)?.kind).toBe('found');
     w.deps.threads.save = async () => false;
-    await w.say(KEY, 'it is blue', sink);
+    await w.say(KEY, '/undo', sink);
     expect(sink.notices().at(-1)).toContain('changed somewhere else at the same time');
   });
 
@@ -421,7 +472,7 @@ describe('ConversationEngine', () => {
     const sink = new RecordingSink();
     await w.say(KEY, 'a red circle', sink);
     await w.say(KEY, 'it is blue', sink);
-    expect(w.engine.tooFast(KEY, 'u1')).toMatch(/^Slow down a little: .* Try again in \d+ s\.$/);
+    expect(await w.engine.tooFast(KEY, 'u1')).toMatch(/^Slow down a little: .* Try again in \d+ s\.$/);
     const third = w.say(KEY, 'it is large', sink);
     await vi.waitFor(() => expect(waits).toHaveLength(1));
     const fourth = w.say(KEY, 'and at the top', sink);
@@ -433,8 +484,8 @@ describe('ConversationEngine', () => {
     const rounds = (await w.engine.thread(KEY))?.rounds ?? [];
     expect(rounds).toHaveLength(3);
     expect(rounds[2]?.userText).toBe('it is large\nand at the top');
-    expect(w.engine.tooFast(KEY, 'u1')).not.toBeNull();
-    expect(w.engine.tooFast(KEY, 'someone else')).toBeNull();
+    expect(await w.engine.tooFast(KEY, 'u1')).not.toBeNull();
+    expect(await w.engine.tooFast(KEY, 'someone else')).toBeNull();
   });
 
   it('refuses controls that would start a round over the limit, with the wait, and loses no state', async () => {
@@ -457,7 +508,9 @@ describe('ConversationEngine', () => {
       await w.say(KEY, 'a red circle', sink);
       await w.say(KEY, 'it is blue', sink);
       const [r1, r2] = sink.rounds();
-      expect(r1?.consentNotice).toContain('only if you press "Keep this search for research"');
+      expect(r1?.consentNotice).toContain(
+        'only if you choose "Keep this search for research" or type /keep.',
+      );
       expect(r2?.consentNotice).toBeUndefined();
       expect(r2?.actions.keep).toBeDefined();
       expect(await w.deps.transcripts.list()).toEqual([]);

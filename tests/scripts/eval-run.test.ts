@@ -212,7 +212,7 @@ describe('genir eval baselines on the tiny world', () => {
     const eager: SimulatedUser = {
       kind: 'eager',
       describe: async () => 'a small black cross at the top left on a yellow background',
-      respond: async () => 'hmm, not quite',
+      respond: async () => 'the cross is small',
       closerMatch: async () => 1,
     };
     const out = join(dir, 'out-rf');
@@ -227,13 +227,13 @@ describe('genir eval baselines on the tiny world', () => {
       const expected = [
         'a small black cross at the top left on a yellow background',
         '/more 1',
-        'hmm, not quite',
+        'the cross is small',
         '/more 1',
-        'hmm, not quite',
+        'the cross is small',
       ];
       const beforePick = (r.foundAt ?? 4) + 1;
       expect(r.turns.slice(0, beforePick).map((t) => t.message)).toEqual(expected.slice(0, beforePick));
-      for (const t of r.turns.slice(beforePick)) expect(t.message).toBe('hmm, not quite');
+      for (const t of r.turns.slice(beforePick)) expect(t.message).toBe('the cross is small');
       // A feedback round draws nothing new.
       for (const t of r.turns) expect(t.interpretation === null).toBe(t.message.startsWith('/more'));
     }

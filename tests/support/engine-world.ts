@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { ExactIndex } from '../../adapters/index/exact/exact-index.ts';
 import { sharpPictures } from '../../adapters/pictures/sharp/index.ts';
+import { understand } from '../../adapters/refine/rules/understood.ts';
 import { FileRoundImageStore } from '../../adapters/store/files.ts';
 import { openSqliteStores } from '../../adapters/store/sqlite/index.ts';
 import { commandSet } from '../../commands/index.ts';
@@ -68,6 +69,9 @@ export class FakeRefiner implements QueryRefiner {
     if (this.fail) throw this.fail;
     if (input.message.startsWith('start over'))
       return { query: input.message.slice(10).trim(), intent: 'restart' as const };
+    // Like a refiner of free text: a link, a code block, "pick 3" without its slash are no description.
+    const judged = understand(input.message, true);
+    if (!judged.understood) return { query: input.previous ?? '', ...judged };
     return { query: input.previous ? `${input.previous}; ${input.message}` : input.message };
   }
 }

@@ -363,7 +363,10 @@ export class DiscordAdapter implements ChatFrontEnd {
       await message.reply(renderNotice(helpText()));
       return;
     }
-    const slowDown = this.engine.tooFast(this.channelKey(message.guildId, channel.id), message.author.id);
+    const slowDown = await this.engine.tooFast(
+      this.channelKey(message.guildId, channel.id),
+      message.author.id,
+    );
     if (slowDown) {
       await message.reply(renderText(slowDown));
       return;
@@ -484,7 +487,7 @@ export class DiscordAdapter implements ChatFrontEnd {
       await refuse('Use /find in a server text channel or one of its threads.');
       return;
     }
-    const slowDown = this.engine.tooFast(this.channelKey(i.guildId, i.channelId), i.user.id);
+    const slowDown = await this.engine.tooFast(this.channelKey(i.guildId, i.channelId), i.user.id);
     if (slowDown) {
       await refuse(slowDown);
       return;

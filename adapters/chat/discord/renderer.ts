@@ -12,7 +12,7 @@ import {
 } from 'discord.js';
 import { commandSpec, decodeActionId, encodeActionId } from '../../../commands/index.ts';
 import type { FoundView, Reply, RoundView } from '../../../core/types.ts';
-import { truncate } from '../shared/text.ts';
+import { topMatches, truncate } from '../shared/text.ts';
 import { GROUP_COMMAND } from './commands.ts';
 
 /** Discord's documented limits; text longer than these is cut, never rejected. */
@@ -172,7 +172,7 @@ export function renderRound(view: RoundView): DiscordPayload {
   const sheet = new EmbedBuilder()
     .setColor(COLOR.round)
     .setTitle(
-      budget.take(view.tiles.length ? `Top ${view.tiles.length} matches` : 'No matches', LIMITS.embedTitle),
+      budget.take(view.tiles.length ? topMatches(view.tiles.length) : 'No matches', LIMITS.embedTitle),
     )
     .setImage(`attachment://${names.sheet}`);
   const list = view.tiles

@@ -10,3 +10,19 @@ export function threadTitle(description: string, max: number): string {
   const line = description.replace(/\s+/g, ' ').trim();
   return truncate(line || 'Image search', max);
 }
+
+/**
+ * The longest message a front end accepts at all (the web's body, `genir ask`'s argument): longer
+ * is refused before any work; up to it, the engine shortens to MAX_MESSAGE_CHARS with a note.
+ */
+export const MAX_TEXT_CHARS = 50_000;
+
+/** Why a message longer than `max` is refused (the same words everywhere). */
+export function tooLongText(length: number, max = MAX_TEXT_CHARS): string {
+  return `That message is ${length.toLocaleString('en')} characters long; the most I accept is ${max.toLocaleString('en')}. Describe the image in fewer words.`;
+}
+
+/** "Top 10 matches", "Top 1 match". */
+export function topMatches(n: number): string {
+  return n === 1 ? 'Top 1 match' : `Top ${n} matches`;
+}

@@ -6,7 +6,7 @@ import { describeError } from '../../../core/error-text.ts';
 import { errorMessage } from '../../../core/errors.ts';
 import type { ChatEngine, ChatFrontEnd, Logger, TenantEvents } from '../../../core/ports.ts';
 import { tenantId } from '../../../core/tenant.ts';
-import type { InboundMessage, ThreadSink } from '../../../core/types.ts';
+import type { InboundMessage, ThreadKey, ThreadSink } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
 import { collectUploads, type RemoteFile, type Uploads } from '../shared/uploads.ts';
 import { checkFileOrigins, SLACK_FILE_ORIGINS } from './file-origins.ts';
@@ -20,7 +20,7 @@ import {
   slackHelp,
   unescapeSlack,
 } from './renderer.ts';
-import { encodeThreadId, NO_THREAD, PLATFORM } from './thread-id.ts';
+import { decodeThreadId, encodeThreadId, NO_THREAD, PLATFORM, type SlackThreadId } from './thread-id.ts';
 
 export interface SlackIdentity {
   teamId: string;
@@ -75,6 +75,8 @@ export interface SlackAdapterOptions {
    * no single identity and no auth.test at start.
    */
   multiWorkspace?: boolean;
+  /** OAuth mode: a client with a workspace's bot token from its installation, or null (not installed). */
+  clientFor?: (teamId: string) => Promise<webApi.WebClient | null>;
 }
 
 /** A message-like Slack event (`message` or `app_mention`), as far as this adapter reads it. */
@@ -321,6 +323,41 @@ export class SlackAdapter implements ChatFrontEnd {
     });
   }
 
+  sinkFor(key: ThreadKey, userId: string): ThreadSink | null {
+    let id: SlackThreadId;
+    try {
+      id = decodeThreadId(key);
+    } catch {
+      return null;
+    }
+    const dest = {
+      channel: id.channel,
+      ...(id.threadTs === NO_THREAD ? {} : { threadTs: id.threadTs }),
+      userId,
+    };
+    // No progress line: nothing would remove it once the round is sent.
+    if (!this.options.multiWorkspace) {
+      if (id.team !== this.identity?.teamId) return null;
+      const sink = this.sink(dest);
+      return { send: (reply) => sink.send(reply) };
+    }
+    // OAuth mode: the workspace's own token, looked up when there is something to send.
+    const clientFor = this.options.clientFor;
+    if (!clientFor) return null;
+    let sink: Promise<SlackSink> | undefined;
+    const open = async () => {
+      const client = await clientFor(id.team);
+      if (!client) throw new Error(`GenIR is not installed in Slack workspace ${id.team}`);
+      return this.sink({ ...dest, client });
+    };
+    return {
+      send: async (reply) => {
+        sink ??= open();
+        await (await sink).send(reply);
+      },
+    };
+  }
+
   private key(team: SlackTeam, channel: string, threadTs: string): string {
     return encodeThreadId(team.teamId, channel, threadTs);
   }
@@ -360,7 +397,7 @@ export class SlackAdapter implements ChatFrontEnd {
       await tell(slackHelp(this.command));
       return;
     }
-    const slowDown = this.engine.tooFast(this.key(team, channel, NO_THREAD), command.user_id);
+    const slowDown = await this.engine.tooFast(this.key(team, channel, NO_THREAD), command.user_id);
     if (slowDown) {
       await tell(slowDown);
       return;

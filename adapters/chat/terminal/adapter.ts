@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createInterface, type Interface } from 'node:readline';
 import type { ChatEngine, ChatFrontEnd } from '../../../core/ports.ts';
-import type { ThreadSink } from '../../../core/types.ts';
+import type { ThreadSink, ThreadState } from '../../../core/types.ts';
 import { TerminalRenderer } from './renderer.ts';
 import { encodeThreadId } from './thread-id.ts';
 
@@ -71,12 +71,7 @@ export class TerminalChat implements ChatFrontEnd {
 
   /** Greets and starts reading lines; `finished` tells when the conversation is over. */
   async start(): Promise<void> {
-    const state = await this.engine.thread(this.threadKey);
-    this.print(
-      state?.rounds.length
-        ? `Resumed thread ${this.session} at round ${state.rounds.length}.`
-        : `New thread ${this.session} (resume later with: genir chat --thread ${this.session}).\nDescribe the image you remember. /help lists the commands.`,
-    );
+    this.print(resumeText(this.session, await this.engine.thread(this.threadKey)));
     const rl = createInterface({ input: this.options.input, terminal: false });
     this.readline = rl;
     void this.read(rl).finally(() => this.finish());
@@ -103,4 +98,17 @@ export class TerminalChat implements ChatFrontEnd {
     rl.close();
     await this.idle();
   }
+}
+
+/** The greeting: a new thread, or where a resumed one stands (found already, or searching). */
+export function resumeText(session: string, state: ThreadState | null): string {
+  const rounds = state?.rounds.length ?? 0;
+  if (!state || rounds === 0) {
+    return `New thread ${session} (resume later with: genir chat --thread ${session}).\nDescribe the image you remember. /help lists the commands.`;
+  }
+  if (state.status === 'found' && state.found) {
+    const n = state.rounds.findIndex((r) => r.id === state.found?.roundId) + 1;
+    return `Resumed thread ${session}: this search is already found (round ${n || rounds}, ${state.found.assetId}). A correction searches again; /reset starts a new search.`;
+  }
+  return `Resumed thread ${session} at round ${rounds}: correct the last round, or /pick n.`;
 }

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FoundView, Reply, RoundView } from '../../../core/types.ts';
+import { topMatches } from '../shared/text.ts';
 import { decodeThreadId } from './thread-id.ts';
 
 /** Renders replies as text for a terminal; pictures go to files under `outDir/<session>/`. */
@@ -54,7 +55,7 @@ export class TerminalRenderer {
     } else {
       lines.push(view.noPicture ?? '(no new drawing this round)');
     }
-    lines.push(`Top ${view.tiles.length} matches: ${sheet}`);
+    lines.push(`${topMatches(view.tiles.length)}: ${sheet}`);
     for (const t of view.tiles) {
       lines.push(`  ${String(t.n).padStart(2)}. ${t.title.slice(0, 70).padEnd(70)} ${t.score.toFixed(3)}`);
     }

@@ -3,18 +3,24 @@
  * one server-sent-event stream per open tab. Same engine, same round view, same actions as the
  * Discord and Slack bots; several threads, each stored in the thread store like any other.
  *
- *   GET  /, /t/:id                          the page
- *   GET  /api/info                          limits, commands, the forget action id, example descriptions
- *   GET  /api/threads[?also=:id]            thread list (newest first; `also`: that one too, if it exists)
+ *   GET  /, /t/:id                          the page (/t/:id answers 404 unless it is one of this browser's threads)
+ *   GET  /api/info                          limits, commands, the forget action id, example descriptions, auth mode
+ *   POST /api/session                       {token}: WEB_AUTH=token's sign-in (sets the session cookie)
+ *   GET  /api/threads[?also=:id]            this browser's threads (newest first; `also`: that one too, if it exists)
  *   POST /api/threads                       new thread
  *   GET  /api/threads/:id                   a thread with every stored round
+ *   DELETE /api/threads/:id                 deletes the search (its rounds, pictures and transcript records)
  *   GET  /api/threads/:id/events?client=…   SSE: snapshot, then post / progress / busy / done / thread
  *   POST /api/threads/:id/messages          {text, eventId?, clientId?} (JSON) or multipart with `image`
  *   POST /api/threads/:id/actions           {actionId, eventId?, clientId?}
  *   GET  /img/rounds/:id/:roundId/synthetic.png | sheet.png
  *   GET  /img/assets/:assetId[/thumb|/original]
+ *
+ * Every /api and /img request but /api/info and /api/session needs an identity (./session.ts); a
+ * thread id is looked up among the requesting browser's threads only, so another browser's thread
+ * answers 404 exactly like one that never existed. Wrong methods answer 405 with Allow.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,11 +32,20 @@ import { describeError } from '../../../core/error-text.ts';
 import type { ChatEngine, ChatFrontEnd, Gallery, Logger, RoundImageStore } from '../../../core/ports.ts';
 import type { InboundMessage, ThreadKey, ThreadSink, ThreadState } from '../../../core/types.ts';
 import { InFlight } from '../shared/in-flight.ts';
+import { MAX_TEXT_CHARS, tooLongText } from '../shared/text.ts';
 import { MAX_UPLOAD_BYTES } from '../shared/uploads.ts';
 import { EventHub } from './events.ts';
 import { type ImageResponse, WebImages } from './images.ts';
 import { actionLabel, type WebPost, WebRenderer } from './renderer.ts';
-import { encodeThreadId, isThreadId, newThreadId, PLATFORM, webThreadIdOf } from './thread-id.ts';
+import { type WebAuth, type WebIdentity, WebSessions } from './session.ts';
+import {
+  decodeThreadId,
+  encodeThreadId,
+  isThreadId,
+  newThreadId,
+  ownerPrefix,
+  webThreadIdOf,
+} from './thread-id.ts';
 
 export interface WebChatDeps {
   engine: ChatEngine;
@@ -55,9 +70,12 @@ export interface WebChatOptions {
   localOnly?: boolean;
   /** Descriptions offered on an empty thread. */
   examples?: string[];
+  /** Who a browser is (default: WEB_AUTH=none with a secret made up for this process). */
+  auth?: WebAuth;
+  /** Mark the session cookie Secure (the page is reached over HTTPS). */
+  secureCookies?: boolean;
 }
 
-export const DEFAULT_MAX_TEXT_CHARS = 50_000;
 export const DEFAULT_EXAMPLES = [
   'a large red circle at the top left',
   'two small blue stars on a yellow background',
@@ -66,7 +84,6 @@ export const DEFAULT_EXAMPLES = [
 
 const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 const EVENT_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
-const USER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const IMAGE_TYPE = /^image\/(png|jpe?g|webp|gif|avif|tiff)$/i;
 const IMAGE_NAME = /\.(png|jpe?g|webp|gif|avif|tiff?)$/i;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -96,9 +113,35 @@ const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+type Env = { Variables: { identity: WebIdentity } };
+
+/** The methods each known path takes (anything else: 405 with Allow). */
+const METHODS: [string, string][] = [
+  ['/', 'GET, HEAD'],
+  ['/t/:id', 'GET, HEAD'],
+  ...Object.keys(PAGE_FILES)
+    .filter((r) => r.startsWith('/'))
+    .map((r): [string, string] => [r, 'GET, HEAD']),
+  ['/api/info', 'GET, HEAD'],
+  ['/api/session', 'POST'],
+  ['/api/threads', 'GET, HEAD, POST'],
+  ['/api/threads/:id', 'GET, HEAD, DELETE'],
+  ['/api/threads/:id/events', 'GET, HEAD'],
+  ['/api/threads/:id/messages', 'POST'],
+  ['/api/threads/:id/actions', 'POST'],
+  ['/img/rounds/:id/:roundId/synthetic.png', 'GET, HEAD'],
+  ['/img/rounds/:id/:roundId/sheet.png', 'GET, HEAD'],
+  ['/img/assets/:assetId', 'GET, HEAD'],
+  ['/img/assets/:assetId/thumb', 'GET, HEAD'],
+  ['/img/assets/:assetId/original', 'GET, HEAD'],
+];
+
+const jsonLimit = () =>
+  bodyLimit({ maxSize: 512 * 1024, onError: (c) => tooLarge(c, 'That message is too large.') });
+
 class HttpError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 413 | 415,
+    readonly status: 400 | 401 | 403 | 404 | 413 | 415,
     message: string,
   ) {
     super(message);
@@ -109,21 +152,21 @@ interface MessageInput {
   text: string;
   eventId: string | null;
   clientId: string | null;
-  userId: string | null;
   images: { name: string; data: Buffer }[];
   rejectedFiles: { name: string; reason: string }[];
 }
 
 export class WebChat implements ChatFrontEnd {
   readonly name = 'web';
-  readonly app: Hono;
+  readonly app: Hono<Env>;
   /** The page's address once started. */
   url = '';
   port = 0;
   readonly hub = new EventHub();
   private readonly renderer: WebRenderer;
   private readonly pictures: WebImages;
-  private readonly options: Required<WebChatOptions>;
+  private readonly options: Required<Omit<WebChatOptions, 'auth'>>;
+  private readonly sessions: WebSessions;
   private readonly page: Map<string, { body: string; type: string }>;
   private readonly inFlight: InFlight;
   private server: Server | null = null;
@@ -136,13 +179,18 @@ export class WebChat implements ChatFrontEnd {
     this.options = {
       port: 0,
       host: '127.0.0.1',
-      maxTextChars: DEFAULT_MAX_TEXT_CHARS,
+      maxTextChars: MAX_TEXT_CHARS,
       maxUploadBytes: MAX_UPLOAD_BYTES,
       maxThreads: 100,
       localOnly: false,
       examples: DEFAULT_EXAMPLES,
+      secureCookies: false,
       ...options,
     };
+    this.sessions = new WebSessions(
+      options.auth ?? { mode: 'none', secret: randomBytes(32).toString('base64url') },
+      this.options.secureCookies,
+    );
     this.renderer = new WebRenderer(deps.gallery, deps.engine.settings.transcripts);
     this.pictures = new WebImages(deps);
     this.page = new Map(
@@ -203,8 +251,8 @@ export class WebChat implements ChatFrontEnd {
     await this.deps.engine.idle();
   }
 
-  private routes(): Hono {
-    const app = new Hono();
+  private routes(): Hono<Env> {
+    const app = new Hono<Env>();
     app.onError((err, c) => {
       if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
       this.deps.logger.error({ err, path: c.req.path }, 'web request failed');
@@ -230,16 +278,33 @@ export class WebChat implements ChatFrontEnd {
       c.header('Referrer-Policy', 'no-referrer');
       c.header('X-Frame-Options', 'DENY');
     });
+    // Who is asking: everything but the page's own files, its info and the token sign-in.
+    const open = new Set(['/api/info', '/api/session', ...Object.keys(PAGE_FILES)]);
+    app.use(async (c, next) => {
+      const path = c.req.path;
+      const page = path === '/' || path.startsWith('/t/');
+      if (open.has(path) || !(page || path.startsWith('/api/') || path.startsWith('/img/'))) return next();
+      const who = await this.sessions.identify(c, true);
+      if (who.ok) c.set('identity', who.identity);
+      else if (!page) return c.json({ error: who.error, auth: who.auth }, who.status);
+      await next();
+    });
 
-    // The page.
-    const html = (c: Context) => {
+    // The page; a thread that is not this browser's answers 404 (the page then says so).
+    const html = (c: Context<Env>, status: 200 | 404 = 200) => {
       const page = this.page.get('html') as { body: string };
       c.header('Content-Security-Policy', PAGE_CSP);
       c.header('Cache-Control', 'no-cache');
-      return c.html(page.body);
+      return c.html(page.body, status);
     };
-    app.get('/', html);
-    app.get('/t/:id', (c) => (isThreadId(c.req.param('id')) ? html(c) : c.text('Not found.', 404)));
+    app.get('/', (c) => html(c));
+    app.get('/t/:id', async (c) => {
+      const who = c.get('identity');
+      const id = c.req.param('id');
+      if (!isThreadId(id)) return c.text('Not found.', 404);
+      const exists = who ? (await this.deps.engine.thread(encodeThreadId(who.owner, id))) !== null : true;
+      return html(c, exists ? 200 : 404);
+    });
     for (const route of Object.keys(PAGE_FILES).filter((r) => r.startsWith('/'))) {
       app.get(route, (c) => {
         const file = this.page.get(route) as { body: string; type: string };
@@ -250,8 +315,9 @@ export class WebChat implements ChatFrontEnd {
     }
 
     // The API.
-    app.get('/api/info', async (c) =>
-      c.json({
+    app.get('/api/info', async (c) => {
+      const who = await this.sessions.identify(c, false);
+      return c.json({
         gallerySize: await this.deps.gallery.count(),
         maxTextChars: this.options.maxTextChars,
         maxMessageChars: this.deps.engine.settings.maxMessageChars,
@@ -262,15 +328,27 @@ export class WebChat implements ChatFrontEnd {
         actions: { forget: encodeActionId('forget', LATEST) },
         transcripts: this.deps.engine.settings.transcripts,
         examples: this.options.examples,
-      }),
-    );
+        auth: this.sessions.mode,
+        signedIn: who.ok,
+      });
+    });
+    app.post('/api/session', jsonLimit(), async (c) => {
+      if (this.sessions.mode !== 'token') throw new HttpError(400, 'This server does not use access tokens.');
+      const body = await readJson(c);
+      const token = typeof body.token === 'string' ? body.token : '';
+      if (!token || token.length > 1000 || !(await this.sessions.signIn(c, token))) {
+        throw new HttpError(401, 'That access token is not right.');
+      }
+      return c.json({ signedIn: true });
+    });
     app.get('/api/threads', async (c) => {
-      const states = await this.deps.engine.threads(`${PLATFORM}:`, this.options.maxThreads);
+      const { owner } = c.get('identity');
+      const states = await this.deps.engine.threads(ownerPrefix(owner), this.options.maxThreads);
       // ?also=<id>: the tab's open thread, listed too if it still exists (it may be older than the
       // newest ones listed); its absence tells the tab the thread was deleted.
       const also = c.req.query('also') ?? '';
-      if (isThreadId(also) && !states.some((s) => s.key === encodeThreadId(also))) {
-        const open = await this.deps.engine.thread(encodeThreadId(also));
+      if (isThreadId(also) && !states.some((s) => s.key === encodeThreadId(owner, also))) {
+        const open = await this.deps.engine.thread(encodeThreadId(owner, also));
         if (open) states.push(open);
       }
       const threads = states
@@ -279,24 +357,32 @@ export class WebChat implements ChatFrontEnd {
       return c.json({ threads });
     });
     app.post('/api/threads', async (c) => {
-      const state = await this.deps.engine.openThread(encodeThreadId(newThreadId()));
+      const { owner, userId } = c.get('identity');
+      const state = await this.deps.engine.openThread(encodeThreadId(owner, newThreadId()), userId);
       const summary = this.renderer.summary(state);
-      this.hub.broadcast('thread', summary);
+      this.hub.broadcast(owner, 'thread', summary);
       return c.json({ thread: summary }, 201);
     });
     app.get('/api/threads/:id', async (c) => {
-      const { id, state } = await this.thread(c);
-      return c.json({ thread: await this.renderer.thread(state, this.hub.status(id)) });
+      const { key, state } = await this.thread(c);
+      return c.json({ thread: await this.renderer.thread(state, this.hub.status(key)) });
+    });
+    app.delete('/api/threads/:id', async (c) => {
+      const { id, key } = await this.thread(c);
+      await this.deps.engine.forgetThread(key);
+      this.hub.broadcast(c.get('identity').owner, 'removed', { id });
+      return c.body(null, 204);
     });
     app.get('/api/threads/:id/events', async (c) => {
-      const { id, key } = await this.thread(c);
+      const { key } = await this.thread(c);
       const client = c.req.query('client') ?? '';
-      const body = this.hub.stream(id, CLIENT_ID.test(client) ? client : null, async () => {
+      const { owner } = c.get('identity');
+      const body = this.hub.stream(key, owner, CLIENT_ID.test(client) ? client : null, async () => {
         const state = await this.deps.engine.thread(key);
         if (!state) throw new Error('thread vanished');
         return {
           event: 'snapshot',
-          data: { thread: await this.renderer.thread(state, this.hub.status(id)) },
+          data: { thread: await this.renderer.thread(state, this.hub.status(key)) },
         };
       });
       return new Response(body, {
@@ -308,10 +394,6 @@ export class WebChat implements ChatFrontEnd {
       });
     });
 
-    const jsonLimit = bodyLimit({
-      maxSize: 512 * 1024,
-      onError: (c) => tooLarge(c, 'That message is too large.'),
-    });
     const uploadLimit = bodyLimit({
       maxSize: this.options.maxUploadBytes + 256 * 1024,
       onError: (c) =>
@@ -322,58 +404,51 @@ export class WebChat implements ChatFrontEnd {
     });
     app.post(
       '/api/threads/:id/messages',
-      (c, next) => (isMultipart(c) ? uploadLimit(c, next) : jsonLimit(c, next)),
+      (c, next) => (isMultipart(c) ? uploadLimit(c, next) : jsonLimit()(c, next)),
       async (c) => {
-        const { id, key } = await this.thread(c);
+        const { key } = await this.thread(c);
+        const { userId } = c.get('identity');
         const input = isMultipart(c) ? await this.multipartMessage(c) : await this.jsonMessage(c);
         const eventId = input.eventId ?? randomUUID();
         const msg: InboundMessage = {
           key,
           eventId: `web:${eventId}`,
-          userId: input.userId ?? 'web-user',
+          userId,
           text: input.text,
           ...(input.images.length ? { images: input.images } : {}),
           ...(input.rejectedFiles.length ? { rejectedFiles: input.rejectedFiles } : {}),
         };
         if (input.text.trim() || input.images.length) {
-          this.post(id, {
+          this.post(key, {
             kind: 'user',
             text: input.text,
             action: null,
             image: input.images[0]?.name ?? null,
           });
         }
-        this.run(id, eventId, (sink) => this.deps.engine.onMessage(msg, sink), input.clientId);
+        this.run(key, eventId, (sink) => this.deps.engine.onMessage(msg, sink), input.clientId);
         return c.json({ accepted: true, eventId }, 202);
       },
     );
-    app.post('/api/threads/:id/actions', jsonLimit, async (c) => {
-      const { id, key } = await this.thread(c);
+    app.post('/api/threads/:id/actions', jsonLimit(), async (c) => {
+      const { key } = await this.thread(c);
+      const { userId } = c.get('identity');
       const body = await readJson(c);
       const actionId = typeof body.actionId === 'string' ? body.actionId : '';
       const ref = actionId.length <= 100 ? decodeActionId(actionId) : null;
       if (!ref) throw new HttpError(400, 'Unknown action.');
       const eventId = optional(body.eventId, EVENT_ID) ?? randomUUID();
       const clientId = optional(body.clientId, CLIENT_ID);
-      this.post(id, {
+      this.post(key, {
         kind: 'user',
         text: actionLabel(ref.action, ref.arg),
         action: ref.action,
         image: null,
       });
       this.run(
-        id,
+        key,
         eventId,
-        (sink) =>
-          this.deps.engine.onAction(
-            {
-              key,
-              eventId: `web:${eventId}`,
-              userId: optional(body.userId, USER_ID) ?? 'web-user',
-              actionId,
-            },
-            sink,
-          ),
+        (sink) => this.deps.engine.onAction({ key, eventId: `web:${eventId}`, userId, actionId }, sink),
         clientId,
       );
       return c.json({ accepted: true, eventId }, 202);
@@ -392,12 +467,18 @@ export class WebChat implements ChatFrontEnd {
     // A round's pictures never change once the round exists.
     const immutable = 'private, max-age=31536000, immutable';
     const revalidate = 'private, max-age=300';
-    app.get('/img/rounds/:id/:roundId/synthetic.png', async (c) =>
-      picture(c, await this.pictures.synthetic(c.req.param('id'), c.req.param('roundId')), immutable),
-    );
-    app.get('/img/rounds/:id/:roundId/sheet.png', async (c) =>
-      picture(c, await this.pictures.sheet(c.req.param('id'), c.req.param('roundId')), immutable),
-    );
+    const roundKey = (c: Context<Env>) => {
+      const id = c.req.param('id') ?? '';
+      return isThreadId(id) ? encodeThreadId(c.get('identity').owner, id) : null;
+    };
+    app.get('/img/rounds/:id/:roundId/synthetic.png', async (c) => {
+      const key = roundKey(c);
+      return picture(c, key ? await this.pictures.synthetic(key, c.req.param('roundId')) : null, immutable);
+    });
+    app.get('/img/rounds/:id/:roundId/sheet.png', async (c) => {
+      const key = roundKey(c);
+      return picture(c, key ? await this.pictures.sheet(key, c.req.param('roundId')) : null, immutable);
+    });
     app.get('/img/assets/:assetId', async (c) =>
       picture(c, await this.pictures.asset(c.req.param('assetId')), revalidate),
     );
@@ -407,14 +488,22 @@ export class WebChat implements ChatFrontEnd {
     app.get('/img/assets/:assetId/original', async (c) =>
       picture(c, await this.pictures.original(c.req.param('assetId')), revalidate),
     );
+
+    // Every known path with a method it does not take: 405 and what it does take.
+    for (const [path, allow] of METHODS) {
+      app.all(path, (c) => {
+        c.header('Allow', allow);
+        return c.json({ error: `${c.req.method} is not allowed here; use ${allow}.` }, 405);
+      });
+    }
     return app;
   }
 
-  /** The thread named in the URL; 404 unless it is a well-formed id of a stored web thread. */
-  private async thread(c: Context): Promise<{ id: string; key: ThreadKey; state: ThreadState }> {
+  /** The thread named in the URL among the requesting browser's; 404 otherwise (never 403). */
+  private async thread(c: Context<Env>): Promise<{ id: string; key: ThreadKey; state: ThreadState }> {
     const id = c.req.param('id') ?? '';
     if (!isThreadId(id)) throw new HttpError(404, 'No such thread.');
-    const key = encodeThreadId(id);
+    const key = encodeThreadId(c.get('identity').owner, id);
     const state = await this.deps.engine.thread(key);
     if (!state) throw new HttpError(404, 'No such thread.');
     return { id, key, state };
@@ -428,7 +517,6 @@ export class WebChat implements ChatFrontEnd {
       text: this.checkText(body.text ?? ''),
       eventId: optional(body.eventId, EVENT_ID),
       clientId: optional(body.clientId, CLIENT_ID),
-      userId: optional(body.userId, USER_ID),
       images: [],
       rejectedFiles: [],
     };
@@ -468,7 +556,6 @@ export class WebChat implements ChatFrontEnd {
       text: this.checkText(field('text') ?? ''),
       eventId: optional(field('eventId'), EVENT_ID),
       clientId: optional(field('clientId'), CLIENT_ID),
-      userId: optional(field('userId'), USER_ID),
       images,
       rejectedFiles,
     };
@@ -476,47 +563,44 @@ export class WebChat implements ChatFrontEnd {
 
   private checkText(text: string): string {
     if (text.length > this.options.maxTextChars) {
-      throw new HttpError(
-        413,
-        `That message is ${text.length.toLocaleString('en')} characters long; the most I accept is ${this.options.maxTextChars.toLocaleString('en')}. Describe the image in fewer words.`,
-      );
+      throw new HttpError(413, tooLongText(text.length, this.options.maxTextChars));
     }
     return text;
   }
 
   /** Shows a post in every tab on the thread (or one tab, for ephemeral notices). */
-  private post(threadId: string, post: WebPost, thread?: unknown, only?: string | null): void {
-    this.hub.publish(threadId, 'post', { post, thread: thread ?? null }, only);
+  private post(key: ThreadKey, post: WebPost, thread?: unknown, only?: string | null): void {
+    this.hub.publish(key, 'post', { post, thread: thread ?? null }, only);
   }
 
-  private sink(threadId: string, clientId: string | null): ThreadSink {
-    const key = encodeThreadId(threadId);
+  private sink(key: ThreadKey, clientId: string | null): ThreadSink {
+    const { owner } = decodeThreadId(key);
     return {
       send: async (reply) => {
         const state = await this.deps.engine.thread(key);
         const post = await this.renderer.reply(reply, state);
         if (reply.kind === 'round')
-          this.pictures.rememberSheet(threadId, reply.view.roundId, reply.view.contactSheetPng);
+          this.pictures.rememberSheet(key, reply.view.roundId, reply.view.contactSheetPng);
         const summary = state ? this.renderer.summary(state) : null;
         const ephemeral = reply.kind === 'notice' && reply.ephemeral === true;
-        this.post(threadId, post, summary, ephemeral ? clientId : null);
-        if (summary) this.hub.broadcast('thread', summary);
+        this.post(key, post, summary, ephemeral ? clientId : null);
+        if (summary) this.hub.broadcast(owner, 'thread', summary);
       },
-      progress: (text) => this.hub.progress(threadId, text),
+      progress: (text) => this.hub.progress(key, text),
     };
   }
 
   private run(
-    threadId: string,
+    key: ThreadKey,
     eventId: string,
     job: (sink: ThreadSink) => Promise<void>,
     clientId: string | null,
   ): void {
-    const end = this.hub.begin(threadId);
-    const task = job(this.sink(threadId, clientId))
+    const end = this.hub.begin(key);
+    const task = job(this.sink(key, clientId))
       .catch((err: unknown) => {
-        this.deps.logger.error({ threadId, err }, 'web event failed');
-        this.post(threadId, {
+        this.deps.logger.error({ key, err }, 'web event failed');
+        this.post(key, {
           kind: 'notice',
           level: 'error',
           text: describeError(err).text,
@@ -525,7 +609,7 @@ export class WebChat implements ChatFrontEnd {
       })
       .finally(() => {
         end();
-        this.hub.publish(threadId, 'done', { eventId });
+        this.hub.publish(key, 'done', { eventId });
       });
     void this.inFlight.track(task);
   }

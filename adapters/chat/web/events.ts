@@ -1,5 +1,6 @@
 /**
- * Server-sent events: one stream per open page (tab), subscribed to one thread. A stream starts
+ * Server-sent events: one stream per open page (tab), subscribed to one thread (by thread key) on
+ * behalf of one browser (its owner); thread-list changes go to that owner's tabs only. A stream starts
  * with a snapshot of the thread; events published while the snapshot is being built are held
  * back and sent right after it, so a tab never misses or reorders a post.
  */
@@ -24,7 +25,8 @@ class Subscriber {
   closed = false;
 
   constructor(
-    readonly threadId: string,
+    readonly threadKey: string,
+    readonly owner: string,
     readonly clientId: string | null,
     private readonly controller: ReadableStreamDefaultController<Uint8Array>,
     private readonly onClose: (s: Subscriber) => void,
@@ -90,7 +92,8 @@ export class EventHub {
    * subscribed; its event is sent first.
    */
   stream(
-    threadId: string,
+    threadKey: string,
+    owner: string,
     clientId: string | null,
     snapshot: () => Promise<SseEvent>,
   ): ReadableStream<Uint8Array> {
@@ -98,7 +101,7 @@ export class EventHub {
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          sub = new Subscriber(threadId, clientId, controller, (s) => this.subscribers.delete(s));
+          sub = new Subscriber(threadKey, owner, clientId, controller, (s) => this.subscribers.delete(s));
           this.subscribers.add(sub);
           const s = sub;
           s.write('retry: 2000\n\n');
@@ -116,45 +119,45 @@ export class EventHub {
   }
 
   /** To every tab on the thread, or only to one tab (`only`: its client id) when given. */
-  publish(threadId: string, event: string, data: unknown, only?: string | null): void {
+  publish(threadKey: string, event: string, data: unknown, only?: string | null): void {
     for (const s of this.subscribers) {
-      if (s.threadId !== threadId) continue;
+      if (s.threadKey !== threadKey) continue;
       if (only && s.clientId !== only) continue;
       s.send({ event, data });
     }
   }
 
-  /** To every open tab, whatever thread it shows (thread list changes). */
-  broadcast(event: string, data: unknown): void {
-    for (const s of this.subscribers) s.send({ event, data });
+  /** To every open tab of one owner, whatever thread it shows (thread list changes). */
+  broadcast(owner: string, event: string, data: unknown): void {
+    for (const s of this.subscribers) if (s.owner === owner) s.send({ event, data });
   }
 
   /** Marks a thread busy while an event of it runs; returns the function that ends it. */
-  begin(threadId: string): () => void {
-    const b = this.busy.get(threadId) ?? { count: 0, progress: null };
+  begin(threadKey: string): () => void {
+    const b = this.busy.get(threadKey) ?? { count: 0, progress: null };
     b.count++;
-    this.busy.set(threadId, b);
-    if (b.count === 1) this.publish(threadId, 'busy', { busy: true, progress: b.progress });
+    this.busy.set(threadKey, b);
+    if (b.count === 1) this.publish(threadKey, 'busy', { busy: true, progress: b.progress });
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
       b.count--;
       if (b.count === 0) {
-        this.busy.delete(threadId);
-        this.publish(threadId, 'busy', { busy: false, progress: null });
+        this.busy.delete(threadKey);
+        this.publish(threadKey, 'busy', { busy: false, progress: null });
       }
     };
   }
 
-  progress(threadId: string, text: string): void {
-    const b = this.busy.get(threadId);
+  progress(threadKey: string, text: string): void {
+    const b = this.busy.get(threadKey);
     if (b) b.progress = text;
-    this.publish(threadId, 'progress', { text });
+    this.publish(threadKey, 'progress', { text });
   }
 
-  status(threadId: string): { busy: boolean; progress: string | null } {
-    const b = this.busy.get(threadId);
+  status(threadKey: string): { busy: boolean; progress: string | null } {
+    const b = this.busy.get(threadKey);
     return { busy: (b?.count ?? 0) > 0, progress: b?.progress ?? null };
   }
 

@@ -1,13 +1,12 @@
 /**
- * Pictures the web page shows, looked up by id only: round pictures by (thread id, round id) in the
- * thread store, gallery pictures by asset id in the gallery. No URL part is ever used as a path.
+ * Pictures the web page shows, looked up by id only: round pictures by (thread key, round id) in the
+ * thread store (the key carries the browser, so another browser's round is not found), gallery pictures by asset id in the gallery. No URL part is ever used as a path.
  */
 import sharp from 'sharp';
 import { BoundedMap } from '../../../core/bounded.ts';
 import type { ChatEngine, Gallery, RoundImageStore } from '../../../core/ports.ts';
-import type { Asset, Round, ThreadState } from '../../../core/types.ts';
+import type { Asset, Round, ThreadKey, ThreadState } from '../../../core/types.ts';
 import { MAX_INPUT_PIXELS } from '../../pictures/sharp/image-input.ts';
-import { encodeThreadId, isThreadId } from './thread-id.ts';
 
 export interface ImageResponse {
   body: Buffer;
@@ -50,29 +49,26 @@ export class WebImages {
   constructor(private readonly deps: WebImagesDeps) {}
 
   /** Keep a contact sheet the engine just rendered, so the page's request does not render it again. */
-  rememberSheet(threadId: string, roundId: string, png: Buffer): void {
-    this.sheets.set(`${threadId}/${roundId}`, png);
+  rememberSheet(key: ThreadKey, roundId: string, png: Buffer): void {
+    this.sheets.set(`${key}/${roundId}`, png);
   }
 
   /** The round's own picture (drawing or upload) as stored, or null (→ 404). */
-  async synthetic(threadId: string, roundId: string): Promise<ImageResponse | null> {
-    const found = await this.round(threadId, roundId);
+  async synthetic(key: ThreadKey, roundId: string): Promise<ImageResponse | null> {
+    const found = await this.round(key, roundId);
     if (!found?.round.generated) return null;
     const png = await this.deps.images.get(found.round.generated.image).catch(() => null);
     return png ? { body: png, type: webImageType(png) ?? 'application/octet-stream' } : null;
   }
 
   /** The round's numbered contact sheet. */
-  async sheet(threadId: string, roundId: string): Promise<ImageResponse | null> {
-    const key = `${threadId}/${roundId}`;
-    const cached = this.sheets.get(key);
+  async sheet(key: ThreadKey, roundId: string): Promise<ImageResponse | null> {
+    const cacheKey = `${key}/${roundId}`;
+    const cached = this.sheets.get(cacheKey);
     if (cached) return { body: cached, type: 'image/png' };
-    const view =
-      isThreadId(threadId) && ROUND_ID.test(roundId)
-        ? await this.deps.engine.roundView(encodeThreadId(threadId), roundId)
-        : null;
+    const view = ROUND_ID.test(roundId) ? await this.deps.engine.roundView(key, roundId) : null;
     if (!view) return null;
-    this.sheets.set(key, view.contactSheetPng);
+    this.sheets.set(cacheKey, view.contactSheetPng);
     return { body: view.contactSheetPng, type: 'image/png' };
   }
 
@@ -131,12 +127,9 @@ export class WebImages {
     return bytes ? { asset, bytes } : null;
   }
 
-  private async round(
-    threadId: string,
-    roundId: string,
-  ): Promise<{ state: ThreadState; round: Round } | null> {
-    if (!isThreadId(threadId) || !ROUND_ID.test(roundId)) return null;
-    const state = await this.deps.engine.thread(encodeThreadId(threadId));
+  private async round(key: ThreadKey, roundId: string): Promise<{ state: ThreadState; round: Round } | null> {
+    if (!ROUND_ID.test(roundId)) return null;
+    const state = await this.deps.engine.thread(key);
     const round = state?.rounds.find((r) => r.id === roundId);
     return state && round ? { state, round } : null;
   }

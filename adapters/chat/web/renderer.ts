@@ -104,6 +104,8 @@ export interface WebThreadSummary {
   roundIds: string[];
   /** The person pressed "Keep this search for research". */
   kept: boolean;
+  /** A small picture of the search: the match picked, else the latest drawing or upload. */
+  thumbUrl: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -299,6 +301,7 @@ export class WebRenderer {
       currentRoundId: state.rounds.at(-1)?.id ?? null,
       roundIds: state.rounds.map((r) => r.id),
       kept: state.consent !== undefined,
+      thumbUrl: thumbOf(id, state),
       createdAt: state.createdAt,
       updatedAt: state.updatedAt,
     };
@@ -393,4 +396,10 @@ function userPostOf(round: Round): WebUser | null {
     return { kind: 'user', text: round.userText, action: null, image: 'picture' };
   }
   return round.userText ? { kind: 'user', text: round.userText, action: null, image: null } : null;
+}
+
+function thumbOf(threadId: string, state: ThreadState): string | null {
+  if (state.status === 'found' && state.found) return urls.thumb(state.found.assetId);
+  const drawn = state.rounds.findLast((r) => r.generated);
+  return drawn ? urls.synthetic(threadId, drawn.id) : null;
 }

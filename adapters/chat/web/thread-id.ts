@@ -16,18 +16,28 @@ export function newThreadId(): string {
   return randomBytes(9).toString('base64url');
 }
 
-export function encodeThreadId(id: string): ThreadKey {
+/**
+ * A web thread's key carries the browser it belongs to ("web:<owner>:<id>"): a thread id from
+ * another browser names no thread of this one, so it is simply not found.
+ */
+export function encodeThreadId(owner: string, id: string): ThreadKey {
+  if (!owner) throw new Error('a web thread needs an owner');
   if (!isThreadId(id)) throw new Error(`not a web thread id: ${JSON.stringify(id.slice(0, 60))}`);
-  return encodeThreadKey(PLATFORM, [id]);
+  return encodeThreadKey(PLATFORM, [owner, id]);
 }
 
-export function decodeThreadId(key: ThreadKey): { id: string } {
+export function decodeThreadId(key: ThreadKey): { owner: string; id: string } {
   const { platform, parts } = decodeThreadKey(key);
-  const [id] = parts;
-  if (platform !== PLATFORM || parts.length !== 1 || !id || !isThreadId(id)) {
+  const [owner, id] = parts;
+  if (platform !== PLATFORM || parts.length !== 2 || !owner || !id || !isThreadId(id)) {
     throw new Error(`not a web thread: ${key}`);
   }
-  return { id };
+  return { owner, id };
+}
+
+/** The prefix of every thread key of one browser (owner). */
+export function ownerPrefix(owner: string): string {
+  return `${encodeThreadKey(PLATFORM, [owner])}:`;
 }
 
 /** The thread id of a key, or null when the key is not a web thread. */

@@ -4,7 +4,6 @@
  * names the input/output tensors, the embedding size and the preprocessing.
  */
 import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import type { ImageEncoder, Preprocessing } from '../../../core/ports.ts';
 import {
@@ -198,31 +197,27 @@ export class OnnxImageEncoder implements ImageEncoder {
 
   private async infer(data: Float32Array, n: number): Promise<Float32Array[]> {
     const { size } = this.preprocessing;
-    const input = new ort.Tensor('float32', data, [n, 3, size, size]);
+    const input = { type: 'float32', data, dims: [n, 3, size, size] } as const;
     const results = await this.session.run({ [this.config.inputName]: input });
     const output = results[this.config.outputName];
     if (!output) throw new Error(`model produced no output "${this.config.outputName}"`);
-    try {
-      if (output.type !== 'float32') {
-        throw new Error(
-          `encoder ${this.id}: output "${this.config.outputName}" is ${output.type}, expected float32`,
-        );
-      }
-      const dims = output.dims;
-      if (dims.length !== 2 || dims[0] !== n || dims[1] !== this.dim) {
-        throw new Error(
-          `encoder ${this.id}: output "${this.config.outputName}" has shape [${dims.join(', ')}], ` +
-            `config says [${n}, ${this.dim}]`,
-        );
-      }
-      const values = output.data as Float32Array;
-      const rows: Float32Array[] = [];
-      for (let i = 0; i < n; i++)
-        rows.push(l2Normalized(values.subarray(i * this.dim, (i + 1) * this.dim), 'encoder'));
-      return rows;
-    } finally {
-      for (const t of Object.values(results)) t.dispose();
+    if (output.type !== 'float32') {
+      throw new Error(
+        `encoder ${this.id}: output "${this.config.outputName}" is ${output.type}, expected float32`,
+      );
     }
+    const dims = output.dims;
+    if (dims.length !== 2 || dims[0] !== n || dims[1] !== this.dim) {
+      throw new Error(
+        `encoder ${this.id}: output "${this.config.outputName}" has shape [${dims.join(', ')}], ` +
+          `config says [${n}, ${this.dim}]`,
+      );
+    }
+    const values = output.data as Float32Array;
+    const rows: Float32Array[] = [];
+    for (let i = 0; i < n; i++)
+      rows.push(l2Normalized(values.subarray(i * this.dim, (i + 1) * this.dim), 'encoder'));
+    return rows;
   }
 }
 

@@ -5,15 +5,27 @@
  * onnxruntime-node runs inference on the calling JavaScript thread. Run there, a CLIP image encode
  * would stall the bot's event loop (gateway heartbeats, Slack acks) and, while indexing, the
  * completion of every decode waiting to hand its thread the next file. So each session lives in its
- * own worker thread (or several) and the main thread only posts tensors to it.
+ * own worker thread (or several) and the main thread only posts tensors to it — as plain
+ * {type, data, dims} objects, so the main thread never loads onnxruntime's native binding.
  */
 import { Worker } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 
-type Feed = Pick<ort.Tensor, 'type' | 'data' | 'dims'>;
+/**
+ * onnxruntime-node 1.30 on Linux starts Microsoft's 1DS telemetry with its first session unless
+ * ORT_DISABLE_TELEMETRY is set when that happens (the decision holds for the process). It reads
+ * /proc/self/cmdline — with `genir ask "<text>"`, people's words — and matches it with a recursive
+ * std::regex whose depth grows with the line's length: in a worker thread (4 MB stack) a command
+ * line of ~14,000 characters overflowed the stack and the process died with SIGSEGV (exit 139).
+ * Off for the whole process, before any session exists; nothing is uploaded either.
+ */
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
+/** A tensor as it travels to and from the worker. */
+export type Feed = Pick<ort.Tensor, 'type' | 'data' | 'dims'>;
 
 interface Pending {
-  resolve: (outputs: Record<string, ort.Tensor>) => void;
+  resolve: (outputs: Record<string, Feed>) => void;
   reject: (err: Error) => void;
 }
 
@@ -60,15 +72,7 @@ export class ModelSession {
         this.busy.set(worker, left);
         if (left === 0) worker.unref();
         if (m.kind === 'error') p.reject(new Error(m.message));
-        else
-          p.resolve(
-            Object.fromEntries(
-              Object.entries(m.outputs).map(([name, o]) => [
-                name,
-                new ort.Tensor(o.type as 'float32', o.data as Float32Array, o.dims),
-              ]),
-            ),
-          );
+        else p.resolve(m.outputs);
       });
       worker.on('error', (err) =>
         stop(new Error(`the ${what} worker failed: ${err.message}`, { cause: err })),
@@ -123,7 +127,7 @@ export class ModelSession {
     return new ModelSession(workers, first.inputNames, first.outputNames, first.inputMetadata, what);
   }
 
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  run(feeds: Record<string, Feed>): Promise<Record<string, Feed>> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
     const plain: Record<string, Feed> = {};
@@ -136,7 +140,7 @@ export class ModelSession {
     }
     let worker = this.workers[0] as Worker;
     for (const w of this.workers) if ((this.busy.get(w) ?? 0) < (this.busy.get(worker) ?? 0)) worker = w;
-    const run = new Promise<Record<string, ort.Tensor>>((resolve, reject) => {
+    const run = new Promise<Record<string, Feed>>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.busy.set(worker, (this.busy.get(worker) ?? 0) + 1);
       worker.ref();

@@ -14,10 +14,9 @@
 import { access, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { defaultConfigPath, EncoderConfigError } from './encoder.ts';
-import { checkTensorNames, l2Normalized, ModelSession } from './session.ts';
+import { checkTensorNames, type Feed, l2Normalized, ModelSession } from './session.ts';
 
 export interface TextEncoderConfig {
   /** Shown in logs; default "<file name>". */
@@ -258,51 +257,47 @@ export class ClipTextEncoder {
     await this.session.release();
   }
 
-  private tensor(rows: number[][]): ort.Tensor {
+  private tensor(rows: number[][]): Feed {
     const n = rows.length;
     const L = this.tokenizer.maxLength;
     const flat = rows.flat();
     const data =
       this.idsType === 'int32' ? Int32Array.from(flat) : BigInt64Array.from(flat, (x) => BigInt(x));
-    return new ort.Tensor(this.idsType, data, [n, L]);
+    return { type: this.idsType, data, dims: [n, L] };
   }
 
   private async infer(batch: TokenizedBatch): Promise<Float32Array[]> {
     const n = batch.ids.length;
-    const feeds: Record<string, ort.Tensor> = { [this.config.inputName]: this.tensor(batch.ids) };
+    const feeds: Record<string, Feed> = { [this.config.inputName]: this.tensor(batch.ids) };
     if (this.feedMask) feeds[this.config.attentionMaskName] = this.tensor(batch.masks);
     const results = await this.session.run(feeds);
     const output = results[this.config.outputName];
-    try {
-      if (!output) throw new Error(`text model produced no output "${this.config.outputName}"`);
-      if (output.type !== 'float32')
-        throw new Error(`text output "${this.config.outputName}" is ${output.type}, expected float32`);
-      const dims = output.dims;
-      const values = output.data as Float32Array;
-      const rows: Float32Array[] = [];
-      if (dims.length === 2 && dims[0] === n) {
-        const d = dims[1] as number;
-        for (let i = 0; i < n; i++) rows.push(values.subarray(i * d, (i + 1) * d));
-      } else if (dims.length === 3 && dims[0] === n && dims[1] === this.tokenizer.maxLength) {
-        // Not pooled by the export: take the hidden state at each row's end token.
-        const [, L, d] = dims as [number, number, number];
-        for (let i = 0; i < n; i++) {
-          const at = (i * L + (batch.eos[i] as number)) * d;
-          rows.push(values.subarray(at, at + d));
-        }
-      } else {
-        throw new Error(
-          `text output "${this.config.outputName}" has shape [${dims.join(', ')}], expected [${n}, D] or [${n}, ${this.tokenizer.maxLength}, D]`,
-        );
+    if (!output) throw new Error(`text model produced no output "${this.config.outputName}"`);
+    if (output.type !== 'float32')
+      throw new Error(`text output "${this.config.outputName}" is ${output.type}, expected float32`);
+    const dims = output.dims;
+    const values = output.data as Float32Array;
+    const rows: Float32Array[] = [];
+    if (dims.length === 2 && dims[0] === n) {
+      const d = dims[1] as number;
+      for (let i = 0; i < n; i++) rows.push(values.subarray(i * d, (i + 1) * d));
+    } else if (dims.length === 3 && dims[0] === n && dims[1] === this.tokenizer.maxLength) {
+      // Not pooled by the export: take the hidden state at each row's end token.
+      const [, L, d] = dims as [number, number, number];
+      for (let i = 0; i < n; i++) {
+        const at = (i * L + (batch.eos[i] as number)) * d;
+        rows.push(values.subarray(at, at + d));
       }
-      const d = rows[0]?.length ?? 0;
-      if (this.dimension === undefined) this.dimension = d;
-      else if (d !== this.dimension)
-        throw new Error(`text model gives ${d} dims, config says ${this.dimension}`);
-      return rows.map((row) => l2Normalized(row, 'text model'));
-    } finally {
-      for (const t of Object.values(results)) t.dispose();
+    } else {
+      throw new Error(
+        `text output "${this.config.outputName}" has shape [${dims.join(', ')}], expected [${n}, D] or [${n}, ${this.tokenizer.maxLength}, D]`,
+      );
     }
+    const d = rows[0]?.length ?? 0;
+    if (this.dimension === undefined) this.dimension = d;
+    else if (d !== this.dimension)
+      throw new Error(`text model gives ${d} dims, config says ${this.dimension}`);
+    return rows.map((row) => l2Normalized(row, 'text model'));
   }
 }
 

@@ -86,6 +86,9 @@ export class OpenAIRefiner implements QueryRefiner {
       try {
         const text = await this.complete(messages, signal);
         const out = parseRefinerOutput(text, { maxChars: this.options.maxQueryChars ?? 1200 });
+        if (out.unclear !== undefined) {
+          return { query: input.previous ?? '', understood: false, unrecognised: out.unclear };
+        }
         return { query: out.query, intent: out.intent };
       } catch (err) {
         if (err instanceof RefinerOutputError) {

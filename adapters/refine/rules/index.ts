@@ -2,6 +2,7 @@ import type { QueryRefiner, RefineInput, RefineResult } from '../../../core/port
 import { captionScene, parseScene } from '../../scene/index.ts';
 import { applyMessage } from './edit.ts';
 import { type EditState, stateFrom } from './state.ts';
+import { EXAMPLES, understand } from './understood.ts';
 
 const RESTART =
   /\b(?:start(?:ing)? (?:over|again|afresh)|new (?:search|image|picture)|forget (?:that|it|this|everything|all (?:of )?that|about it)|from scratch|scratch that|restart|reset)\b/i;
@@ -11,16 +12,35 @@ const LEADING_FILLER =
 /**
  * The offline refiner: merges the previous query and a correction into one scene caption by
  * rules ("it's blue", "make it bigger", "no triangle", "not a star, a heart", "also a green
- * square"). Words outside the scene vocabulary are dropped.
+ * square"). Words outside the scene vocabulary are dropped. A message with nothing it recognises
+ * comes back `understood: false` (./understood.ts).
  */
 export class RuleRefiner implements QueryRefiner {
   readonly id = 'rules';
 
+  /** `freeText`: the generator draws any description (not only the sketch vocabulary). */
+  constructor(private readonly options: { freeText?: boolean } = {}) {}
+
   async refine(input: RefineInput, signal?: AbortSignal): Promise<RefineResult> {
     signal?.throwIfAborted();
     const restart = RESTART.exec(input.message);
+    const rest = restart
+      ? `${input.message.slice(0, restart.index)} ${input.message.slice(restart.index + restart[0].length)}`
+      : input.message;
+    const said = restart ? rest.replace(LEADING_FILLER, '').trim() : rest.trim();
+    if (said) {
+      const correcting = !restart && Boolean(input.previous?.trim());
+      const judged = understand(said, this.options.freeText ?? false, correcting);
+      if (!judged.understood) {
+        return {
+          query: input.previous ?? '',
+          understood: false,
+          ...(judged.unrecognised ? { unrecognised: judged.unrecognised } : {}),
+          examples: EXAMPLES,
+        };
+      }
+    }
     if (restart) {
-      const rest = `${input.message.slice(0, restart.index)} ${input.message.slice(restart.index + restart[0].length)}`;
       const cleaned = rest.replace(LEADING_FILLER, '').trim();
       return { query: captionScene(parseScene(cleaned)) || cleaned, intent: 'restart' };
     }

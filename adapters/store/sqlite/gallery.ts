@@ -1,38 +1,23 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import type { Gallery } from '../../../core/ports.ts';
 import type { Asset } from '../../../core/types.ts';
+import {
+  type AssetRow,
+  type GalleryAssetRecord,
+  readAssetFile,
+  toAsset,
+  toAssetRow,
+  toRecord,
+} from '../asset-file.ts';
+
+export type { GalleryAssetRecord } from '../asset-file.ts';
+
 import type { SqliteDatabase } from './database.ts';
 import type { SqliteStoreOptions } from './threads.ts';
-
-/** An asset as indexers write it: the port's Asset plus what tells them a file changed. */
-export interface GalleryAssetRecord extends Asset {
-  /** Content hash of the file (any stable string, e.g. sha256 hex). */
-  hash?: string;
-  /** File modification time, ms since the epoch. */
-  mtime?: number;
-  sizeBytes?: number;
-  /** When the asset was first added (set by the store). */
-  addedAt?: number;
-}
 
 export interface SqliteGalleryOptions extends SqliteStoreOptions {
   /** Base directory for relative `source` paths (default: the process's working directory). */
   root?: string;
-}
-
-interface AssetRow {
-  id: string;
-  source: string;
-  title: string;
-  width: number | null;
-  height: number | null;
-  caption: string | null;
-  hash: string | null;
-  mtime: number | null;
-  size_bytes: number | null;
-  added_at: number;
 }
 
 /** The gallery's asset metadata (the vectors live in the index); files stay where they are. */
@@ -65,7 +50,7 @@ export class SqliteGallery implements Gallery {
     };
     this.upsertMany = c.transaction((assets: readonly GalleryAssetRecord[]) => {
       const addedAt = this.now();
-      for (const a of assets) this.statements.upsert.run(toRow(a, addedAt));
+      for (const a of assets) this.statements.upsert.run(toAssetRow(a, addedAt));
     });
     this.removeMany = c.transaction((ids: readonly string[]) => {
       let removed = 0;
@@ -92,19 +77,9 @@ export class SqliteGallery implements Gallery {
     return this.statements.count.get()?.n ?? 0;
   }
 
-  /**
-   * The bytes of a local file (absolute path, path relative to `root`, or file: URL). Returns null
-   * when the file is missing or unreadable, and for remote (http/https) sources, which this
-   * gallery does not fetch. Never throws.
-   */
-  async read(asset: Asset): Promise<Buffer | null> {
-    const path = this.localPath(asset.source);
-    if (!path) return null;
-    try {
-      return await readFile(path);
-    } catch {
-      return null;
-    }
+  /** The bytes of the asset's local file, or null (see readAssetFile). Never throws. */
+  read(asset: Asset): Promise<Buffer | null> {
+    return readAssetFile(this.root, asset);
   }
 
   /** Insert or update assets in one transaction (added_at is kept for existing ids). */
@@ -126,48 +101,4 @@ export class SqliteGallery implements Gallery {
   *iterate(): IterableIterator<GalleryAssetRecord> {
     for (const row of this.statements.all.iterate()) yield toRecord(row);
   }
-
-  private localPath(source: string): string | null {
-    if (!source) return null;
-    if (/^file:/i.test(source)) {
-      try {
-        return fileURLToPath(source);
-      } catch {
-        return null;
-      }
-    }
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return null;
-    return isAbsolute(source) ? source : resolve(this.root, source);
-  }
-}
-
-function toRow(a: GalleryAssetRecord, addedAt: number): AssetRow {
-  return {
-    id: a.id,
-    source: a.source,
-    title: a.title,
-    width: a.width ?? null,
-    height: a.height ?? null,
-    caption: a.caption ?? null,
-    hash: a.hash ?? null,
-    mtime: a.mtime ?? null,
-    size_bytes: a.sizeBytes ?? null,
-    added_at: a.addedAt ?? addedAt,
-  };
-}
-
-function toAsset(row: AssetRow): Asset {
-  const asset: Asset = { id: row.id, source: row.source, title: row.title };
-  if (row.width !== null) asset.width = row.width;
-  if (row.height !== null) asset.height = row.height;
-  if (row.caption !== null) asset.caption = row.caption;
-  return asset;
-}
-
-function toRecord(row: AssetRow): GalleryAssetRecord {
-  const record: GalleryAssetRecord = { ...toAsset(row), addedAt: row.added_at };
-  if (row.hash !== null) record.hash = row.hash;
-  if (row.mtime !== null) record.mtime = row.mtime;
-  if (row.size_bytes !== null) record.sizeBytes = row.size_bytes;
-  return record;
 }

@@ -102,7 +102,7 @@ describe('discord adapter', () => {
     expect(post?.components).toHaveLength(3);
     // The research notice is the last line of round 1, above the buttons, naming the Discord command.
     expect(String((sheet?.footer as Json | undefined)?.text)).toMatch(
-      /^Research: .*"Keep this search for research"\. \/genir forget deletes your data\.\nCorrect me in words/,
+      /^Research: .*"Keep this search for research" or type \/genir keep\. \/genir forget deletes your data\.\nCorrect me in words/,
     );
     for (const c of components) {
       expect(len(c.custom_id)).toBeLessThanOrEqual(100);

@@ -137,6 +137,23 @@ describe('slack OAuth mode', () => {
     );
   });
 
+  it("answers a thread without an event in hand (sinkFor) with that workspace's token, and not for a workspace without an installation", async () => {
+    const { w } = await oauthWorld();
+    w.fake.addWorkspace('TA', ['CA1']);
+    w.fake.addWorkspace('TB', ['CB1']);
+    expect((await w.install('TA')).status).toBe(200);
+    const root = (await w.command('CA1', 'a red circle', PERSON, 'TA')) as string;
+    const sink = w.bot.sinkFor(encodeThreadId('TA', 'CA1', root), PERSON);
+    await sink?.send({ kind: 'notice', level: 'info', text: 'taken up by this instance' });
+    const last = w.botMessages('CA1', root).at(-1);
+    expect(last).toMatchObject({ team: 'TA', text: 'taken up by this instance' });
+    const elsewhere = w.bot.sinkFor(encodeThreadId('TB', 'CB1', '1700000000.000001'), PERSON);
+    await expect(elsewhere?.send({ kind: 'notice', level: 'info', text: 'x' })).rejects.toThrow(
+      /not installed in Slack workspace TB/,
+    );
+    expect(publicPosts(w).filter((m) => m.channel === 'CB1')).toEqual([]);
+  });
+
   it('two workspaces: each is answered with its own token and searches only its own gallery and threads', async () => {
     const [a, b] = [await fakeGallery('A', 20, 'a'), await fakeGallery('B', 20, 'b', 20_000)];
     const galleries: GalleryResolver = {

@@ -783,8 +783,8 @@ describe('slack: safety', () => {
   it(
     'long descriptions are cut to the Block Kit limits (the fake Slack enforces them)',
     withWorld(async (w) => {
-      const root = (await w.command('C1', '<&> '.repeat(500))) as string;
-      await w.say({ channel: 'C1', threadTs: root, text: 'x&'.repeat(1000) });
+      const root = (await w.command('C1', 'a <&> circle '.repeat(160))) as string;
+      await w.say({ channel: 'C1', threadTs: root, text: 'x& blue '.repeat(250) });
       await w.idle();
       const rounds = w.roundMessages('C1', root);
       expect(rounds).toHaveLength(2);

@@ -93,5 +93,37 @@ describe('terminal chat', () => {
     expect((await readFile(synthetic)).subarray(1, 4).toString()).toBe('PNG');
     expect(all).toContain('Found it in round 1');
     expect(all).not.toContain('never read');
+
+    // Resumed, it says where the search stands: found already, or at its last round.
+    const greeting = async (session: string) => {
+      const out: string[] = [];
+      const o = new PassThrough();
+      o.on('data', (d: Buffer) => out.push(d.toString()));
+      const again = new TerminalChat(w.engine, { input: new PassThrough(), output: o, outDir, session });
+      await again.start();
+      await again.stop();
+      return out.join('');
+    };
+    expect(await greeting('files')).toMatch(
+      /^Resumed thread files: this search is already found \(round 1, /,
+    );
+    const sink = { send: async () => {} };
+    await w.say(encodeThreadId('open'), 'a blue star', sink);
+    await w.say(encodeThreadId('open'), 'it is red', sink);
+    expect(await greeting('open')).toMatch(/^Resumed thread open at round 2: correct the last round/);
+  });
+
+  it('says "Top 1 match" for one match', async () => {
+    const w = await engineWorld({ topK: 1 });
+    const outDir = await mkdtemp(join(tmpdir(), 'genir-term-'));
+    const output = new PassThrough();
+    const text: string[] = [];
+    output.on('data', (d: Buffer) => text.push(d.toString()));
+    const input = new PassThrough();
+    const chat = new TerminalChat(w.engine, { input, output, outDir, session: 'one' });
+    await chat.start();
+    input.end('a red circle\n');
+    await chat.finished;
+    expect(text.join('')).toContain('Top 1 match: ');
   });
 });

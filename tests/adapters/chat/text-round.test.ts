@@ -11,7 +11,7 @@ import { encodeThreadId, newThreadId } from '../../../adapters/chat/web/thread-i
 import { NO_PICTURE, roundActions } from '../../../core/round-view.ts';
 import type { Round, RoundView, ThreadState } from '../../../core/types.ts';
 
-const WEB_KEY = encodeThreadId(newThreadId());
+const WEB_KEY = encodeThreadId('owner1', newThreadId());
 const round: Round = {
   id: 'r2',
   index: 1,

@@ -24,15 +24,54 @@ interface Server {
   close(): Promise<void>;
 }
 
+/** One secret for every server here, as a restarted server keeps its secret (bots/web.ts). */
+const SECRET = 'test-secret-of-at-least-32-characters';
+
 async function startServer(options: WebChatOptions = {}, world?: World): Promise<Server> {
   const w = world ?? (await engineWorld());
   const chat = new WebChat(
     { engine: w.engine, gallery: w.deps.gallery, images: w.deps.images, logger: silent },
-    { port: 0, host: '127.0.0.1', ...options },
+    { port: 0, host: '127.0.0.1', auth: { mode: 'none', secret: SECRET }, ...options },
   );
   await chat.start();
   return { world: w, chat, base: `http://127.0.0.1:${chat.port}`, port: chat.port, close: () => chat.stop() };
 }
+
+/** A browser's cookie jar: requests carry the session cookie the server set, as a browser's would. */
+class Browser {
+  private readonly cookies = new Map<string, Map<string, string>>();
+
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    // Cookies belong to a host, whatever its port (RFC 6265 §8.5).
+    const origin = new URL(url).hostname;
+    const jar = this.cookies.get(origin) ?? new Map<string, string>();
+    this.cookies.set(origin, jar);
+    const headers = new Headers(init.headers);
+    if (jar.size) headers.set('Cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    const res = await fetch(url, { ...init, headers });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair = '', ...attrs] = line.split(';');
+      const eq = pair.indexOf('=');
+      const gone = attrs.some((a) => /^\s*max-age=0$/i.test(a));
+      if (gone) jar.delete(pair.slice(0, eq));
+      else jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+    return res;
+  }
+
+  cookie(host: string, name: string): string | undefined {
+    return this.cookies.get(host)?.get(name);
+  }
+
+  setCookie(host: string, name: string, value: string): void {
+    const jar = this.cookies.get(host) ?? new Map<string, string>();
+    jar.set(name, value);
+    this.cookies.set(host, jar);
+  }
+}
+
+/** The browser of every request unless a test names another one. */
+const browser = new Browser();
 
 interface SseEvent {
   event: string;
@@ -49,15 +88,17 @@ class Tab {
   private constructor(
     readonly threadId: string,
     readonly clientId: string,
+    readonly browser: Browser,
   ) {}
 
   static async open(
     base: string,
     threadId: string,
     clientId = `tab-${Math.random().toString(36).slice(2, 12)}`,
+    by: Browser = browser,
   ) {
-    const tab = new Tab(threadId, clientId);
-    const res = await fetch(`${base}/api/threads/${threadId}/events?client=${clientId}`, {
+    const tab = new Tab(threadId, clientId, by);
+    const res = await by.fetch(`${base}/api/threads/${threadId}/events?client=${clientId}`, {
       signal: tab.abort.signal,
     });
     expect(res.status).toBe(200);
@@ -135,40 +176,50 @@ class Tab {
 let seq = 0;
 const eventId = () => `ev-${process.pid}-${seq++}`;
 
-async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(url, {
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}, by = browser) {
+  return by.fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
 }
 
-async function createThread(base: string): Promise<WebThreadSummary> {
-  const res = await postJson(`${base}/api/threads`, {});
+async function createThread(base: string, by = browser): Promise<WebThreadSummary> {
+  const res = await postJson(`${base}/api/threads`, {}, {}, by);
   expect(res.status).toBe(201);
   return ((await res.json()) as { thread: WebThreadSummary }).thread;
 }
 
 async function say(base: string, tab: Tab, text: string): Promise<string> {
   const id = eventId();
-  const res = await postJson(`${base}/api/threads/${tab.threadId}/messages`, {
-    text,
-    eventId: id,
-    clientId: tab.clientId,
-  });
+  const res = await postJson(
+    `${base}/api/threads/${tab.threadId}/messages`,
+    { text, eventId: id, clientId: tab.clientId },
+    {},
+    tab.browser,
+  );
   expect(res.status).toBe(202);
   return id;
 }
 
 async function press(base: string, tab: Tab, actionId: string): Promise<string> {
   const id = eventId();
-  const res = await postJson(`${base}/api/threads/${tab.threadId}/actions`, {
-    actionId,
-    eventId: id,
-    clientId: tab.clientId,
-  });
+  const res = await postJson(
+    `${base}/api/threads/${tab.threadId}/actions`,
+    { actionId, eventId: id, clientId: tab.clientId },
+    {},
+    tab.browser,
+  );
   expect(res.status).toBe(202);
   return id;
+}
+
+/** The stored key of a web thread (it carries the owning browser). */
+async function keyOf(s: Server, threadId: string): Promise<string> {
+  const states = await s.world.engine.threads('web:', 1000);
+  const key = states.map((t) => t.key).find((k) => k.endsWith(`:${threadId}`));
+  if (!key) throw new Error(`no thread ${threadId}`);
+  return key;
 }
 
 const rounds = (posts: WebPost[]) => posts.filter((p): p is WebRound => p.kind === 'round');
@@ -178,7 +229,7 @@ interface Info {
   transcripts: string;
 }
 async function info(base: string): Promise<Info> {
-  return (await (await fetch(`${base}/api/info`)).json()) as Info;
+  return (await (await browser.fetch(`${base}/api/info`)).json()) as Info;
 }
 
 /** A raw GET whose path is sent exactly as written (fetch would normalize "..", this does not). */
@@ -216,7 +267,7 @@ async function webHarness(): Promise<ChatHarness> {
     );
     let n = 0;
     for (const u of urls) {
-      const res = await fetch(`${server.base}${u}`);
+      const res = await browser.fetch(`${server.base}${u}`);
       if (res.ok && res.headers.get('content-type')?.startsWith('image/')) n++;
       await res.arrayBuffer();
     }
@@ -300,19 +351,19 @@ describe('web playground server', () => {
 
   it('serves the page, its script and style, with a strict content security policy', async () => {
     const s = keep(await startServer());
-    const page = await fetch(`${s.base}/`);
+    const page = await browser.fetch(`${s.base}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     const html = await page.text();
     expect(html).toContain('/static/app.js');
     expect(html).toContain('id="threads"');
-    const js = await fetch(`${s.base}/static/app.js`);
+    const js = await browser.fetch(`${s.base}/static/app.js`);
     expect(js.headers.get('content-type')).toContain('javascript');
     expect(await js.text()).toContain('EventSource');
-    const css = await fetch(`${s.base}/static/app.css`);
+    const css = await browser.fetch(`${s.base}/static/app.css`);
     expect(css.headers.get('content-type')).toContain('text/css');
     const thread = await createThread(s.base);
-    expect((await fetch(`${s.base}/t/${thread.id}`)).status).toBe(200);
+    expect((await browser.fetch(`${s.base}/t/${thread.id}`)).status).toBe(200);
   });
 
   it('creates threads, lists them newest first, and keeps them in the store for the next server', async () => {
@@ -322,7 +373,9 @@ describe('web playground server', () => {
     expect(a.status).toBe('new');
     const tab = keep(await Tab.open(s.base, a.id));
     await tab.done([await say(s.base, tab, 'a red circle')]);
-    const list = (await (await fetch(`${s.base}/api/threads`)).json()) as { threads: WebThreadSummary[] };
+    const list = (await (await browser.fetch(`${s.base}/api/threads`)).json()) as {
+      threads: WebThreadSummary[];
+    };
     expect(list.threads.map((t) => t.id)).toEqual([a.id, b.id]);
     expect(list.threads[0]).toMatchObject({ title: 'a red circle', status: 'active', rounds: 1 });
     tab.close();
@@ -330,7 +383,7 @@ describe('web playground server', () => {
 
     const again = keep(await startServer({}, s.world));
     const thread = (
-      (await (await fetch(`${again.base}/api/threads/${a.id}`)).json()) as { thread: WebThread }
+      (await (await browser.fetch(`${again.base}/api/threads/${a.id}`)).json()) as { thread: WebThread }
     ).thread;
     expect(thread.title).toBe('a red circle');
     expect(rounds(thread.posts).map((r) => r.round)).toEqual([1]);
@@ -343,7 +396,7 @@ describe('web playground server', () => {
     await tab.done([await say(s.base, tab, 'a red circle')]);
     const [r1] = rounds(tab.posts());
     const statusOf = async (path: string, init?: RequestInit) =>
-      (await fetch(`${s.base}${path}`, init)).status;
+      (await browser.fetch(`${s.base}${path}`, init)).status;
 
     expect(await statusOf('/api/threads/abc')).toBe(404);
     expect(await statusOf('/api/threads/AAAAAAAAAAAA')).toBe(404);
@@ -357,20 +410,20 @@ describe('web playground server', () => {
     expect(await statusOf('/img/assets/no-such-asset')).toBe(404);
     expect(await statusOf('/img/assets/no-such-asset/thumb')).toBe(404);
     expect(await statusOf(`/img/assets/${'a'.repeat(600)}/original`)).toBe(404);
-    const missing = await fetch(`${s.base}/img/assets/nope`);
+    const missing = await browser.fetch(`${s.base}/img/assets/nope`);
     expect(await missing.json()).toEqual({ error: 'No such picture.' });
 
     const action = (body: unknown) => postJson(`${s.base}/api/threads/${t.id}/actions`, body);
     expect((await action({ actionId: 'genir:explode:x:1' })).status).toBe(400);
     expect((await action({ actionId: `genir:pick:${'r'.repeat(120)}:1` })).status).toBe(400);
     expect((await action({})).status).toBe(400);
-    const notJson = await fetch(`${s.base}/api/threads/${t.id}/messages`, {
+    const notJson = await browser.fetch(`${s.base}/api/threads/${t.id}/messages`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: '{"text": ',
     });
     expect(notJson.status).toBe(400);
-    const plain = await fetch(`${s.base}/api/threads/${t.id}/messages`, {
+    const plain = await browser.fetch(`${s.base}/api/threads/${t.id}/messages`, {
       method: 'POST',
       body: 'a red circle',
     });
@@ -378,7 +431,7 @@ describe('web playground server', () => {
     const wrongType = await postJson(`${s.base}/api/threads/${t.id}/messages`, { text: 42 });
     expect(wrongType.status).toBe(400);
 
-    const state = await s.world.engine.thread(`web:${t.id}`);
+    const state = await s.world.engine.thread(await keyOf(s, t.id));
     expect(state?.rounds).toHaveLength(1);
     expect(state?.status).toBe('active');
   });
@@ -421,7 +474,7 @@ describe('web playground server', () => {
     expect(notices).toHaveLength(2);
     expect(notices[0]?.kind === 'notice' && notices[0].text).toContain('/pick <n>');
     expect(tab.posts().some((p) => p.kind === 'user' || p.kind === 'round')).toBe(false);
-    expect((await s.world.engine.thread(`web:${t.id}`))?.rounds).toHaveLength(0);
+    expect((await s.world.engine.thread(await keyOf(s, t.id)))?.rounds).toHaveLength(0);
   });
 
   it('refuses a huge message with 413 and a reason; a long one is shortened with a note', async () => {
@@ -435,7 +488,7 @@ describe('web playground server', () => {
     const tooBig = await postJson(`${s.base}/api/threads/${t.id}/messages`, { text: 'x'.repeat(600 * 1024) });
     expect(tooBig.status).toBe(413);
     expect(((await tooBig.json()) as { error: string }).error).toContain('too large');
-    expect((await s.world.engine.thread(`web:${t.id}`))?.rounds).toHaveLength(0);
+    expect((await s.world.engine.thread(await keyOf(s, t.id)))?.rounds).toHaveLength(0);
     expect(tab.posts()).toEqual([]);
 
     const long = `a red circle ${'and more '.repeat(300)}`;
@@ -524,7 +577,9 @@ describe('web playground server', () => {
     expect(found).toMatchObject({ kind: 'found', round: 3 });
     expect(found?.kind === 'found' && found.asset.id).toBe(r3.tiles[1]?.assetId);
 
-    const api = (await (await fetch(`${s.base}/api/threads/${t.id}`)).json()) as { thread: WebThread };
+    const api = (await (await browser.fetch(`${s.base}/api/threads/${t.id}`)).json()) as {
+      thread: WebThread;
+    };
     expect(api.thread.posts).toEqual(thread.posts);
   });
 
@@ -539,7 +594,7 @@ describe('web playground server', () => {
     expect(r2.consentNotice).toBeNull();
     expect(r2.actions.keep).toBeDefined();
     const stored = async () =>
-      ((await (await fetch(`${s.base}/api/threads/${t.id}`)).json()) as { thread: WebThread }).thread;
+      ((await (await browser.fetch(`${s.base}/api/threads/${t.id}`)).json()) as { thread: WebThread }).thread;
     const before = await stored();
     expect(rounds(before.posts).map((r) => [r.consentNotice !== null, r.actions.keep !== undefined])).toEqual(
       [
@@ -566,36 +621,30 @@ describe('web playground server', () => {
   it('"Forget me": deletes the person\'s threads only, tells only their tab, and the list follows', async () => {
     const s = keep(await startServer());
     const { actions } = await info(s.base);
-    const sayAs = async (tab: Tab, text: string, userId: string) => {
-      const id = eventId();
-      await postJson(`${s.base}/api/threads/${tab.threadId}/messages`, {
-        text,
-        eventId: id,
-        clientId: tab.clientId,
-        userId,
-      });
-      await tab.done([id]);
-    };
+    const [me, someone] = [new Browser(), new Browser()];
+    const sayIn = async (tab: Tab, text: string) => tab.done([await say(s.base, tab, text)]);
     const [a, b, other] = [
-      await createThread(s.base),
-      await createThread(s.base),
-      await createThread(s.base),
+      await createThread(s.base, me),
+      await createThread(s.base, me),
+      await createThread(s.base, someone),
     ];
-    const tabA = keep(await Tab.open(s.base, a.id));
-    const tabB = keep(await Tab.open(s.base, b.id));
-    const tabOther = keep(await Tab.open(s.base, other.id));
-    const watcher = keep(await Tab.open(s.base, a.id));
-    await sayAs(tabA, 'a red circle', 'web-me');
-    await sayAs(tabB, 'a blue star', 'web-me');
-    await sayAs(tabOther, 'a green square', 'web-someone-else');
+    const tabA = keep(await Tab.open(s.base, a.id, undefined, me));
+    const tabB = keep(await Tab.open(s.base, b.id, undefined, me));
+    const tabOther = keep(await Tab.open(s.base, other.id, undefined, someone));
+    const watcher = keep(await Tab.open(s.base, a.id, undefined, me));
+    await sayIn(tabA, 'a red circle');
+    await sayIn(tabB, 'a blue star');
+    await sayIn(tabOther, 'a green square');
 
+    // A user id in the body is no identity: the cookie says who forgets.
+    const otherUser = (await s.world.engine.thread(await keyOf(s, other.id)))?.ownerId;
     const id = eventId();
-    const res = await postJson(`${s.base}/api/threads/${a.id}/actions`, {
-      actionId: actions.forget,
-      eventId: id,
-      clientId: tabA.clientId,
-      userId: 'web-me',
-    });
+    const res = await postJson(
+      `${s.base}/api/threads/${a.id}/actions`,
+      { actionId: actions.forget, eventId: id, clientId: tabA.clientId, userId: otherUser },
+      {},
+      me,
+    );
     expect(res.status).toBe(202);
     await tabA.done([id]);
     const answer = tabA.posts().at(-1);
@@ -605,11 +654,13 @@ describe('web playground server', () => {
     expect(watcher.posts().some((p) => p.kind === 'notice')).toBe(false);
 
     // The page asks for the list with its open thread (?also=): that it is missing says it was deleted.
-    const list = (await (await fetch(`${s.base}/api/threads?also=${a.id}`)).json()) as {
-      threads: WebThreadSummary[];
-    };
-    expect(list.threads.map((t) => t.id)).toEqual([other.id]);
-    expect((await fetch(`${s.base}/api/threads/${a.id}`)).status).toBe(404);
+    const list = async (by: Browser, query = '') =>
+      (
+        (await (await by.fetch(`${s.base}/api/threads${query}`)).json()) as { threads: WebThreadSummary[] }
+      ).threads.map((t) => t.id);
+    expect(await list(me, `?also=${a.id}`)).toEqual([]);
+    expect(await list(someone)).toEqual([other.id]);
+    expect((await me.fetch(`${s.base}/api/threads/${a.id}`)).status).toBe(404);
   });
 
   it('lists the open thread too (?also=) when it is older than the newest threads listed', async () => {
@@ -618,7 +669,9 @@ describe('web playground server', () => {
     const newer = await createThread(s.base);
     const ids = async (query: string) =>
       (
-        (await (await fetch(`${s.base}/api/threads${query}`)).json()) as { threads: WebThreadSummary[] }
+        (await (await browser.fetch(`${s.base}/api/threads${query}`)).json()) as {
+          threads: WebThreadSummary[];
+        }
       ).threads.map((t) => t.id);
     expect(await ids('')).toEqual([newer.id]);
     expect(await ids(`?also=${old.id}`)).toEqual([newer.id, old.id]);
@@ -634,7 +687,7 @@ describe('web playground server', () => {
     await tab.done([await say(s.base, tab, 'a red circle')]);
     const [r1] = rounds(tab.posts());
     const get = async (url: string) => {
-      const res = await fetch(`${s.base}${url}`);
+      const res = await browser.fetch(`${s.base}${url}`);
       return { res, bytes: Buffer.from(await res.arrayBuffer()) };
     };
     const synthetic = await get(r1?.synthetic?.url as string);
@@ -666,7 +719,7 @@ describe('web playground server', () => {
     form.set('clientId', tab.clientId);
     form.append('image', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'red.png');
     form.append('image', new Blob(['hello'], { type: 'text/plain' }), 'notes.txt');
-    const res = await fetch(`${s.base}/api/threads/${t.id}/messages`, { method: 'POST', body: form });
+    const res = await browser.fetch(`${s.base}/api/threads/${t.id}/messages`, { method: 'POST', body: form });
     expect(res.status).toBe(202);
     await tab.done(['upload-1']);
     const [user, round] = tab.posts();
@@ -703,7 +756,7 @@ describe('web playground server', () => {
       req.end();
     });
     expect(rebound).toBe(403);
-    expect((await s.world.engine.thread(`web:${t.id}`))?.rounds).toHaveLength(0);
+    expect((await s.world.engine.thread(await keyOf(s, t.id)))?.rounds).toHaveLength(0);
   });
 
   it('forgets a tab that went away', async () => {
@@ -726,5 +779,186 @@ describe('web playground server', () => {
     await s.close();
     expect(s.chat.hub.size).toBe(0);
     await expect(tab.until(() => false, 'the end')).rejects.toThrow('ended');
+  });
+});
+
+describe('web identity: who a browser is, and what it may see', () => {
+  const open: { close(): unknown }[] = [];
+  const keep = <T extends { close(): unknown }>(x: T) => {
+    open.push(x);
+    return x;
+  };
+  afterEach(async () => {
+    for (const x of open.splice(0).reverse()) await x.close();
+  });
+
+  it('a session cookie (signed, HttpOnly, SameSite) names the browser; another browser cannot see or reach its threads', async () => {
+    const s = keep(await startServer());
+    const [mine, theirs] = [new Browser(), new Browser()];
+    const page = await mine.fetch(`${s.base}/`);
+    const cookie = page.headers.getSetCookie().find((c) => c.startsWith('genir_session='));
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    expect(cookie).toMatch(/Path=\//);
+
+    const t = await createThread(s.base, mine);
+    const tab = keep(await Tab.open(s.base, t.id, undefined, mine));
+    await tab.done([await say(s.base, tab, 'a red circle')]);
+    const [r1] = rounds(tab.posts());
+    const status = async (path: string, init?: RequestInit) =>
+      (await theirs.fetch(`${s.base}${path}`, init)).status;
+
+    // Exactly as for a thread that never existed: 404, not 403.
+    expect(await status(`/t/${t.id}`)).toBe(404);
+    expect(await status(`/api/threads/${t.id}`)).toBe(404);
+    expect(await status(`/api/threads/${t.id}/events`)).toBe(404);
+    expect(await status(`/img/rounds/${t.id}/${r1?.roundId}/synthetic.png`)).toBe(404);
+    expect(await status(`/img/rounds/${t.id}/${r1?.roundId}/sheet.png`)).toBe(404);
+    const write = (path: string, body: unknown) => postJson(`${s.base}${path}`, body, {}, theirs);
+    expect((await write(`/api/threads/${t.id}/messages`, { text: 'now it is blue' })).status).toBe(404);
+    expect((await write(`/api/threads/${t.id}/actions`, { actionId: r1?.actions.undo })).status).toBe(404);
+    const list = (await (await theirs.fetch(`${s.base}/api/threads?also=${t.id}`)).json()) as {
+      threads: WebThreadSummary[];
+    };
+    expect(list.threads).toEqual([]);
+
+    // Their new thread does not show in my tab's list either.
+    await createThread(s.base, theirs);
+    await s.chat.idle();
+    const listed = tab.events.filter((e) => e.event === 'thread').map((e) => (e.data as WebThreadSummary).id);
+    expect(new Set(listed)).toEqual(new Set([t.id]));
+    expect(await status(`/api/threads/${t.id}`)).toBe(404);
+    expect((await s.world.engine.thread(await keyOf(s, t.id)))?.rounds).toHaveLength(1);
+  });
+
+  it('refuses a cookie signed with another secret, clears it, and changes nothing', async () => {
+    const s = keep(await startServer());
+    const t = await createThread(s.base);
+    const forger = keep(
+      await startServer(
+        { auth: { mode: 'none', secret: 'another-secret-of-at-least-32-characters' } },
+        s.world,
+      ),
+    );
+    const forged = new Browser();
+    await forged.fetch(`${forger.base}/`);
+    const res = await forged.fetch(`${s.base}/api/threads/${t.id}`);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toMatch(/not issued by this server/);
+    expect(res.headers.getSetCookie().join()).toMatch(/genir_session=;.*Max-Age=0/i);
+    expect(forged.cookie('127.0.0.1', 'genir_session')).toBeUndefined();
+    expect((await postJson(`${s.base}/api/threads`, {}, {}, forged)).status).toBe(201);
+    expect((await s.world.engine.thread(await keyOf(s, t.id)))?.rounds).toHaveLength(0);
+  });
+
+  it('WEB_AUTH=token: nothing without the token; the admin token makes an admin', async () => {
+    const s = keep(
+      await startServer({
+        auth: { mode: 'token', secret: SECRET, token: 'open-sesame', adminToken: 'root-token' },
+      }),
+    );
+    const b = new Browser();
+    const info = (await (await b.fetch(`${s.base}/api/info`)).json()) as { auth: string; signedIn: boolean };
+    expect(info).toMatchObject({ auth: 'token', signedIn: false });
+    const refused = await b.fetch(`${s.base}/api/threads`);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({
+      auth: 'token',
+      error: expect.stringMatching(/access token/),
+    });
+    expect((await postJson(`${s.base}/api/threads`, {}, {}, b)).status).toBe(401);
+    expect((await postJson(`${s.base}/api/session`, { token: 'open-sesamE' }, {}, b)).status).toBe(401);
+    expect((await postJson(`${s.base}/api/session`, { token: 'open-sesame' }, {}, b)).status).toBe(200);
+    const t = await createThread(s.base, b);
+    expect((await s.world.engine.thread(await keyOf(s, t.id)))?.ownerId).toMatch(/^[A-Za-z0-9_-]{16}$/);
+
+    const admin = new Browser();
+    expect((await postJson(`${s.base}/api/session`, { token: 'root-token' }, {}, admin)).status).toBe(200);
+    const at = await createThread(s.base, admin);
+    expect((await s.world.engine.thread(await keyOf(s, at.id)))?.ownerId).toBe('admin');
+    expect((await b.fetch(`${s.base}/api/threads/${at.id}`)).status).toBe(404);
+  });
+
+  it('WEB_AUTH=header: the trusted proxy header names the person; without it, 401', async () => {
+    const s = keep(
+      await startServer({ auth: { mode: 'header', secret: SECRET, header: 'X-Forwarded-User' } }),
+    );
+    const as = (user: string | null): Record<string, string> => (user ? { 'X-Forwarded-User': user } : {});
+    const create = (user: string | null) =>
+      browser.fetch(`${s.base}/api/threads`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...as(user) },
+        body: '{}',
+      });
+    const missing = await create(null);
+    expect(missing.status).toBe(401);
+    expect(((await missing.json()) as { error: string }).error).toContain('X-Forwarded-User');
+    const res = await create('alice@example.com');
+    expect(res.status).toBe(201);
+    const { thread } = (await res.json()) as { thread: WebThreadSummary };
+    expect((await s.world.engine.thread(await keyOf(s, thread.id)))?.ownerId).toBe('alice@example.com');
+    const get = (user: string) => browser.fetch(`${s.base}/api/threads/${thread.id}`, { headers: as(user) });
+    expect((await get('alice@example.com')).status).toBe(200);
+    expect((await get('bob@example.com')).status).toBe(404);
+  });
+
+  it("deletes a search of its own (rounds, pictures, records); another browser's answers 404", async () => {
+    const s = keep(await startServer());
+    const t = await createThread(s.base);
+    const tab = keep(await Tab.open(s.base, t.id));
+    await tab.done([await say(s.base, tab, 'a red circle')]);
+    const [r1] = rounds(tab.posts());
+    const listed = (await (await browser.fetch(`${s.base}/api/threads`)).json()) as {
+      threads: WebThreadSummary[];
+    };
+    expect(listed.threads[0]?.thumbUrl).toBe(`/img/rounds/${t.id}/${r1?.roundId}/synthetic.png`);
+    const key = await keyOf(s, t.id);
+    const other = new Browser();
+    expect((await other.fetch(`${s.base}/api/threads/${t.id}`, { method: 'DELETE' })).status).toBe(404);
+    expect((await browser.fetch(`${s.base}/api/threads/${t.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await s.world.engine.thread(key)).toBeNull();
+    expect((await browser.fetch(`${s.base}/img/rounds/${t.id}/${r1?.roundId}/synthetic.png`)).status).toBe(
+      404,
+    );
+    expect((await browser.fetch(`${s.base}/api/threads/${t.id}`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('HTTP hygiene: 415 for a body of no or the wrong type, 405 with Allow for a wrong method, never 500', async () => {
+    const s = keep(await startServer());
+    const t = await createThread(s.base);
+    for (const path of [`/api/threads/${t.id}/messages`, `/api/threads/${t.id}/actions`, '/api/threads']) {
+      const res = await browser.fetch(`${s.base}${path}`, {
+        method: 'POST',
+        body: new Uint8Array([1, 2, 3]),
+      });
+      expect(res.headers.get('content-type') ?? '').toContain('application/json');
+      expect(path === '/api/threads' ? [201] : [415]).toContain(res.status);
+    }
+    const bodies: [RequestInit, number][] = [
+      [{}, 415],
+      [{ headers: { 'Content-Type': 'multipart/form-data' }, body: 'x' }, 400],
+      [{ headers: { 'Content-Type': 'application/json' } }, 400],
+      [{ headers: { 'Content-Type': 'text/plain' }, body: '{"text":"a red circle"}' }, 415],
+    ];
+    for (const [init, expected] of bodies) {
+      const res = await browser.fetch(`${s.base}/api/threads/${t.id}/messages`, { method: 'POST', ...init });
+      expect([init, res.status]).toEqual([init, expected]);
+      expect(((await res.json()) as { error: string }).error).toBeTruthy();
+    }
+    const cases: [string, string, string][] = [
+      ['PUT', `/api/threads/${t.id}`, 'GET, HEAD, DELETE'],
+      ['PUT', `/api/threads/${t.id}/messages`, 'POST'],
+      ['GET', `/api/threads/${t.id}/actions`, 'POST'],
+      ['PATCH', '/api/threads', 'GET, HEAD, POST'],
+      ['POST', '/', 'GET, HEAD'],
+      ['POST', '/static/app.js', 'GET, HEAD'],
+      ['DELETE', '/img/assets/x/thumb', 'GET, HEAD'],
+      ['GET', '/api/session', 'POST'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await browser.fetch(`${s.base}${path}`, { method });
+      expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, 405, allow]);
+    }
+    expect((await browser.fetch(`${s.base}/api/nothing-here`, { method: 'DELETE' })).status).toBe(404);
   });
 });

@@ -61,7 +61,11 @@ describe('OpenAIRefiner requests', () => {
     expect(body!.messages[0]).toEqual({ role: 'system', content: SYSTEM_PROMPT });
     expect(body!.response_format).toMatchObject({
       type: 'json_schema',
-      json_schema: { name: 'genir_query', strict: true, schema: { required: ['query', 'intent'] } },
+      json_schema: {
+        name: 'genir_query',
+        strict: true,
+        schema: { required: ['query', 'intent', 'confidence', 'unclear'] },
+      },
     });
     const data = searchData(body!) as unknown as Record<string, unknown>;
     expect(data).toEqual({
@@ -193,6 +197,29 @@ describe('OpenAIRefiner rejects what is not a description', () => {
       expect(fake.calls('/v1/chat/completions')).toHaveLength(2);
     });
   }
+
+  it('a low confidence is "not understood": what the model says was unclear, and the description unchanged', async () => {
+    const out = await refiner().refine({
+      previous: 'A red fox.',
+      message: 'https://example.com/fox',
+      history: [],
+    });
+    expect(out).toEqual({ query: 'A red fox.', understood: false, unrecognised: 'a link' });
+    fake.chat.push({
+      json: completion('{"query": "", "intent": "refine", "confidence": 0.2, "unclear": ""}'),
+    });
+    expect(await refiner().refine({ message: 'zzzz', history: [] })).toEqual({
+      query: '',
+      understood: false,
+      unrecognised: 'that message',
+    });
+    // Without a confidence (a server with no structured output), the answer is used as it is.
+    fake.chat.push({ json: completion('{"query": "A green kite.", "intent": "refine"}') });
+    expect(await refiner().refine({ message: 'a green kite', history: [] })).toEqual({
+      query: 'A green kite.',
+      intent: 'refine',
+    });
+  });
 
   it('succeeds when the retry gives a good answer', async () => {
     fake.chat.push({ json: refined('') });

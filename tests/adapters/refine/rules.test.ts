@@ -300,9 +300,39 @@ describe('RuleRefiner: limits and intents', () => {
     expect(out).toEqual({ query: 'a large red circle', intent: 'refine' });
   });
 
-  it('passes words through when neither text describes a scene', async () => {
-    const out = await refiner.refine({ previous: 'the spring banner', message: 'with the fox', history: [] });
+  it('for a generator of any text (freeText), passes words through when neither text describes a scene', async () => {
+    const free = new RuleRefiner({ freeText: true });
+    const out = await free.refine({ previous: 'the spring banner', message: 'with the fox', history: [] });
     expect(out.query).toBe('the spring banner, with the fox');
+    expect(out.understood).toBeUndefined();
+  });
+
+  it.each([
+    ['x'.repeat(10_000), /^"x{37}…"$/, true],
+    ['pick 999', /^"pick 999" \(a command needs its slash: \/pick 999\)$/, true],
+    ['https://example.com/banner.png', /^a link$/, true],
+    ['```js\nconst fox = 1;\n```', /^a code block$/, true],
+    ['```\nSELECT 1\n``` https://x.example', /^a code block and a link$/, true],
+    ['a cat asleep on a sofa', /^"a cat asleep on a sofa"$/, false],
+  ])(
+    'does not understand %j (%s), and says so instead of drawing a default',
+    async (message, what, alsoFree) => {
+      const out = await refiner.refine({ previous: 'a red circle', message, history: [] });
+      expect(out).toMatchObject({ understood: false, query: 'a red circle' });
+      expect(out.unrecognised).toMatch(what);
+      expect(out.examples?.length).toBeGreaterThan(0);
+      const free = await new RuleRefiner({ freeText: true }).refine({ message, history: [] });
+      expect(free.understood === false).toBe(alsoFree);
+    },
+  );
+
+  it('understands a description next to a link, and "start over" alone', async () => {
+    const out = await refiner.refine({ message: 'a red star, like https://x.example/a.png', history: [] });
+    expect(out).toEqual({ query: 'a red star', intent: 'refine' });
+    expect(await refiner.refine({ message: 'start over', history: [] })).toEqual({
+      query: '',
+      intent: 'restart',
+    });
   });
 
   it('throws the abort reason when aborted', async () => {

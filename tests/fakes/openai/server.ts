@@ -47,9 +47,9 @@ export function completion(content: string | null, extra: { refusal?: string; fi
   };
 }
 
-/** The JSON object the refiner asks for, as message content. */
-export const refined = (query: string, intent: 'refine' | 'restart' = 'refine') =>
-  completion(JSON.stringify({ query, intent }));
+/** The JSON object the refiner asks for, as message content (`unclear`: a low-confidence answer). */
+export const refined = (query: string, intent: 'refine' | 'restart' = 'refine', unclear?: string) =>
+  completion(JSON.stringify({ query, intent, confidence: unclear ? 0.1 : 0.9, unclear: unclear ?? '' }));
 
 export const rateLimited = (retryAfterSeconds = 0): Scripted => ({
   status: 429,
@@ -204,6 +204,12 @@ export class FakeOpenAI extends FakeJsonApi {
     const data = searchData(body);
     const restart = /^start over/i.test(data.new_message);
     const message = data.new_message.replace(/^start over[,:]?\s*/i, '');
+    // Not a description: a link, or no word at all (a run of one letter, digits, punctuation).
+    if (/^https?:\/\/\S+$/i.test(message.trim()))
+      return { json: refined(data.current_description ?? '', 'refine', 'a link') };
+    if (!/\b(?![a-z]\b)(?!([a-z])\1+\b)[a-z]*[aeiou][a-z]*\b/i.test(message)) {
+      return { json: refined(data.current_description ?? '', 'refine', 'a message with no words') };
+    }
     const query = restart || !data.current_description ? message : `${data.current_description}, ${message}`;
     return { json: refined(query, restart ? 'restart' : 'refine') };
   }

@@ -20,7 +20,7 @@ export async function providerWorld(options: ProviderWorldOptions = {}) {
   const deps = world.deps as unknown as RunnerDeps;
   if (refiner) deps.refiner = refiner;
   if (generator) deps.generator = generator;
-  deps.fallbackRefiner = new RuleRefiner();
+  deps.fallbackRefiner = new RuleRefiner({ freeText: true });
   return world;
 }
 

@@ -22,6 +22,10 @@ const els = {
   lightboxCaption: $('lightbox-caption'),
   lightboxDownload: $('lightbox-download'),
   lightboxClose: $('lightbox-close'),
+  menu: $('menu'),
+  scrim: $('scrim'),
+  connection: $('connection'),
+  hint: $('hint'),
 };
 
 const randomId = () => {
@@ -44,7 +48,6 @@ const app = {
   summary: null,
   events: null,
   clientId: stored(sessionStorage, 'genir.client'),
-  userId: `web-${stored(localStorage, 'genir.user').slice(0, 12)}`,
   busy: false,
   progress: null,
   attachment: null,
@@ -122,7 +125,11 @@ async function api(path, options = {}) {
   } catch {
     body = null;
   }
-  if (!res.ok) throw new Error(body?.error ?? `The server answered ${res.status}.`);
+  if (!res.ok) {
+    const err = new Error(body?.error ?? `The server answered ${res.status}.`);
+    err.status = res.status;
+    throw err;
+  }
   return body;
 }
 
@@ -134,7 +141,20 @@ const postJson = (path, data) =>
 function statusText(t) {
   if (t.status === 'found') return `Found · round ${t.rounds}`;
   if (t.status === 'new') return 'No rounds yet';
-  return `Round ${t.rounds}`;
+  return `Searching · round ${t.rounds}`;
+}
+
+/** "Delete this search" (sidebar): its rounds, pictures and transcript records, after a confirmation. */
+async function deleteThread(t) {
+  if (!window.confirm(`Delete the search "${t.title}"? This cannot be undone.`)) return;
+  try {
+    await api(`/api/threads/${encodeURIComponent(t.id)}`, { method: 'DELETE' });
+  } catch (err) {
+    if (err.status !== 404) return localNotice(err.message);
+  }
+  app.threads.delete(t.id);
+  if (t.id === app.threadId) newSearch();
+  else renderThreads();
 }
 
 function renderThreads() {
@@ -144,22 +164,48 @@ function renderThreads() {
       ? [h('div', { class: 'threads-empty' }, 'No searches yet.')]
       : list.map((t) =>
           h(
-            'button',
-            {
-              type: 'button',
-              class: `thread-item${t.id === app.threadId ? ' active' : ''}`,
-              dataset: { thread: t.id, status: t.status },
-              'aria-current': t.id === app.threadId ? 'page' : null,
-              onclick: () => openThread(t.id),
-            },
-            h('span', { class: 't-title' }, t.title),
+            'div',
+            { class: 'thread-row' },
             h(
-              'span',
-              { class: 't-meta' },
-              h('span', { class: `dot ${t.status}` }),
-              statusText(t),
-              ' · ',
-              timeAgo(t.updatedAt),
+              'button',
+              {
+                type: 'button',
+                class: `thread-item${t.id === app.threadId ? ' active' : ''}`,
+                dataset: { thread: t.id, status: t.status },
+                'aria-current': t.id === app.threadId ? 'page' : null,
+                onclick: () => {
+                  closeDrawer();
+                  if (t.id !== app.threadId) openThread(t.id);
+                },
+              },
+              t.thumbUrl
+                ? h('img', { class: 't-thumb', src: t.thumbUrl, alt: '', loading: 'lazy' })
+                : h('span', { class: 't-thumb' }),
+              h(
+                'span',
+                { class: 't-text' },
+                h('span', { class: 't-title' }, t.title),
+                h(
+                  'span',
+                  { class: 't-meta' },
+                  h('span', { class: `dot ${t.status}` }),
+                  statusText(t),
+                  ' · ',
+                  timeAgo(t.updatedAt),
+                ),
+              ),
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'thread-delete',
+                title: 'Delete this search',
+                'aria-label': `Delete the search "${t.title}"`,
+                dataset: { thread: t.id },
+                onclick: () => deleteThread(t),
+              },
+              icon('not'),
             ),
           ),
         )),
@@ -177,12 +223,12 @@ function refreshThreadsSoon() {
       const { threads } = await api(`/api/threads${query}`);
       app.threads = new Map(threads.map((t) => [t.id, t]));
       if (current && !app.threads.has(current)) {
-        // The open thread was deleted (e.g. by "Forget me"): go to the newest one left, or a new
-        // one, still showing what the person was told about it.
+        // The open thread was deleted (e.g. by "Forget me"): a new search, still showing what the
+        // person was told about it.
         const carry = app.forgotten?.threadId === current ? app.forgotten.post : null;
-        const next = threads[0]?.id ?? (await createThread());
-        history.replaceState({}, '', `/t/${next}`);
-        openThread(next, { push: false, carry });
+        history.replaceState({}, '', '/');
+        showBlank();
+        if (carry) els.log.append(noticePost(carry));
         return;
       }
       renderThreads();
@@ -218,25 +264,130 @@ async function createThread() {
   return thread.id;
 }
 
-function openThread(id, { push = true, carry = null } = {}) {
+/** Leaves the open thread (if any): its event stream closes. */
+function leaveThread() {
   if (app.events) app.events.close();
-  app.threadId = id;
+  app.events = null;
+  app.threadId = null;
+  app.summary = null;
   app.busy = false;
   app.progress = null;
+  setConnection(true);
+}
+
+/** A new search that is not a thread yet: the thread is made when the first message is sent. */
+function showBlank() {
+  leaveThread();
+  els.log.replaceChildren(hero());
+  showHeader('New search', 'Describe the image you remember to begin.');
+  renderThreads();
+}
+
+/** An address that names no thread of this browser: say so, and offer a new search. */
+function showNotFound() {
+  leaveThread();
+  els.log.replaceChildren(
+    h(
+      'div',
+      { class: 'not-found', dataset: { kind: 'not-found' } },
+      h('h2', {}, 'Search not found'),
+      h(
+        'p',
+        {},
+        'There is no search at this address in this browser. It may have been deleted, or it was started in another browser.',
+      ),
+      h(
+        'a',
+        {
+          class: 'button',
+          href: '/',
+          onclick: (e) => {
+            e.preventDefault();
+            newSearch();
+          },
+        },
+        'Start a new search',
+      ),
+    ),
+  );
+  showHeader('Not found', '');
+  renderThreads();
+}
+
+/** WEB_AUTH=token: the access token, entered once in this browser. */
+function showSignIn(problem) {
+  leaveThread();
+  const input = h('input', {
+    type: 'password',
+    id: 'token',
+    autocomplete: 'current-password',
+    placeholder: 'Access token',
+    'aria-label': 'Access token',
+  });
+  const form = h(
+    'form',
+    {
+      class: 'signin',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await postJson('/api/session', { token: input.value });
+          boot();
+        } catch (err) {
+          showSignIn(err.message);
+        }
+      },
+    },
+    h('h2', {}, 'This GenIR asks for an access token'),
+    h('p', {}, 'Enter the token you were given. This browser remembers it.'),
+    input,
+    h('button', { type: 'submit', class: 'button' }, 'Sign in'),
+    problem ? h('p', { class: 'signin-error', role: 'alert' }, problem) : null,
+  );
+  els.log.replaceChildren(form);
+  showHeader('Sign in', '');
+  input.focus();
+}
+
+function showHeader(title, meta) {
+  els.title.textContent = title;
+  document.title = title === 'New search' ? 'GenIR · find the image you remember' : `${title} · GenIR`;
+  els.meta.textContent = meta;
+  els.status.hidden = true;
+}
+
+/** "New search": the blank page (no empty thread is stored until something is sent). */
+function newSearch() {
+  closeDrawer();
+  if (location.pathname !== '/') history.pushState({}, '', '/');
+  showBlank();
+  els.input.focus();
+}
+
+/** "Connection lost — retrying" while the event stream reconnects; the snapshot on reconnect catches up. */
+function setConnection(ok) {
+  els.connection.hidden = ok;
+  document.body.classList.toggle('offline', !ok);
+}
+
+function openThread(id, { push = true } = {}) {
+  leaveThread();
+  app.threadId = id;
   app.forgotten = null;
   if (push && location.pathname !== `/t/${id}`) history.pushState({}, '', `/t/${id}`);
   renderThreads();
   const es = new EventSource(`/api/threads/${encodeURIComponent(id)}/events?client=${app.clientId}`);
   app.events = es;
+  let subscribed;
+  const ready = new Promise((resolve) => {
+    subscribed = resolve;
+  });
+  es.addEventListener('open', () => setConnection(true));
   es.addEventListener('snapshot', (e) => {
+    setConnection(true);
     renderThread(JSON.parse(e.data).thread);
-    // What the person was told in the thread we had to leave: last in the log (the welcome of an
-    // empty thread stays above it), in view.
-    if (carry) {
-      els.log.insertBefore(noticePost(carry), els.log.querySelector('.typing'));
-      scrollDown();
-    }
-    carry = null;
+    refreshThreadsSoon();
+    subscribed();
   });
   es.addEventListener('post', (e) => {
     const { post, thread } = JSON.parse(e.data);
@@ -261,15 +412,24 @@ function openThread(id, { push = true, carry = null } = {}) {
     scrollDown();
   });
   es.addEventListener('thread', (e) => updateSummary(JSON.parse(e.data)));
+  // A search deleted in another tab of this browser.
+  es.addEventListener('removed', (e) => {
+    app.threads.delete(JSON.parse(e.data).id);
+    refreshThreadsSoon();
+  });
   // After each event (e.g. /forget deleted searches), bring the thread list up to date.
   es.addEventListener('done', () => refreshThreadsSoon());
   es.addEventListener('error', () => {
-    // A closed stream that will not reconnect: the thread is gone (or the server). Fall back.
-    if (es.readyState === EventSource.CLOSED && app.events === es) {
-      app.threads.delete(id);
-      setTimeout(() => boot(false), 1500);
+    if (app.events !== es) return;
+    // The browser retries by itself (CONNECTING); a stream it gave up on (CLOSED: the server
+    // answered with an error) is opened again after a pause, or the page says the thread is gone.
+    setConnection(false);
+    if (es.readyState === EventSource.CLOSED) {
+      app.events = null;
+      setTimeout(() => app.threadId === id && !app.events && route(), 2000);
     }
   });
+  return ready;
 }
 
 function renderThread(thread) {
@@ -344,10 +504,17 @@ function appendPost(post, live) {
     case 'notice':
       el = noticePost(post);
       break;
-    case 'round':
-      els.log.querySelector(`.round[data-round-id="${CSS.escape(post.roundId)}"]`)?.remove();
+    case 'round': {
+      // A round shown again (after Undo) stays where it is in the history, marked current again.
+      const shown = els.log.querySelector(`.round[data-round-id="${CSS.escape(post.roundId)}"]`);
       el = roundPost(post);
+      if (shown) {
+        shown.replaceWith(el);
+        markRounds();
+        return;
+      }
       break;
+    }
     case 'found':
       el = foundPost(post);
       if (live && app.awaitingFound) {
@@ -583,7 +750,11 @@ function roundPost(r) {
         h(
           'div',
           { class: 'tiles-head' },
-          h('span', { class: 'label' }, `Top ${r.tiles.length} matches`),
+          h(
+            'span',
+            { class: 'label' },
+            r.tiles.length === 1 ? 'Top 1 match' : `Top ${r.tiles.length} matches`,
+          ),
           h('span', { class: 'hint-inline' }, 'Click the one you meant'),
         ),
         tiles,
@@ -672,7 +843,9 @@ function markRounds() {
 async function ensureThread() {
   if (app.threadId) return app.threadId;
   const id = await createThread();
-  openThread(id);
+  history.replaceState({}, '', `/t/${id}`);
+  // Subscribed before the first message goes, so this tab sees everything said in it.
+  await openThread(id, { push: false });
   return id;
 }
 
@@ -691,7 +864,6 @@ async function sendMessage(text) {
       form.set('text', text);
       form.set('eventId', eventId);
       form.set('clientId', app.clientId);
-      form.set('userId', app.userId);
       form.set('image', app.attachment, app.attachment.name);
       await api(`/api/threads/${id}/messages`, { method: 'POST', body: form });
       setAttachment(null);
@@ -700,7 +872,6 @@ async function sendMessage(text) {
         text,
         eventId,
         clientId: app.clientId,
-        userId: app.userId,
       });
     }
     return true;
@@ -718,7 +889,6 @@ async function sendAction(actionId, tile, mark) {
       actionId,
       eventId: randomId(),
       clientId: app.clientId,
-      userId: app.userId,
     });
   } catch (err) {
     localNotice(err.message);
@@ -852,39 +1022,64 @@ els.forgetMe.addEventListener('click', async () => {
 
 // ---------- Start ----------
 
-els.newThread.addEventListener('click', async () => {
-  // An empty current thread is reused rather than piling up empty ones.
-  if (app.summary?.status === 'new') {
-    els.input.focus();
-    return;
-  }
+els.newThread.addEventListener('click', newSearch);
+
+// Phones: the thread list is a drawer opened from the header.
+function closeDrawer() {
+  document.body.classList.remove('drawer-open');
+  els.menu.setAttribute('aria-expanded', 'false');
+}
+els.menu.addEventListener('click', () => {
+  const open = document.body.classList.toggle('drawer-open');
+  els.menu.setAttribute('aria-expanded', String(open));
+});
+els.scrim.addEventListener('click', closeDrawer);
+
+// Touch screens: no keyboard hints, a shorter placeholder on narrow ones.
+const touch = matchMedia('(hover: none), (pointer: coarse)');
+const narrow = matchMedia('(max-width: 480px)');
+function fitToScreen() {
+  els.hint.hidden = touch.matches;
+  els.input.placeholder = narrow.matches ? 'Describe the image…' : 'Describe the image you remember…';
+}
+touch.addEventListener('change', fitToScreen);
+narrow.addEventListener('change', fitToScreen);
+fitToScreen();
+
+const threadInPath = () => /^\/t\/([A-Za-z0-9_-]+)$/.exec(location.pathname)?.[1] ?? null;
+
+/** Shows what the address names: `/` a new search, `/t/<id>` that thread if it is one of ours. */
+async function route() {
+  const id = threadInPath();
+  if (!id) return showBlank();
+  if (id === app.threadId && app.events) return;
   try {
-    openThread(await createThread());
-    els.input.focus();
+    if (!app.threads.has(id)) await api(`/api/threads/${encodeURIComponent(id)}`);
+    openThread(id, { push: false });
   } catch (err) {
-    localNotice(err.message);
-  }
-});
-
-window.addEventListener('popstate', () => {
-  const id = /^\/t\/([A-Za-z0-9_-]+)$/.exec(location.pathname)?.[1];
-  if (id && id !== app.threadId) openThread(id, { push: false });
-});
-
-async function boot(first = true) {
-  try {
-    if (first) {
-      app.info = await api('/api/info');
-      els.galleryInfo.textContent = `Gallery: ${app.info.gallerySize.toLocaleString('en')} images · top ${app.info.topK} per round`;
+    if (err.status === 404) showNotFound();
+    else if (err.status === 401) boot();
+    else {
+      // The server is not reachable: say so, and try again.
+      setConnection(false);
+      setTimeout(route, 2000);
     }
+  }
+}
+
+window.addEventListener('popstate', () => route());
+
+async function boot() {
+  try {
+    app.info = await api('/api/info');
+    els.galleryInfo.textContent = `Gallery: ${app.info.gallerySize.toLocaleString('en')} images · top ${app.info.topK} per round`;
+    if (app.info.auth === 'token' && !app.info.signedIn) return showSignIn();
     const { threads } = await api('/api/threads');
     app.threads = new Map(threads.map((t) => [t.id, t]));
-    const wanted = /^\/t\/([A-Za-z0-9_-]+)$/.exec(location.pathname)?.[1];
-    const id = wanted && app.threads.has(wanted) ? wanted : (threads[0]?.id ?? (await createThread()));
-    if (id !== wanted) history.replaceState({}, '', `/t/${id}`);
-    openThread(id, { push: false });
-    els.input.focus();
+    await route();
+    if (!touch.matches) els.input.focus();
   } catch (err) {
+    if (err.status === 401 && app.info?.auth === 'token') return showSignIn(err.message);
     els.log.replaceChildren(
       h('div', { class: 'notice error' }, `Could not reach the server: ${err.message}`),
     );

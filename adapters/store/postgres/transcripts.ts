@@ -1,0 +1,55 @@
+import type { TranscriptRecord, TranscriptStore } from '../../../core/ports.ts';
+import type { ThreadKey } from '../../../core/types.ts';
+import type { PostgresDatabase } from './database.ts';
+
+/** Per-round transcript records in the GenIR data format, one row per (thread, round). */
+export class PostgresTranscriptStore implements TranscriptStore {
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async put(record: TranscriptRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO transcripts (thread_key, round_id, round_index, user_hash, record, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (thread_key, round_id) DO UPDATE SET round_index = excluded.round_index,
+         user_hash = excluded.user_hash, record = excluded.record, created_at = excluded.created_at`,
+      [
+        record.threadKey,
+        record.roundId,
+        record.roundIndex,
+        record.userHash,
+        JSON.stringify(record),
+        record.createdAt,
+      ],
+    );
+  }
+
+  async removeRound(threadKey: ThreadKey, roundId: string): Promise<void> {
+    await this.db.query('DELETE FROM transcripts WHERE thread_key = $1 AND round_id = $2', [
+      threadKey,
+      roundId,
+    ]);
+  }
+
+  async removeThread(threadKey: ThreadKey): Promise<number> {
+    return (await this.db.query('DELETE FROM transcripts WHERE thread_key = $1', [threadKey])).rowCount ?? 0;
+  }
+
+  async removeUser(userHash: string): Promise<number> {
+    return (await this.db.query('DELETE FROM transcripts WHERE user_hash = $1', [userHash])).rowCount ?? 0;
+  }
+
+  async purgeBefore(time: number): Promise<number> {
+    return (await this.db.query('DELETE FROM transcripts WHERE created_at < $1', [time])).rowCount ?? 0;
+  }
+
+  /** Records ordered by thread, then round index; `since` keeps records created at or after it (ms). */
+  async list(options: { since?: number; threadKey?: ThreadKey } = {}): Promise<TranscriptRecord[]> {
+    const { rows } = await this.db.query<{ record: TranscriptRecord }>(
+      `SELECT record FROM transcripts
+       WHERE ($1::bigint IS NULL OR created_at >= $1) AND ($2::text IS NULL OR thread_key = $2)
+       ORDER BY thread_key COLLATE "C", round_index, created_at`,
+      [options.since ?? null, options.threadKey ?? null],
+    );
+    return rows.map((r) => r.record);
+  }
+}
