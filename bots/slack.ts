@@ -196,5 +196,8 @@ export const slackFrontEnd: FrontEndFactory<SlackAdapter> = {
   name: 'slack',
   configured: (config) => Boolean(config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID),
   create: (deps) => createSlackFrontEnd(deps),
-  describe: () => 'GenIR is running on Slack (Ctrl+C to stop).',
+  describe: (slack) =>
+    slack.multiWorkspace
+      ? `GenIR is running on Slack; workspaces install it at https://<your host>${INSTALL_PATH} (port ${slack.port}). Ctrl+C to stop.`
+      : 'GenIR is running on Slack (Ctrl+C to stop).',
 };

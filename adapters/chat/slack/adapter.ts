@@ -195,6 +195,11 @@ export class SlackAdapter implements ChatFrontEnd {
     this.register();
   }
 
+  /** OAuth mode: any workspace with an installation is served. */
+  get multiWorkspace(): boolean {
+    return Boolean(this.options.multiWorkspace);
+  }
+
   get mode(): 'socket' | 'http' {
     return this.options.listen ? 'http' : 'socket';
   }

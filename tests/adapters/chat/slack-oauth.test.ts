@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BOT_SCOPES } from '../../../adapters/chat/slack/installation-store.ts';
 import { encodeThreadId } from '../../../adapters/chat/slack/thread-id.ts';
 import { openSqliteStores } from '../../../adapters/store/sqlite/index.ts';
-import { REDIRECT_PATH } from '../../../bots/slack.ts';
+import { REDIRECT_PATH, slackFrontEnd } from '../../../bots/slack.ts';
 import { TenantLifecycle } from '../../../bots/tenant-lifecycle.ts';
 import type { GalleryResolver } from '../../../core/ports.ts';
 import { tenantOf } from '../../../core/tenant.ts';
@@ -142,6 +142,9 @@ describe('slack OAuth mode', () => {
     w.fake.addWorkspace('TA', ['CA1']);
     w.fake.addWorkspace('TB', ['CB1']);
     expect((await w.install('TA')).status).toBe(200);
+    expect(slackFrontEnd.describe(w.bot)).toContain(
+      'workspaces install it at https://<your host>/slack/install',
+    );
     const root = (await w.command('CA1', 'a red circle', PERSON, 'TA')) as string;
     const sink = w.bot.sinkFor(encodeThreadId('TA', 'CA1', root), PERSON);
     await sink?.send({ kind: 'notice', level: 'info', text: 'taken up by this instance' });
