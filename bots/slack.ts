@@ -1,14 +1,6 @@
-import type {
-  AppOptions,
-  Logger as BoltLogger,
-  HTTPReceiver,
-  Installation,
-  LogLevel,
-  webApi,
-} from '@slack/bolt';
+import type { AppOptions, Logger as BoltLogger, HTTPReceiver, LogLevel, webApi } from '@slack/bolt';
 import type { SlackAdapter } from '../adapters/chat/slack/adapter.ts';
 import type { Logger, TenantInstallations } from '../core/ports.ts';
-import { tenantId } from '../core/tenant.ts';
 import { type Config, required } from './config.ts';
 import type { FrontEndDeps, FrontEndFactory } from './front-ends.ts';
 
@@ -90,14 +82,14 @@ async function oauthReceiver(
   logger: BoltLogger,
   clientOptions: webApi.WebClientOptions,
   ours: Logger,
-): Promise<HTTPReceiver> {
-  const [{ HTTPReceiver }, { tenantInstallationStore, BOT_SCOPES }, { oauthPages }] = await Promise.all([
-    import('@slack/bolt'),
-    import('../adapters/chat/slack/installation-store.ts'),
-    import('../adapters/chat/slack/oauth-pages.ts'),
-  ]);
-  const { logger: _, ...installerClientOptions } = clientOptions;
-  return new HTTPReceiver({
+): Promise<{ receiver: HTTPReceiver; clientFor: (team: string) => Promise<webApi.WebClient | null> }> {
+  const [{ HTTPReceiver, webApi: web }, { tenantInstallationStore, botTokenOf, BOT_SCOPES }, { oauthPages }] =
+    await Promise.all([
+      import('@slack/bolt'),
+      import('../adapters/chat/slack/installation-store.ts'),
+      import('../adapters/chat/slack/oauth-pages.ts'),
+    ]);
+  const receiver = new HTTPReceiver({
     signingSecret: required(config, 'SLACK_SIGNING_SECRET'),
     clientId: required(config, 'SLACK_CLIENT_ID'),
     clientSecret: required(config, 'SLACK_CLIENT_SECRET'),
@@ -111,10 +103,16 @@ async function oauthReceiver(
       // The install page is a redirect to Slack: no intermediate "Add to Slack" page.
       directInstall: true,
       callbackOptions: oauthPages(INSTALL_PATH, ours),
-      clientOptions: installerClientOptions,
+      clientOptions,
     },
     logger,
   });
+  // For answering a thread without an event in hand (messages another instance accepted).
+  const clientFor = async (team: string) => {
+    const token = await botTokenOf(tenants, team);
+    return token ? new web.WebClient(token, clientOptions) : null;
+  };
+  return { receiver, clientFor };
 }
 
 /**
@@ -129,30 +127,27 @@ export async function createSlackFrontEnd(
   const { engine, config, logger, tenants } = deps;
   const oauth = config.SLACK_CLIENT_ID !== undefined;
   const socket = !oauth && Boolean(config.SLACK_APP_TOKEN);
-  const [{ App, HTTPReceiver, webApi: web }, { SlackAdapter }] = await Promise.all([
+  const [{ App, HTTPReceiver }, { SlackAdapter }] = await Promise.all([
     import('@slack/bolt'),
     import('../adapters/chat/slack/adapter.ts'),
   ]);
   const clientOptions = slackClientOptions(config, overrides.clientOptions);
+  const bolt = boltLogger(logger, config);
   const common: AppOptions = {
     ...(oauth ? {} : { token: required(config, 'SLACK_BOT_TOKEN') }),
     clientOptions,
-    logger: boltLogger(logger, config),
+    logger: bolt,
     deferInitialization: true,
   };
   if (oauth && !tenants) throw new Error('Slack OAuth mode needs the tenant store for its installations');
+  const installs =
+    oauth && tenants ? await oauthReceiver(config, tenants, bolt, clientOptions, logger) : null;
   // HTTP mode: the adapter serves this receiver's listener from its own server (body cap, timestamp window).
-  const receiver = oauth
-    ? await oauthReceiver(
-        config,
-        tenants as TenantInstallations,
-        common.logger as BoltLogger,
-        clientOptions,
-        logger,
-      )
-    : socket
+  const receiver =
+    installs?.receiver ??
+    (socket
       ? undefined
-      : new HTTPReceiver({ signingSecret: required(config, 'SLACK_SIGNING_SECRET'), logger: common.logger });
+      : new HTTPReceiver({ signingSecret: required(config, 'SLACK_SIGNING_SECRET'), logger: bolt }));
   const app = new App(
     receiver
       ? { ...common, receiver }
@@ -161,18 +156,7 @@ export async function createSlackFrontEnd(
   return new SlackAdapter(app, engine, {
     logger,
     ...(tenants ? { tenants } : {}),
-    ...(oauth
-      ? {
-          multiWorkspace: true,
-          // Answering a thread without an event in hand (messages another instance accepted).
-          clientFor: async (team: string) => {
-            const installation = (await tenants?.installation(
-              tenantId('slack', team),
-            )) as Installation | null;
-            return installation?.bot?.token ? new web.WebClient(installation.bot.token, clientOptions) : null;
-          },
-        }
-      : {}),
+    ...(installs ? { multiWorkspace: true, clientFor: installs.clientFor } : {}),
     ...(receiver
       ? {
           listen: {

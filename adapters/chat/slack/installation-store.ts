@@ -33,6 +33,12 @@ function tenantOfInstallation(installation: Installation): TenantId {
   return tenantId(PLATFORM, id);
 }
 
+/** The bot token of a workspace's installation, or null when the app is not installed there. */
+export async function botTokenOf(installations: TenantInstallations, teamId: string): Promise<string | null> {
+  const installation = (await installations.installation(tenantId(PLATFORM, teamId))) as Installation | null;
+  return installation?.bot?.token ?? null;
+}
+
 export function tenantInstallationStore(installations: TenantInstallations): InstallationStore {
   return {
     async storeInstallation(installation) {
