@@ -156,7 +156,7 @@ export async function createSlackFrontEnd(
   return new SlackAdapter(app, engine, {
     logger,
     ...(tenants ? { tenants } : {}),
-    ...(installs ? { multiWorkspace: true, clientFor: installs.clientFor } : {}),
+    ...(installs ? { clientFor: installs.clientFor } : {}),
     ...(receiver
       ? {
           listen: {

@@ -70,12 +70,11 @@ export interface SlackAdapterOptions {
   /** Told when the workspace is served (at start) and when it uninstalls the app or revokes its tokens. */
   tenants?: TenantEvents;
   /**
-   * OAuth mode: any workspace that installed the app is served, each with the bot token and bot
-   * user of its installation (Bolt's authorize refuses events of workspaces without one); there is
-   * no single identity and no auth.test at start.
+   * Given: OAuth mode. Any workspace that installed the app is served, each with the bot token and
+   * bot user of its installation (Bolt's authorize refuses events of workspaces without one); there
+   * is no single identity and no auth.test at start. This gives a client with a workspace's bot
+   * token, or null when it has no installation (for answering without an event in hand).
    */
-  multiWorkspace?: boolean;
-  /** OAuth mode: a client with a workspace's bot token from its installation, or null (not installed). */
   clientFor?: (teamId: string) => Promise<webApi.WebClient | null>;
 }
 
@@ -197,7 +196,7 @@ export class SlackAdapter implements ChatFrontEnd {
 
   /** OAuth mode: any workspace with an installation is served. */
   get multiWorkspace(): boolean {
-    return Boolean(this.options.multiWorkspace);
+    return this.options.clientFor !== undefined;
   }
 
   get mode(): 'socket' | 'http' {
@@ -211,11 +210,11 @@ export class SlackAdapter implements ChatFrontEnd {
   async start(): Promise<void> {
     try {
       await this.app.init();
-      if (!this.options.multiWorkspace) this.identity ??= await whoAmI(this.app);
+      if (!this.multiWorkspace) this.identity ??= await whoAmI(this.app);
     } catch (err) {
       throw new Error(`Slack did not accept SLACK_BOT_TOKEN (${errorMessage(err)}).`);
     }
-    if (!this.options.multiWorkspace) await this.options.tenants?.joined(tenantId(PLATFORM, this.me.teamId));
+    if (!this.multiWorkspace) await this.options.tenants?.joined(tenantId(PLATFORM, this.me.teamId));
     const { listen } = this.options;
     if (!listen) {
       try {
@@ -268,7 +267,7 @@ export class SlackAdapter implements ChatFrontEnd {
     const botUserId = context.botUserId ?? this.identity?.botUserId;
     if (!teamId || !botUserId) throw new Error('Slack did not say which workspace and bot this event is for');
     // One workspace: the app's own client (the one token) serves every event.
-    const api = this.options.multiWorkspace ? client : this.app.client;
+    const api = this.multiWorkspace ? client : this.app.client;
     return { teamId, botUserId, token: context.botToken ?? api.token ?? '', client: api };
   }
 
@@ -279,7 +278,7 @@ export class SlackAdapter implements ChatFrontEnd {
     // already refused every workspace without an installation.
     app.use(async (args) => {
       const team = args.context.teamId;
-      if (this.options.multiWorkspace) return args.next();
+      if (this.multiWorkspace) return args.next();
       if (!this.uninstalled && (team === undefined || team === this.identity?.teamId)) return args.next();
       this.logger.warn(
         { team, uninstalled: this.uninstalled },
@@ -294,7 +293,7 @@ export class SlackAdapter implements ChatFrontEnd {
         const bots = (event as { tokens?: { bot?: string[] } }).tokens?.bot;
         if (name === 'tokens_revoked' && !bots?.length) return;
         const team = context.teamId ?? context.enterpriseId ?? this.me.teamId;
-        if (!this.options.multiWorkspace) this.uninstalled = true;
+        if (!this.multiWorkspace) this.uninstalled = true;
         this.logger.warn({ event: name, team }, 'the workspace removed the app');
         if (this.options.tenants) this.track(this.options.tenants.left(tenantId(PLATFORM, team)));
       });
@@ -341,14 +340,13 @@ export class SlackAdapter implements ChatFrontEnd {
       userId,
     };
     // No progress line: nothing would remove it once the round is sent.
-    if (!this.options.multiWorkspace) {
+    const { clientFor } = this.options;
+    if (!clientFor) {
       if (id.team !== this.identity?.teamId) return null;
       const sink = this.sink(dest);
       return { send: (reply) => sink.send(reply) };
     }
     // OAuth mode: the workspace's own token, looked up when there is something to send.
-    const clientFor = this.options.clientFor;
-    if (!clientFor) return null;
     let sink: Promise<SlackSink> | undefined;
     const open = async () => {
       const client = await clientFor(id.team);
