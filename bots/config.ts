@@ -121,6 +121,16 @@ const variables = z.object({
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
   SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
   SLACK_SIGNING_SECRET: z.string().min(8, 'looks too short for a signing secret').optional(),
+  // OAuth mode (a distributable app installed by many workspaces at /slack/install) instead of SLACK_BOT_TOKEN.
+  SLACK_CLIENT_ID: z
+    .string()
+    .regex(/^\d+\.\d+$/, 'looks like 1234567890.1234567890 (Basic Information → App Credentials)')
+    .optional(),
+  SLACK_CLIENT_SECRET: z.string().min(8, 'looks too short for a client secret').optional(),
+  SLACK_STATE_SECRET: z
+    .string()
+    .min(16, 'must be at least 16 characters: it signs the install links (e.g. openssl rand -hex 32)')
+    .optional(),
   SLACK_PORT: z.coerce.number().int().min(0).max(65_535).default(3001),
   SLACK_API_URL: z.url().optional(),
   /** Origins the bot token may be sent to when downloading people's files. */
@@ -201,12 +211,23 @@ export type Config = z.infer<typeof variables>;
 
 type Variable = keyof Config;
 
-/** A setting that needs another variable: `when` holds, so one of `anyOf` must be set. */
+/**
+ * A setting that needs another variable: `when` holds, so one of `anyOf` must be set. A rule with
+ * an empty `anyOf` is a conflict: `when` alone is the error, reported on `path`.
+ */
 interface Rule {
   when: (config: Config) => boolean;
   anyOf: Variable[];
+  path?: Variable;
   message: string;
 }
+
+const slackOAuth = (c: Config) =>
+  c.SLACK_CLIENT_ID !== undefined ||
+  c.SLACK_CLIENT_SECRET !== undefined ||
+  c.SLACK_STATE_SECRET !== undefined;
+const OAUTH_NEEDS =
+  'Slack OAuth mode needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET and SLACK_SIGNING_SECRET';
 
 /** The rules between variables (one variable's own format is checked in `variables`). */
 const RULES: Rule[] = [
@@ -239,6 +260,27 @@ const RULES: Rule[] = [
     message:
       'Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) next to SLACK_BOT_TOKEN; see docs/slack.md.',
   },
+  ...(['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET', 'SLACK_SIGNING_SECRET'] as const).map(
+    (name): Rule => ({
+      when: slackOAuth,
+      anyOf: [name],
+      message: `${OAUTH_NEEDS}; ${name} is missing. See docs/slack.md.`,
+    }),
+  ),
+  {
+    when: (c) => slackOAuth(c) && c.SLACK_BOT_TOKEN !== undefined,
+    anyOf: [],
+    path: 'SLACK_BOT_TOKEN',
+    message:
+      'Slack runs either with one workspace token (SLACK_BOT_TOKEN) or as an app workspaces install through OAuth (SLACK_CLIENT_ID…), not both: remove one. See docs/slack.md.',
+  },
+  {
+    when: (c) => slackOAuth(c) && c.SLACK_APP_TOKEN !== undefined,
+    anyOf: [],
+    path: 'SLACK_APP_TOKEN',
+    message:
+      'Slack OAuth mode serves the install pages and events over HTTP (SLACK_SIGNING_SECRET, SLACK_PORT); remove SLACK_APP_TOKEN (Socket Mode is for one workspace). See docs/slack.md.',
+  },
   {
     when: (c) => c.DISCORD_TOKEN !== undefined,
     anyOf: ['DISCORD_APPLICATION_ID'],
@@ -265,7 +307,11 @@ const RULES: Rule[] = [
 const schema = variables.superRefine((config, ctx) => {
   for (const rule of RULES) {
     if (rule.when(config) && rule.anyOf.every((name) => config[name] === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [rule.anyOf[0] as Variable], message: rule.message });
+      ctx.addIssue({
+        code: 'custom',
+        path: [(rule.anyOf[0] ?? rule.path) as Variable],
+        message: rule.message,
+      });
     }
   }
   const { DISCORD_SHARDS: total, DISCORD_SHARD_IDS: ids } = config;

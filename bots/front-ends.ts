@@ -4,7 +4,7 @@ import type {
   Gallery,
   Logger,
   RoundImageStore,
-  TenantEvents,
+  TenantInstallations,
 } from '../core/ports.ts';
 import type { Config } from './config.ts';
 import { discordFrontEnd } from './discord.ts';
@@ -19,7 +19,7 @@ export interface FrontEndDeps {
   gallery: Gallery;
   images: RoundImageStore;
   /** Workspaces and guilds adding and removing the bot (installations, grace period). */
-  tenants?: TenantEvents;
+  tenants?: TenantInstallations;
 }
 
 /** How the composition root builds one chat front end from config. */

@@ -1,6 +1,6 @@
-import type { AppOptions, Logger as BoltLogger, LogLevel, webApi } from '@slack/bolt';
+import type { AppOptions, Logger as BoltLogger, HTTPReceiver, LogLevel, webApi } from '@slack/bolt';
 import type { SlackAdapter } from '../adapters/chat/slack/adapter.ts';
-import type { Logger } from '../core/ports.ts';
+import type { Logger, TenantInstallations } from '../core/ports.ts';
 import { type Config, required } from './config.ts';
 import type { FrontEndDeps, FrontEndFactory } from './front-ends.ts';
 
@@ -66,31 +66,88 @@ export function boltLogger(
   };
 }
 
+/** Where the OAuth install link and Slack's redirect back are served (the manifest's redirect URL). */
+export const INSTALL_PATH = '/slack/install';
+export const REDIRECT_PATH = '/slack/oauth_redirect';
+
+/**
+ * OAuth mode (SLACK_CLIENT_ID…): Bolt's installer on the HTTP receiver. /slack/install sends the
+ * person to Slack with a signed state (also set as a cookie, both checked on the way back);
+ * /slack/oauth_redirect exchanges the code (oauth.v2.access) and stores the installation as the
+ * tenant's record; each event is then authorized with its workspace's installation.
+ */
+async function oauthReceiver(
+  config: Config,
+  tenants: TenantInstallations,
+  logger: BoltLogger,
+  clientOptions: webApi.WebClientOptions,
+  ours: Logger,
+): Promise<{ receiver: HTTPReceiver; clientFor: (team: string) => Promise<webApi.WebClient | null> }> {
+  const [{ HTTPReceiver, webApi: web }, { tenantInstallationStore, botTokenOf, BOT_SCOPES }, { oauthPages }] =
+    await Promise.all([
+      import('@slack/bolt'),
+      import('../adapters/chat/slack/installation-store.ts'),
+      import('../adapters/chat/slack/oauth-pages.ts'),
+    ]);
+  const receiver = new HTTPReceiver({
+    signingSecret: required(config, 'SLACK_SIGNING_SECRET'),
+    clientId: required(config, 'SLACK_CLIENT_ID'),
+    clientSecret: required(config, 'SLACK_CLIENT_SECRET'),
+    stateSecret: required(config, 'SLACK_STATE_SECRET'),
+    scopes: [...BOT_SCOPES],
+    installationStore: tenantInstallationStore(tenants),
+    installerOptions: {
+      installPath: INSTALL_PATH,
+      redirectUriPath: REDIRECT_PATH,
+      stateVerification: true,
+      // The install page is a redirect to Slack: no intermediate "Add to Slack" page.
+      directInstall: true,
+      callbackOptions: oauthPages(INSTALL_PATH, ours),
+      clientOptions,
+    },
+    logger,
+  });
+  // For answering a thread without an event in hand (messages another instance accepted).
+  const clientFor = async (team: string) => {
+    const token = await botTokenOf(tenants, team);
+    return token ? new web.WebClient(token, clientOptions) : null;
+  };
+  return { receiver, clientFor };
+}
+
 /**
  * The Slack front end: Socket Mode when SLACK_APP_TOKEN is set, otherwise the HTTP receiver
- * (signed requests, SLACK_SIGNING_SECRET) on SLACK_PORT at /slack/events.
+ * (signed requests, SLACK_SIGNING_SECRET) on SLACK_PORT at /slack/events; with SLACK_CLIENT_ID,
+ * OAuth mode (any number of workspaces, each installing at /slack/install).
  */
 export async function createSlackFrontEnd(
   deps: Pick<FrontEndDeps, 'engine' | 'config' | 'logger' | 'tenants'>,
   overrides: SlackBotOverrides = {},
 ): Promise<SlackAdapter> {
   const { engine, config, logger, tenants } = deps;
-  const token = required(config, 'SLACK_BOT_TOKEN');
-  const socket = Boolean(config.SLACK_APP_TOKEN);
+  const oauth = config.SLACK_CLIENT_ID !== undefined;
+  const socket = !oauth && Boolean(config.SLACK_APP_TOKEN);
   const [{ App, HTTPReceiver }, { SlackAdapter }] = await Promise.all([
     import('@slack/bolt'),
     import('../adapters/chat/slack/adapter.ts'),
   ]);
+  const clientOptions = slackClientOptions(config, overrides.clientOptions);
+  const bolt = boltLogger(logger, config);
   const common: AppOptions = {
-    token,
-    clientOptions: slackClientOptions(config, overrides.clientOptions),
-    logger: boltLogger(logger, config),
+    ...(oauth ? {} : { token: required(config, 'SLACK_BOT_TOKEN') }),
+    clientOptions,
+    logger: bolt,
     deferInitialization: true,
   };
+  if (oauth && !tenants) throw new Error('Slack OAuth mode needs the tenant store for its installations');
+  const installs =
+    oauth && tenants ? await oauthReceiver(config, tenants, bolt, clientOptions, logger) : null;
   // HTTP mode: the adapter serves this receiver's listener from its own server (body cap, timestamp window).
-  const receiver = socket
-    ? undefined
-    : new HTTPReceiver({ signingSecret: required(config, 'SLACK_SIGNING_SECRET'), logger: common.logger });
+  const receiver =
+    installs?.receiver ??
+    (socket
+      ? undefined
+      : new HTTPReceiver({ signingSecret: required(config, 'SLACK_SIGNING_SECRET'), logger: bolt }));
   const app = new App(
     receiver
       ? { ...common, receiver }
@@ -99,6 +156,7 @@ export async function createSlackFrontEnd(
   return new SlackAdapter(app, engine, {
     logger,
     ...(tenants ? { tenants } : {}),
+    ...(installs ? { clientFor: installs.clientFor } : {}),
     ...(receiver
       ? {
           listen: {
@@ -120,7 +178,10 @@ export async function createSlackFrontEnd(
 
 export const slackFrontEnd: FrontEndFactory<SlackAdapter> = {
   name: 'slack',
-  configured: (config) => Boolean(config.SLACK_BOT_TOKEN),
+  configured: (config) => Boolean(config.SLACK_BOT_TOKEN || config.SLACK_CLIENT_ID),
   create: (deps) => createSlackFrontEnd(deps),
-  describe: () => 'GenIR is running on Slack (Ctrl+C to stop).',
+  describe: (slack) =>
+    slack.multiWorkspace
+      ? `GenIR is running on Slack; workspaces install it at https://<your host>${INSTALL_PATH} (port ${slack.port}). Ctrl+C to stop.`
+      : 'GenIR is running on Slack (Ctrl+C to stop).',
 };

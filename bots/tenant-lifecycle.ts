@@ -1,4 +1,4 @@
-import type { GalleryBindingStore, Logger, TenantStore } from '../core/ports.ts';
+import type { GalleryBindingStore, Logger, TenantInstallations, TenantStore } from '../core/ports.ts';
 import type { TenantId } from '../core/tenant.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -9,7 +9,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * transcripts and gallery binding for TENANT_GRACE_DAYS, so a re-install within that time finds
  * everything; after it, purge() deletes them.
  */
-export class TenantLifecycle {
+export class TenantLifecycle implements TenantInstallations {
   constructor(
     private readonly deps: {
       tenants: TenantStore;
@@ -32,6 +32,11 @@ export class TenantLifecycle {
       { tenant, graceDays: this.graceDays },
       'tenant left; its data is kept for the grace period',
     );
+  }
+
+  async installation(tenant: TenantId): Promise<unknown | null> {
+    const record = await this.deps.tenants.get(tenant);
+    return record && record.leftAt === null ? record.installation : null;
   }
 
   /** Deletes everything of tenants whose grace period is over; returns them. */

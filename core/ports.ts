@@ -223,8 +223,16 @@ export interface TenantStore {
 
 /** What a front end reports when a workspace or guild adds or removes the bot; the composition root acts on it. */
 export interface TenantEvents {
-  joined(tenant: TenantId): Promise<void>;
+  /** `installation` (the platform's install data) replaces the stored one when given. */
+  joined(tenant: TenantId, installation?: unknown): Promise<void>;
+  /** Deletes the installation at once; the tenant's state stays for the grace period. */
   left(tenant: TenantId): Promise<void>;
+}
+
+/** TenantEvents plus reading an installation back, for platforms installed per tenant (Slack OAuth). */
+export interface TenantInstallations extends TenantEvents {
+  /** The installation of a tenant the bot is installed in now; null when it never was or has left. */
+  installation(tenant: TenantId): Promise<unknown | null>;
 }
 
 export interface ThreadStore {

@@ -105,6 +105,40 @@ describe('configuration', () => {
       expect(text).toContain('.env.example');
     });
 
+    describe('Slack: one workspace token or OAuth installs', () => {
+      const oauth = {
+        SLACK_CLIENT_ID: '1111111111.2222222222',
+        SLACK_CLIENT_SECRET: 'client-secret-0123',
+        SLACK_STATE_SECRET: 'state-secret-0123456789',
+        SLACK_SIGNING_SECRET: 'signing-secret-0123',
+      };
+
+      it('accepts OAuth mode with its four variables', () => {
+        expect(load(oauth)()).toMatchObject({ SLACK_CLIENT_ID: oauth.SLACK_CLIENT_ID });
+      });
+
+      it.each(Object.keys(oauth))('names %s when OAuth mode lacks it', (name) => {
+        const text = message(Object.fromEntries(Object.entries(oauth).filter(([k]) => k !== name)));
+        expect(text).toContain(`  ${name}: Slack OAuth mode needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET`);
+      });
+
+      it('refuses a bot token or an app token next to OAuth mode, saying which to remove', () => {
+        expect(message({ ...oauth, SLACK_BOT_TOKEN: 'xoxb-1' })).toContain(
+          '  SLACK_BOT_TOKEN: Slack runs either with one workspace token (SLACK_BOT_TOKEN) or as an app',
+        );
+        expect(message({ ...oauth, SLACK_APP_TOKEN: 'xapp-1' })).toContain(
+          '  SLACK_APP_TOKEN: Slack OAuth mode serves the install pages and events over HTTP',
+        );
+      });
+
+      it('checks the format of the client id and the length of the state secret', () => {
+        expect(message({ ...oauth, SLACK_CLIENT_ID: 'abc' })).toContain('SLACK_CLIENT_ID: looks like');
+        expect(message({ ...oauth, SLACK_STATE_SECRET: 'short' })).toContain(
+          'SLACK_STATE_SECRET: must be at least 16 characters',
+        );
+      });
+    });
+
     it('reports every broken rule at once', () => {
       const text = message({ REFINER: 'openai', GENERATOR: 'replicate', VECTOR_INDEX: 'pinecone' });
       for (const name of ['OPENAI_API_KEY', 'REPLICATE_API_TOKEN', 'PINECONE_API_KEY', 'PINECONE_INDEX'])

@@ -20,6 +20,29 @@ export interface HarnessPost {
   ephemeral?: boolean;
 }
 
+/** A page the person installing is shown at the end of an install. */
+export interface InstallPage {
+  status: number;
+  text: string;
+}
+
+/**
+ * Where tenants install the bot through OAuth (Slack): the install flow as a browser and the
+ * platform would drive it. The harness's own tenant (where start() searches) is installed this way.
+ */
+export interface InstallDriver {
+  /** How many installations are stored. */
+  installations(): Promise<number>;
+  /** The redirect back from the platform with a valid code for a new tenant but a state this server never issued. */
+  forgedState(): Promise<InstallPage>;
+  /** The redirect of the harness tenant's install, sent again: same code, state and cookie. */
+  replayInstall(): Promise<InstallPage>;
+  /** The harness tenant removes the app (the platform revokes its token and sends the uninstall event). */
+  uninstall(): Promise<void>;
+  /** A search started in the harness tenant as a person would, whatever the bot answers. */
+  attempt(text: string): Promise<void>;
+}
+
 export interface ChatHarness {
   /** The front end under test, started. */
   frontEnd: ChatFrontEnd;
@@ -40,6 +63,8 @@ export interface ChatHarness {
   startInForeignTenant?(text: string): Promise<void>;
   /** How many posts (not private replies) the bot has made anywhere. */
   publicPostCount?(): number;
+  /** Where the platform installs per tenant through OAuth. */
+  installs?: InstallDriver;
 }
 
 export interface HarnessCapabilities {
@@ -47,6 +72,8 @@ export interface HarnessCapabilities {
   staleControls: boolean;
   /** true where the platform has tenants the bot may not be installed in (the harness then starts searches there). */
   foreignTenants?: boolean;
+  /** true where tenants install the bot through OAuth (the harness then has `installs`). */
+  installs?: boolean;
 }
 
 const rounds = (posts: HarnessPost[]) => posts.filter((p) => p.kind === 'round');
@@ -58,7 +85,7 @@ export function chatAdapterContract(
   makeHarness: () => Promise<ChatHarness>,
   capabilities: HarnessCapabilities = { staleControls: true },
 ): void {
-  describe(`chat adapter contract: ${name}`, () => {
+  describe(`chat adapter contract: ${name}${capabilities.installs ? ' (OAuth installs)' : ''}`, () => {
     const withHarness = (fn: (h: Driver) => Promise<void>) => async () => {
       const h = await makeHarness();
       try {
@@ -212,6 +239,62 @@ export function chatAdapterContract(
           await h.close();
         }
       },
+    );
+
+    const withInstalls = (fn: (h: ChatHarness, installs: InstallDriver) => Promise<void>) => async () => {
+      const h = await makeHarness();
+      try {
+        if (!h.installs || !h.publicPostCount)
+          throw new Error('a harness with installs must implement installs and publicPostCount');
+        await fn(h, h.installs);
+      } finally {
+        await h.frontEnd.stop();
+        await h.close();
+      }
+    };
+
+    it.skipIf(!capabilities.installs)(
+      'refuses an install whose OAuth state it never issued: a clear page, nothing stored',
+      withInstalls(async (_h, installs) => {
+        const before = await installs.installations();
+        const page = await installs.forgedState();
+        expect(page.status).toBeGreaterThanOrEqual(400);
+        expect(page.status).toBeLessThan(500);
+        expect(page.text).toMatch(/not installed/i);
+        expect(page.text).toMatch(/install link is not valid/i);
+        expect(await installs.installations()).toBe(before);
+      }),
+    );
+
+    it.skipIf(!capabilities.installs)(
+      'refuses a replayed install code: a clear page, the installation unchanged and still working',
+      withInstalls(async (h, installs) => {
+        const before = await installs.installations();
+        const page = await installs.replayInstall();
+        expect(page.status).toBeGreaterThanOrEqual(400);
+        expect(page.status).toBeLessThan(500);
+        expect(page.text).toMatch(/already used or has expired/i);
+        expect(await installs.installations()).toBe(before);
+        const t = await h.start('a red circle');
+        expect(rounds(await h.posts(t))).toHaveLength(1);
+      }),
+    );
+
+    it.skipIf(!capabilities.installs)(
+      'refuses events of a tenant that uninstalled: nothing posted, its installation gone',
+      withInstalls(async (h, installs) => {
+        const t = await h.start('a red circle');
+        const installed = await installs.installations();
+        await installs.uninstall();
+        await h.frontEnd.idle();
+        expect(await installs.installations()).toBe(installed - 1);
+        const before = h.publicPostCount?.();
+        await h.say(t, 'it is blue');
+        await installs.attempt('a blue star');
+        await h.frontEnd.idle();
+        expect(h.publicPostCount?.()).toBe(before);
+        expect(rounds(await h.posts(t))).toHaveLength(1);
+      }),
     );
   });
 }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { App, RespondFn } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, RespondFn, webApi } from '@slack/bolt';
 import { type ActionName, isThreadless } from '../../../commands/index.ts';
 import { BoundedSet } from '../../../core/bounded.ts';
 import { describeError } from '../../../core/error-text.ts';
@@ -26,6 +26,17 @@ export interface SlackIdentity {
   teamId: string;
   botUserId: string;
   botId?: string;
+}
+
+/**
+ * The workspace an event came from: its id, the bot's user there, and a Web API client with that
+ * workspace's bot token (Bolt's authorize found them: the one token, or the team's installation).
+ */
+interface SlackTeam {
+  teamId: string;
+  botUserId: string;
+  token: string;
+  client: webApi.WebClient;
 }
 
 export interface SlackAdapterOptions {
@@ -58,6 +69,13 @@ export interface SlackAdapterOptions {
   listen?: { port: number; host?: string; requestListener: RequestListener };
   /** Told when the workspace is served (at start) and when it uninstalls the app or revokes its tokens. */
   tenants?: TenantEvents;
+  /**
+   * Given: OAuth mode. Any workspace that installed the app is served, each with the bot token and
+   * bot user of its installation (Bolt's authorize refuses events of workspaces without one); there
+   * is no single identity and no auth.test at start. This gives a client with a workspace's bot
+   * token, or null when it has no installation (for answering without an event in hand).
+   */
+  clientFor?: (teamId: string) => Promise<webApi.WebClient | null>;
 }
 
 /** A message-like Slack event (`message` or `app_mention`), as far as this adapter reads it. */
@@ -149,7 +167,6 @@ export class SlackAdapter implements ChatFrontEnd {
   private readonly seen = new BoundedSet<string>(10_000);
   private readonly command: string;
   private readonly logger: Logger;
-  private readonly botToken: string;
   private readonly fileOrigins: readonly string[];
   private identity: SlackIdentity | undefined;
   /** Set by app_uninstalled / tokens_revoked: the workspace's events are refused from then on. */
@@ -166,7 +183,6 @@ export class SlackAdapter implements ChatFrontEnd {
     this.inFlight = new InFlight(this.logger, 'slack event failed');
     this.rounds = new Gate(options.maxConcurrentRounds ?? 4);
     this.identity = options.identity;
-    this.botToken = app.client.token ?? '';
     this.fileOrigins = checkFileOrigins(options.fileOrigins ?? SLACK_FILE_ORIGINS);
     this.renderer = new SlackRenderer({
       client: app.client,
@@ -176,6 +192,11 @@ export class SlackAdapter implements ChatFrontEnd {
       logger: this.logger,
     });
     this.register();
+  }
+
+  /** OAuth mode: any workspace with an installation is served. */
+  get multiWorkspace(): boolean {
+    return this.options.clientFor !== undefined;
   }
 
   get mode(): 'socket' | 'http' {
@@ -189,11 +210,11 @@ export class SlackAdapter implements ChatFrontEnd {
   async start(): Promise<void> {
     try {
       await this.app.init();
-      this.identity ??= await whoAmI(this.app);
+      if (!this.multiWorkspace) this.identity ??= await whoAmI(this.app);
     } catch (err) {
       throw new Error(`Slack did not accept SLACK_BOT_TOKEN (${errorMessage(err)}).`);
     }
-    await this.options.tenants?.joined(tenantId(PLATFORM, this.me.teamId));
+    if (!this.multiWorkspace) await this.options.tenants?.joined(tenantId(PLATFORM, this.me.teamId));
     const { listen } = this.options;
     if (!listen) {
       try {
@@ -240,12 +261,24 @@ export class SlackAdapter implements ChatFrontEnd {
     return this.identity;
   }
 
+  /** The workspace of an event, from what Bolt's authorize put in its context. */
+  private teamOf({ context, client }: Pick<AllMiddlewareArgs, 'context' | 'client'>): SlackTeam {
+    const teamId = context.teamId ?? context.enterpriseId ?? this.identity?.teamId;
+    const botUserId = context.botUserId ?? this.identity?.botUserId;
+    if (!teamId || !botUserId) throw new Error('Slack did not say which workspace and bot this event is for');
+    // One workspace: the app's own client (the one token) serves every event.
+    const api = this.multiWorkspace ? client : this.app.client;
+    return { teamId, botUserId, token: context.botToken ?? api.token ?? '', client: api };
+  }
+
   private register(): void {
     const { app } = this;
     // First of all: only our workspace, while the app is installed there. Anything else is refused
-    // (a command gets the reason) before any listener runs.
+    // (a command gets the reason) before any listener runs. In OAuth mode Bolt's authorize has
+    // already refused every workspace without an installation.
     app.use(async (args) => {
       const team = args.context.teamId;
+      if (this.multiWorkspace) return args.next();
       if (!this.uninstalled && (team === undefined || team === this.identity?.teamId)) return args.next();
       this.logger.warn(
         { team, uninstalled: this.uninstalled },
@@ -255,32 +288,42 @@ export class SlackAdapter implements ChatFrontEnd {
       if (ack) await ack(args.body && 'command' in args.body ? NOT_INSTALLED : undefined);
     });
     for (const name of ['app_uninstalled', 'tokens_revoked'] as const) {
-      app.event(name, async () => {
-        this.uninstalled = true;
-        this.logger.warn({ event: name }, 'the workspace removed the app');
-        if (this.options.tenants) this.track(this.options.tenants.left(tenantId(PLATFORM, this.me.teamId)));
+      app.event(name, async ({ event, context }) => {
+        // tokens_revoked may name only user tokens: the bot (and its installation) stays.
+        const bots = (event as { tokens?: { bot?: string[] } }).tokens?.bot;
+        if (name === 'tokens_revoked' && !bots?.length) return;
+        const team = context.teamId ?? context.enterpriseId ?? this.me.teamId;
+        if (!this.multiWorkspace) this.uninstalled = true;
+        this.logger.warn({ event: name, team }, 'the workspace removed the app');
+        if (this.options.tenants) this.track(this.options.tenants.left(tenantId(PLATFORM, team)));
       });
     }
-    app.command(this.command, async ({ command, ack, respond }) => {
-      await ack();
-      this.track(this.onCommand(command as SlackCommandBody, respond));
+    app.command(this.command, async (args) => {
+      await args.ack();
+      this.track(this.onCommand(this.teamOf(args), args.command as SlackCommandBody, args.respond));
     });
-    app.event('app_mention', async ({ event }) => {
-      this.track(this.onPersonMessage(event as unknown as SlackMessageEvent));
-    });
-    app.event('message', async ({ event }) => {
-      this.track(this.onPersonMessage(event as unknown as SlackMessageEvent));
-    });
-    app.action(/^genir/, async ({ ack, body, action, respond }) => {
+    for (const name of ['app_mention', 'message'] as const) {
+      app.event(name, async (args) => {
+        this.track(this.onPersonMessage(this.teamOf(args), args.event as unknown as SlackMessageEvent));
+      });
+    }
+    app.action(/^genir/, async (args) => {
+      const { ack, body, action, respond } = args;
       await ack();
       this.track(
-        this.onAction(body as unknown as SlackActionBody, action as unknown as SlackActionPayload, (text) =>
-          respond({ response_type: 'ephemeral', replace_original: false, text }).then(() => {}),
+        this.onAction(
+          this.teamOf(args),
+          body as unknown as SlackActionBody,
+          action as unknown as SlackActionPayload,
+          (text) => respond({ response_type: 'ephemeral', replace_original: false, text }).then(() => {}),
         ),
       );
     });
     app.error(async (err) => {
-      this.logger.error({ err }, 'slack app error');
+      // OAuth mode: Bolt's authorize found no installation for the event's workspace; no listener ran.
+      if (err.code === 'slack_bolt_authorization_error')
+        this.logger.warn({ err: err.message }, 'refused an event of a workspace the app is not installed in');
+      else this.logger.error({ err }, 'slack app error');
     });
   }
 
@@ -291,23 +334,39 @@ export class SlackAdapter implements ChatFrontEnd {
     } catch {
       return null;
     }
-    if (id.team !== this.identity?.teamId) return null;
     const dest = {
       channel: id.channel,
       ...(id.threadTs === NO_THREAD ? {} : { threadTs: id.threadTs }),
       userId,
     };
-    const sink = this.sink(dest);
     // No progress line: nothing would remove it once the round is sent.
-    return { send: (reply) => sink.send(reply) };
+    const { clientFor } = this.options;
+    if (!clientFor) {
+      if (id.team !== this.identity?.teamId) return null;
+      const sink = this.sink(dest);
+      return { send: (reply) => sink.send(reply) };
+    }
+    // OAuth mode: the workspace's own token, looked up when there is something to send.
+    let sink: Promise<SlackSink> | undefined;
+    const open = async () => {
+      const client = await clientFor(id.team);
+      if (!client) throw new Error(`GenIR is not installed in Slack workspace ${id.team}`);
+      return this.sink({ ...dest, client });
+    };
+    return {
+      send: async (reply) => {
+        sink ??= open();
+        await (await sink).send(reply);
+      },
+    };
   }
 
-  private key(channel: string, threadTs: string): string {
-    return encodeThreadId(this.me.teamId, channel, threadTs);
+  private key(team: SlackTeam, channel: string, threadTs: string): string {
+    return encodeThreadId(team.teamId, channel, threadTs);
   }
 
   /** `/genir <description>`: a root message in the channel, and round 1 in its thread. */
-  private async onCommand(command: SlackCommandBody, respond: RespondFn): Promise<void> {
+  private async onCommand(team: SlackTeam, command: SlackCommandBody, respond: RespondFn): Promise<void> {
     const text = unescapeSlack(command.text ?? '').trim();
     const tell = async (message: string): Promise<void> => {
       await respond({ response_type: 'ephemeral', text: message }).catch((err: unknown) => {
@@ -321,16 +380,18 @@ export class SlackAdapter implements ChatFrontEnd {
       return;
     }
     const channel = command.channel_id;
+    const client = team.client;
     if (isThreadless(word as ActionName)) {
       // About the person or the server, not a search: answered only to them, through response_url.
       await this.run(
         {
-          key: this.key(channel, NO_THREAD),
+          key: this.key(team, channel, NO_THREAD),
           eventId: `slack:cmd:${command.trigger_id}`,
           userId: command.user_id,
           text: `/${text}`,
         },
-        { channel, userId: command.user_id, respond: (message) => tell(message) },
+        team,
+        { channel, client, userId: command.user_id, respond: (message) => tell(message) },
       );
       return;
     }
@@ -339,7 +400,7 @@ export class SlackAdapter implements ChatFrontEnd {
       await tell(slackHelp(this.command));
       return;
     }
-    const slowDown = await this.engine.tooFast(this.key(channel, NO_THREAD), command.user_id);
+    const slowDown = await this.engine.tooFast(this.key(team, channel, NO_THREAD), command.user_id);
     if (slowDown) {
       await tell(slowDown);
       return;
@@ -347,7 +408,7 @@ export class SlackAdapter implements ChatFrontEnd {
     let rootTs: string;
     try {
       rootTs = await this.renderer.postText(
-        { channel },
+        { channel, client },
         `:mag: Image search by <@${command.user_id}>: ${clip(escapeMrkdwn(description), 2900)}\n_Reply in this thread to correct me._`,
       );
     } catch (err) {
@@ -359,7 +420,7 @@ export class SlackAdapter implements ChatFrontEnd {
       );
       return;
     }
-    const key = this.key(channel, rootTs);
+    const key = this.key(team, channel, rootTs);
     await this.engine.isForUs(key, true);
     await this.run(
       {
@@ -369,7 +430,8 @@ export class SlackAdapter implements ChatFrontEnd {
         text: description,
         startsSearch: true,
       },
-      { channel, threadTs: rootTs, userId: command.user_id },
+      team,
+      { channel, client, threadTs: rootTs, userId: command.user_id },
     );
   }
 
@@ -378,21 +440,21 @@ export class SlackAdapter implements ChatFrontEnd {
    * bot at the top of a channel (a new search in a thread on it), or is in a thread that has a
    * search (a refinement; a mention in a thread without one starts one there), or is in a DM.
    */
-  private async onPersonMessage(event: SlackMessageEvent): Promise<void> {
-    if (!event.user || event.bot_id || event.user === this.me.botUserId) return;
+  private async onPersonMessage(team: SlackTeam, event: SlackMessageEvent): Promise<void> {
+    if (!event.user || event.bot_id || event.user === team.botUserId) return;
     if (event.subtype && !PERSON_SUBTYPES.has(event.subtype)) return;
     const eventId = `slack:${event.channel}:${event.ts}`;
     if (this.seen.has(eventId)) return;
 
     const raw = event.text ?? '';
-    const mention = new RegExp(`<@${this.me.botUserId}(\\|[^>]*)?>`, 'g');
+    const mention = new RegExp(`<@${team.botUserId}(\\|[^>]*)?>`, 'g');
     const mentioned = mention.test(raw);
     const isDm = event.channel_type === 'im' || event.channel.startsWith('D');
     const inThread = Boolean(event.thread_ts && event.thread_ts !== event.ts);
     // A message at the top of a channel can only start a search (in a thread on it); DMs are one thread.
     if (!inThread && !isDm && !mentioned) return;
     const threadTs = inThread ? (event.thread_ts as string) : isDm ? NO_THREAD : event.ts;
-    const key = this.key(event.channel, threadTs);
+    const key = this.key(team, event.channel, threadTs);
     if (!(await this.engine.isForUs(key, mentioned || isDm))) return;
     if (this.seen.has(eventId)) return;
     this.seen.add(eventId);
@@ -401,10 +463,16 @@ export class SlackAdapter implements ChatFrontEnd {
     const text = unescapeSlack(raw.replace(mention, ' '))
       .replace(/[ \t]+/g, ' ')
       .trim();
-    const uploads = event.files?.length ? await this.download(event.files) : {};
+    const uploads = event.files?.length ? await this.download(team, event.files) : {};
     await this.run(
       { key, eventId, userId: event.user, text, ...uploads, ...(startsSearch ? { startsSearch } : {}) },
-      { channel: event.channel, ...(threadTs === NO_THREAD ? {} : { threadTs }), userId: event.user },
+      team,
+      {
+        channel: event.channel,
+        client: team.client,
+        ...(threadTs === NO_THREAD ? {} : { threadTs }),
+        userId: event.user,
+      },
     );
   }
 
@@ -412,11 +480,11 @@ export class SlackAdapter implements ChatFrontEnd {
    * The files of a message: stubs are resolved through files.info, files Slack hides are named
    * with the reason, and the rest are downloaded with the bot token from the allowed origins only.
    */
-  private async download(files: readonly SlackFile[]): Promise<Uploads> {
+  private async download(team: SlackTeam, files: readonly SlackFile[]): Promise<Uploads> {
     const remote: RemoteFile[] = [];
     const rejectedFiles: { name: string; reason: string }[] = [];
     for (const stub of files) {
-      const f = await this.fileInfo(stub).catch((err: unknown) => {
+      const f = await this.fileInfo(team, stub).catch((err: unknown) => {
         rejectedFiles.push({
           name: fileName(stub),
           reason: `Slack did not let me read it (${errorCode(err) ?? errorMessage(err)})`,
@@ -440,7 +508,7 @@ export class SlackAdapter implements ChatFrontEnd {
     }
     const got = await collectUploads(remote, {
       credentials: {
-        headers: { Authorization: `Bearer ${this.botToken}` },
+        headers: { Authorization: `Bearer ${team.token}` },
         origins: this.fileOrigins,
         hostName: "Slack's file server",
       },
@@ -454,15 +522,16 @@ export class SlackAdapter implements ChatFrontEnd {
   }
 
   /** The whole file object: a `check_file_info` stub (Slack Connect) is asked of files.info. */
-  private async fileInfo(f: SlackFile): Promise<SlackFile> {
+  private async fileInfo(team: SlackTeam, f: SlackFile): Promise<SlackFile> {
     if (f.file_access !== 'check_file_info') return f;
-    const res = await this.app.client.files.info({ file: f.id });
+    const res = await team.client.files.info({ file: f.id });
     if (!res.file) throw new Error('files.info returned no file');
     return res.file as SlackFile;
   }
 
   /** A select or button of a round message; `respond` answers through the interaction's response_url. */
   private async onAction(
+    team: SlackTeam,
     body: SlackActionBody,
     action: SlackActionPayload,
     respond: (text: string) => Promise<void>,
@@ -475,17 +544,22 @@ export class SlackAdapter implements ChatFrontEnd {
     // Round messages live in a thread, or at the top level of a DM conversation.
     const threadTs = body.message?.thread_ts ?? body.container?.thread_ts ?? NO_THREAD;
     const userId = body.user.id;
-    const dest: SlackDestination = { channel, ...(threadTs === NO_THREAD ? {} : { threadTs }), userId };
+    const dest: SlackDestination = {
+      channel,
+      client: team.client,
+      ...(threadTs === NO_THREAD ? {} : { threadTs }),
+      userId,
+    };
     const sink = this.sink(dest, respond);
     try {
       await this.rounds.run(() =>
         this.engine.onAction(
           {
-            key: this.key(channel, threadTs),
+            key: this.key(team, channel, threadTs),
             eventId: `slack:act:${body.trigger_id ?? `${messageTs}:${action.action_ts}:${userId}`}`,
             userId,
             actionId,
-            platformAdmin: () => this.workspaceAdmin(userId),
+            platformAdmin: () => this.workspaceAdmin(team, userId),
           },
           sink,
         ),
@@ -497,10 +571,10 @@ export class SlackAdapter implements ChatFrontEnd {
     }
   }
 
-  private async run(msg: InboundMessage, dest: SlackDestination): Promise<void> {
+  private async run(msg: InboundMessage, team: SlackTeam, dest: SlackDestination): Promise<void> {
     const sink = this.sink(dest);
     try {
-      const withAdmin = { ...msg, platformAdmin: () => this.workspaceAdmin(msg.userId) };
+      const withAdmin = { ...msg, platformAdmin: () => this.workspaceAdmin(team, msg.userId) };
       await this.rounds.run(() => this.engine.onMessage(withAdmin, sink));
     } catch (err) {
       await this.failed(sink, err);
@@ -513,9 +587,9 @@ export class SlackAdapter implements ChatFrontEnd {
    * Slack's own admin notion: workspace admins and owners (users.info), asked only when someone
    * uses an admin command. If Slack cannot say, the answer is no (and the log says why).
    */
-  private async workspaceAdmin(user: string): Promise<boolean> {
+  private async workspaceAdmin(team: SlackTeam, user: string): Promise<boolean> {
     try {
-      const res = await this.app.client.users.info({ user });
+      const res = await team.client.users.info({ user });
       return Boolean(res.user?.is_admin || res.user?.is_owner || res.user?.is_primary_owner);
     } catch (err) {
       this.logger.warn({ err, user }, 'users.info failed; not treating the person as a workspace admin');
@@ -545,7 +619,7 @@ export class SlackAdapter implements ChatFrontEnd {
       if (!status) return;
       const ts = status;
       status = null;
-      await renderer.deleteMessage(dest.channel, ts).catch(warn('could not remove the progress line'));
+      await renderer.deleteMessage(dest, ts).catch(warn('could not remove the progress line'));
     };
     const showProgress = this.options.progress ?? true;
     // The progress line goes while the reply is posted: its chat.delete may wait for budget.
@@ -578,7 +652,7 @@ export class SlackAdapter implements ChatFrontEnd {
         // Not awaited by the engine: the round goes on while the line is posted.
         chain = chain
           .then(async () => {
-            if (status) await renderer.updateProgress(dest.channel, status, line);
+            if (status) await renderer.updateProgress(dest, status, line);
             else status = await renderer.postText(dest, line);
           })
           .catch(warn('could not post a progress line'));

@@ -249,9 +249,17 @@ export function foundBlocks(view: FoundView, uploaded: boolean): KnownBlock[] {
   ];
 }
 
-/** Where a reply goes: a channel, the thread in it (none for a top-level DM conversation), the person acting. */
-export interface SlackDestination {
+/**
+ * A conversation and the Web API client of its workspace (the bot token of the team the event
+ * came from; absent: the renderer's own client, single-workspace mode).
+ */
+export interface SlackConversation {
   channel: string;
+  client?: webApi.WebClient;
+}
+
+/** Where a reply goes: a channel, the thread in it (none for a top-level DM conversation), the person acting. */
+export interface SlackDestination extends SlackConversation {
   threadTs?: string;
   userId: string;
   /**
@@ -262,6 +270,7 @@ export interface SlackDestination {
 }
 
 export interface SlackRendererOptions {
+  /** The client of conversations that name none (single-workspace mode). */
   client: webApi.WebClient;
   /** Minimum ms between posts in one channel (Slack allows about one message per second per channel). */
   postIntervalMs?: number;
@@ -324,6 +333,11 @@ export class SlackRenderer {
     this.limiters = new Bottleneck.Group({ maxConcurrent: 1, minTime: options.postIntervalMs ?? 1000 });
   }
 
+  /** The client with the bot token of the conversation's workspace. */
+  private api(c: SlackConversation): webApi.WebClient {
+    return c.client ?? this.client;
+  }
+
   /** Runs a post in the channel's queue; after a 429 it waits there and goes again. */
   private queued<T>(channel: string, fn: () => Promise<T>): Promise<T> {
     return this.limiters.key(channel).schedule(() => retryingAfter429(fn));
@@ -344,9 +358,9 @@ export class SlackRenderer {
   }
 
   /** Posts ready mrkdwn text (the caller escaped what needs escaping); returns the message ts. */
-  async postText(dest: { channel: string; threadTs?: string }, text: string): Promise<string> {
+  async postText(dest: SlackConversation & { threadTs?: string }, text: string): Promise<string> {
     const res = await this.queued(dest.channel, () =>
-      this.client.chat.postMessage({
+      this.api(dest).chat.postMessage({
         channel: dest.channel,
         ...thread(dest),
         text: clip(text, LIMITS.messageText),
@@ -358,7 +372,7 @@ export class SlackRenderer {
   async postEphemeral(dest: SlackDestination, text: string): Promise<void> {
     if (dest.respond) return dest.respond(clip(text, LIMITS.messageText));
     await this.queued(dest.channel, () =>
-      this.client.chat.postEphemeral({
+      this.api(dest).chat.postEphemeral({
         channel: dest.channel,
         user: dest.userId,
         ...thread(dest),
@@ -371,10 +385,11 @@ export class SlackRenderer {
    * Edits a progress line; not queued: edits are not new messages. Dropped (false) when the
    * chat.update budget is spent or Slack answers 429: a later edit or the round says more.
    */
-  async updateProgress(channel: string, ts: string, text: string): Promise<boolean> {
+  async updateProgress(conversation: SlackConversation, ts: string, text: string): Promise<boolean> {
+    const { channel } = conversation;
     if (!this.updates.tryTake(Math.floor(this.updates.perWindow * PROGRESS_RESERVE))) return false;
     try {
-      await this.client.chat.update({ channel, ts, text: clip(text, LIMITS.messageText) });
+      await this.api(conversation).chat.update({ channel, ts, text: clip(text, LIMITS.messageText) });
       return true;
     } catch (err) {
       const wait = retryAfterOf(err);
@@ -386,8 +401,9 @@ export class SlackRenderer {
   }
 
   /** Deletes a message of ours; waits for the chat.delete budget, and after a 429 for Retry-After. */
-  async deleteMessage(channel: string, ts: string): Promise<void> {
-    await retryingAfter429(() => this.client.chat.delete({ channel, ts }), this.deletes);
+  async deleteMessage(conversation: SlackConversation, ts: string): Promise<void> {
+    const { channel } = conversation;
+    await retryingAfter429(() => this.api(conversation).chat.delete({ channel, ts }), this.deletes);
   }
 
   /**
@@ -399,22 +415,22 @@ export class SlackRenderer {
     if (files.length === 0) return;
     const done = await this.queued(dest.channel, async () => {
       const ids: { id: string; title: string }[] = [];
-      for (const f of files) ids.push({ id: await this.uploadBytes(f), title: f.title });
-      const complete = await this.client.files.completeUploadExternal({
+      for (const f of files) ids.push({ id: await this.uploadBytes(dest, f), title: f.title });
+      const complete = await this.api(dest).files.completeUploadExternal({
         files: ids as [{ id: string; title: string }],
         channel_id: dest.channel,
         ...thread(dest),
       });
       return (complete.files ?? []) as SharedFile[];
     });
-    await this.untilShared(dest.channel, done);
+    await this.untilShared(dest, done);
   }
 
   /** Asks for an upload URL and sends the bytes there; returns the file id. */
-  private async uploadBytes(f: UploadFile): Promise<string> {
+  private async uploadBytes(dest: SlackConversation, f: UploadFile): Promise<string> {
     // The Web API documents `alt_txt`; the SDK's uploadV2 sends `alt_text`, which Slack ignores.
     const res = (await retryingAfter429(() =>
-      this.client.apiCall('files.getUploadURLExternal', {
+      this.api(dest).apiCall('files.getUploadURLExternal', {
         filename: f.filename,
         length: f.file.length,
         alt_txt: clip(f.alt, LIMITS.altText),
@@ -436,7 +452,8 @@ export class SlackRenderer {
    * shared (their `shares` are still empty). Polls files.info (Tier 4) until each file is shared
    * in the channel, giving up after shareWaitMs (then the next post goes out anyway, logged).
    */
-  private async untilShared(channel: string, files: SharedFile[]): Promise<void> {
+  private async untilShared(conversation: SlackConversation, files: SharedFile[]): Promise<void> {
+    const { channel } = conversation;
     const deadline = Date.now() + this.shareWaitMs;
     let pause = 50;
     for (const f of files) {
@@ -449,7 +466,8 @@ export class SlackRenderer {
         }
         await sleep(pause);
         pause = Math.min(pause * 2, 2000);
-        current = (await retryingAfter429(() => this.client.files.info({ file: id }))).file as SharedFile;
+        current = (await retryingAfter429(() => this.api(conversation).files.info({ file: id })))
+          .file as SharedFile;
       }
     }
   }
@@ -474,7 +492,7 @@ export class SlackRenderer {
     await this.upload(dest, files);
     const blocks = roundBlocks(view, this.command);
     const res = await this.queued(dest.channel, () =>
-      this.client.chat.postMessage({
+      this.api(dest).chat.postMessage({
         channel: dest.channel,
         ...thread(dest),
         text: mrkdwn(`Round ${view.roundNumber}: ${view.query}`, LIMITS.fallbackText),
@@ -506,7 +524,7 @@ export class SlackRenderer {
       return;
     }
     try {
-      await this.client.chat.update({
+      await this.api(dest).chat.update({
         channel: dest.channel,
         ts: previous.ts,
         text: 'An earlier round',
@@ -535,7 +553,7 @@ export class SlackRenderer {
       ]);
     }
     await this.queued(dest.channel, () =>
-      this.client.chat.postMessage({
+      this.api(dest).chat.postMessage({
         channel: dest.channel,
         ...thread(dest),
         text: mrkdwn(`Found it in round ${view.roundNumber}: ${view.asset.title}`, LIMITS.fallbackText),

@@ -249,6 +249,7 @@ describe('slack: starting a search', () => {
     const tenants = {
       joined: async (t: string) => void events.push(`joined ${t}`),
       left: async (t: string) => void events.push(`left ${t}`),
+      installation: async () => null,
     };
     const w = await slackWorld({ tenants });
     try {

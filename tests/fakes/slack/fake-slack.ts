@@ -16,6 +16,26 @@ export interface FakeSlackIdentity {
   botUserId: string;
   botId: string;
   appId: string;
+  /** The app's OAuth credentials (Basic Information → App Credentials). */
+  clientId: string;
+  clientSecret: string;
+}
+
+/** A workspace's bot as a token identifies it. */
+export interface FakeBot {
+  teamId: string;
+  teamName: string;
+  botUserId: string;
+  botId: string;
+}
+
+/** An install code Slack's authorize page hands back on the redirect (docs: oauth.v2.access). */
+interface InstallCode {
+  teamId: string;
+  user: string;
+  scopes: string;
+  redirectUri?: string;
+  issuedAt: number;
 }
 
 export const DEFAULT_IDENTITY: FakeSlackIdentity = {
@@ -25,6 +45,8 @@ export const DEFAULT_IDENTITY: FakeSlackIdentity = {
   botUserId: 'UBOT',
   botId: 'BBOT',
   appId: 'AFAKE',
+  clientId: '1111111111.2222222222',
+  clientSecret: 'fake-client-secret-0123456789',
 };
 
 export interface FakeFile {
@@ -51,6 +73,8 @@ export interface FakeSlackLimits {
   processingMs: number;
   /** Socket Mode: an envelope not acked within this is sent again (retry_attempt + 1). */
   socketAckTimeoutMs: number;
+  /** oauth.v2.access: an install code is good for this long, once ("expires after ten minutes"). */
+  oauthCodeTtlMs: number;
 }
 
 export const DEFAULT_LIMITS: FakeSlackLimits = {
@@ -58,6 +82,7 @@ export const DEFAULT_LIMITS: FakeSlackLimits = {
   postBurst: 20,
   processingMs: 50,
   socketAckTimeoutMs: 3000,
+  oauthCodeTtlMs: 10 * 60 * 1000,
 };
 
 export interface FakeMessage {
@@ -77,6 +102,8 @@ export interface FakeMessage {
   via: 'chat.postMessage' | 'files.completeUploadExternal' | 'chat.postEphemeral' | 'response_url' | 'person';
   deleted: boolean;
   edits: number;
+  /** The workspace whose bot posted it (absent: the default workspace, or a person's message). */
+  team?: string;
 }
 
 export interface FakeCall {
@@ -151,6 +178,8 @@ interface HostedFile {
   info: Record<string, unknown>;
   /** Answer downloads with a redirect to this URL, token or not. */
   redirectTo?: string;
+  /** The workspace it was shared in: only a bot token of that workspace downloads it. */
+  team: string;
 }
 
 export interface HostFileOptions {
@@ -162,6 +191,8 @@ export interface HostFileOptions {
   shown?: 'whole' | 'check_file_info' | 'hidden_by_limit';
   /** Downloads answer 302 to this URL instead of the bytes. */
   redirectTo?: string;
+  /** The workspace it is shared in (default: the default workspace). */
+  team?: string;
 }
 
 export interface SocketEnvelope {
@@ -193,7 +224,14 @@ export class FakeSlack {
    * Called with every message the bot posts or edits, as Slack echoes them back as `message`
    * events (the world delivers them to the bot).
    */
-  onBotMessage: ((event: Record<string, unknown>) => void) | null = null;
+  onBotMessage: ((event: Record<string, unknown>, team: string) => void) | null = null;
+  /** Bot tokens, each of one workspace's bot; uninstalling revokes them. */
+  private readonly tokens = new Map<string, FakeBot & { revoked: boolean }>();
+  /** Workspaces other than the default one, by team id. */
+  private readonly workspaces = new Map<string, FakeBot>();
+  /** Which workspace a channel is in (channels not listed are the default workspace's). */
+  private readonly channelTeams = new Map<string, string>();
+  private readonly installCodes = new Map<string, InstallCode>();
   private readonly sockets = new Set<WebSocket>();
   private readonly wss = new WebSocketServer({ noServer: true });
   private seq = 0;
@@ -214,6 +252,13 @@ export class FakeSlack {
     identity: FakeSlackIdentity,
   ) {
     this.identity = identity;
+    this.tokens.set(identity.botToken, {
+      teamId: identity.teamId,
+      teamName: 'Fake Team',
+      botUserId: identity.botUserId,
+      botId: identity.botId,
+      revoked: false,
+    });
     this.socketConnected = new Promise((resolve) => {
       this.connectedResolve = resolve;
     });
@@ -250,6 +295,101 @@ export class FakeSlack {
   /** What SLACK_API_URL / clientOptions.slackApiUrl should be. */
   get apiUrl(): string {
     return `${this.baseUrl}/api/`;
+  }
+
+  /**
+   * Another workspace, with channels of its own; its bot gets a token only by installing the app
+   * (approveInstall, then oauth.v2.access). Returns its bot's ids.
+   */
+  addWorkspace(teamId: string, channels: string[] = [], teamName = `Team ${teamId}`): FakeBot {
+    const bot = this.workspaces.get(teamId) ?? {
+      teamId,
+      teamName,
+      botUserId: `UB${teamId}`,
+      botId: `BB${teamId}`,
+    };
+    this.workspaces.set(teamId, bot);
+    for (const channel of channels) this.channelTeams.set(channel, teamId);
+    return bot;
+  }
+
+  workspace(teamId: string): FakeBot | undefined {
+    return this.workspaces.get(teamId);
+  }
+
+  /** The workspace a channel belongs to. */
+  teamOf(channel: string): string {
+    return this.channelTeams.get(channel) ?? this.identity.teamId;
+  }
+
+  /**
+   * A person pressed "Allow" on Slack's authorize page for `teamId`: Slack redirects their browser
+   * to the app's redirect URL with this code (and the state it was given).
+   */
+  approveInstall(teamId: string, o: { user?: string; scopes?: string; redirectUri?: string } = {}): string {
+    if (!this.workspaces.has(teamId)) throw new Error(`no fake workspace ${teamId}`);
+    const code = `${teamId}.${randomBytes(12).toString('hex')}`;
+    this.installCodes.set(code, {
+      teamId,
+      user: o.user ?? 'UINSTALLER',
+      scopes: o.scopes ?? 'chat:write,commands',
+      ...(o.redirectUri ? { redirectUri: o.redirectUri } : {}),
+      issuedAt: Date.now(),
+    });
+    return code;
+  }
+
+  /** The workspace removes the app: every bot token of it is revoked (the test sends app_uninstalled). */
+  uninstall(teamId: string): void {
+    for (const bot of this.tokens.values()) if (bot.teamId === teamId) bot.revoked = true;
+  }
+
+  /** The bot token the workspace's latest install got. */
+  tokenOf(teamId: string): string | undefined {
+    return [...this.tokens].filter(([, b]) => b.teamId === teamId && !b.revoked).at(-1)?.[0];
+  }
+
+  /**
+   * oauth.v2.access (docs.slack.dev/reference/methods/oauth.v2.access): client_id and
+   * client_secret as form fields or HTTP Basic; the code is single-use and short-lived; a
+   * redirect_uri given at authorize must be given again, the same.
+   */
+  private oauthAccess(
+    p: Record<string, unknown>,
+    authorization: string | undefined,
+  ): Record<string, unknown> {
+    let clientId = p.client_id as string | undefined;
+    let clientSecret = p.client_secret as string | undefined;
+    if (authorization?.startsWith('Basic ')) {
+      const [id, secret] = Buffer.from(authorization.slice(6), 'base64').toString('utf8').split(':');
+      clientId = id;
+      clientSecret = secret;
+    }
+    if (!p.code) return { ok: false, error: 'invalid_arguments' };
+    if (clientId !== this.identity.clientId) return { ok: false, error: 'invalid_client_id' };
+    if (clientSecret !== this.identity.clientSecret) return { ok: false, error: 'bad_client_secret' };
+    const code = this.installCodes.get(String(p.code));
+    if (!code) return { ok: false, error: 'invalid_code' };
+    // Used once, right or wrong: a replay finds nothing.
+    this.installCodes.delete(String(p.code));
+    if (Date.now() - code.issuedAt >= this.limits.oauthCodeTtlMs) return { ok: false, error: 'invalid_code' };
+    if (code.redirectUri !== undefined && p.redirect_uri !== code.redirectUri)
+      return { ok: false, error: 'bad_redirect_uri' };
+    const team = this.workspaces.get(code.teamId) as FakeBot;
+    const token = `xoxb-${team.teamId}-${randomBytes(8).toString('hex')}`;
+    this.tokens.set(token, { ...team, revoked: false });
+    return {
+      ok: true,
+      access_token: token,
+      token_type: 'bot',
+      scope: code.scopes,
+      bot_user_id: team.botUserId,
+      app_id: this.identity.appId,
+      team: { id: team.teamId, name: team.teamName },
+      enterprise: null,
+      is_enterprise_install: false,
+      authed_user: { id: code.user },
+    };
   }
 
   /** A new message ts, later than every ts before it. */
@@ -319,6 +459,7 @@ export class FakeSlack {
       data,
       mimetype,
       info,
+      team: options.team ?? this.identity.teamId,
       ...(options.redirectTo ? { redirectTo: options.redirectTo } : {}),
     });
     if (options.shown === 'check_file_info')
@@ -402,11 +543,14 @@ export class FakeSlack {
         ? { subtype: 'file_share', files: m.files.map((f) => ({ id: f.id, name: f.name })) }
         : {}),
       // Messages posted with the bot token carry bot_id; a file share by the bot user only its user.
-      ...(m.via === 'chat.postMessage' ? { bot_id: this.identity.botId, app_id: this.identity.appId } : {}),
+      ...(m.via === 'chat.postMessage'
+        ? { bot_id: this.botOfTeam(m.team).botId, app_id: this.identity.appId }
+        : {}),
       text: m.text,
       ts: m.ts,
       ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
     };
+    const team = m.team ?? this.identity.teamId;
     this.onBotMessage(
       change
         ? {
@@ -419,7 +563,21 @@ export class FakeSlack {
             ts: this.nextTs(),
           }
         : { ...message, channel: m.channel, channel_type: type },
+      team,
     );
+  }
+
+  /** Whether `authorization` carries a live bot token of the workspace the file is shared in. */
+  private downloads(file: HostedFile, authorization: string | undefined): boolean {
+    const bot = this.tokens.get(authorization?.replace(/^Bearer /, '') ?? '');
+    return Boolean(bot && !bot.revoked && bot.teamId === file.team);
+  }
+
+  /** The bot of a workspace (the default one's when `team` is absent). */
+  private botOfTeam(team: string | undefined): FakeBot {
+    if (team === undefined || team === this.identity.teamId)
+      return this.tokens.get(this.identity.botToken) as FakeBot;
+    return this.workspaces.get(team) as FakeBot;
   }
 
   /** The bot is not (or no longer) a member of `channel`: posting there answers not_in_channel. */
@@ -543,11 +701,7 @@ export class FakeSlack {
         res.writeHead(302, { location: file.redirectTo }).end();
         return;
       }
-      if (
-        !file ||
-        file.info.mode === 'hidden_by_limit' ||
-        req.headers.authorization !== `Bearer ${this.identity.botToken}`
-      ) {
+      if (!file || file.info.mode === 'hidden_by_limit' || !this.downloads(file, req.headers.authorization)) {
         // Slack answers an unauthenticated download with its login page, not the file.
         res.writeHead(file ? 302 : 404, { location: 'https://slack.com/signin' }).end();
         return;
@@ -591,14 +745,22 @@ export class FakeSlack {
         url: `${this.baseUrl.replace('http:', 'ws:')}/socket?ticket=fake`,
       };
     }
-    if (token !== this.identity.botToken) return { ok: false, error: 'invalid_auth' };
-    const id = this.identity;
+    if (method === 'oauth.v2.access') return this.oauthAccess(p, authorization);
+    const bot = token ? this.tokens.get(token) : undefined;
+    if (!bot) return { ok: false, error: 'invalid_auth' };
+    if (bot.revoked) return { ok: false, error: 'token_revoked' };
+    const id = bot;
+    // A bot sees only its own workspace's conversations: another team's channel does not exist for it.
+    const channelParam = (p.channel ?? p.channel_id) as string | undefined;
+    if (channelParam && this.teamOf(channelParam) !== bot.teamId)
+      return { ok: false, error: 'channel_not_found' };
+    const team = bot.teamId === this.identity.teamId ? {} : { team: bot.teamId };
     switch (method) {
       case 'auth.test':
         return {
           ok: true,
           url: 'https://fake.slack.com/',
-          team: 'Fake Team',
+          team: id.teamName,
           user: 'genir',
           team_id: id.teamId,
           user_id: id.botUserId,
@@ -648,6 +810,7 @@ export class FakeSlack {
           ...(metadata ? { metadata } : {}),
           files: [],
           ...(ephemeral ? { ephemeralTo: String(p.user) } : {}),
+          ...team,
           via: method,
           deleted: false,
           edits: 0,
@@ -685,7 +848,7 @@ export class FakeSlack {
       }
       case 'files.info': {
         const file = this.hostedFiles.get(String(p.file));
-        if (!file) return { ok: false, error: 'file_not_found' };
+        if (!file || file.team !== bot.teamId) return { ok: false, error: 'file_not_found' };
         return { ok: true, file: file.info };
       }
       case 'files.getUploadURLExternal': {
@@ -723,7 +886,12 @@ export class FakeSlack {
             // Not shared yet: Slack processes the upload, then posts the files' message.
             shares: {},
           };
-          this.hostedFiles.set(f.id, { data: Buffer.alloc(0), mimetype: String(info.mimetype), info });
+          this.hostedFiles.set(f.id, {
+            data: Buffer.alloc(0),
+            mimetype: String(info.mimetype),
+            info,
+            team: id.teamId,
+          });
           return info;
         });
         const channel = p.channel_id ? String(p.channel_id) : undefined;
@@ -737,6 +905,7 @@ export class FakeSlack {
               user: id.botUserId,
               text: (p.initial_comment as string | undefined) ?? '',
               files: done,
+              ...team,
               via: 'files.completeUploadExternal',
               deleted: false,
               edits: 0,

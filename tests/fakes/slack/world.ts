@@ -6,11 +6,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { FOUND_EVENT, MORE_SELECT, PICK_SELECT, ROUND_EVENT } from '../../../adapters/chat/slack/renderer.ts';
+import { openSqliteStores } from '../../../adapters/store/sqlite/index.ts';
 import { loadConfig } from '../../../bots/config.ts';
 import { createSlackFrontEnd } from '../../../bots/slack.ts';
+import { TenantLifecycle } from '../../../bots/tenant-lifecycle.ts';
 import { type ActionName, decodeActionId, isThreadless } from '../../../commands/index.ts';
 import type { EngineOptions } from '../../../core/engine.ts';
-import type { TenantEvents } from '../../../core/ports.ts';
+import type { GalleryResolver, TenantInstallations } from '../../../core/ports.ts';
 import type { ChatHarness, HarnessPost } from '../../contracts/chat-adapter.ts';
 import { engineWorld } from '../../support/engine-world.ts';
 import { type FakeMessage, FakeSlack } from './fake-slack.ts';
@@ -25,8 +27,26 @@ export interface SlackWorldOptions {
   engine?: Partial<EngineOptions>;
   /** The bot's chat.update / chat.delete budget per minute, and the fake's Tier 3 limit (default 45 / 50). */
   tier3PerMinute?: number;
-  /** Told of the workspace being served and uninstalling the app. */
-  tenants?: TenantEvents;
+  /** Told of the workspace being served and uninstalling the app; in OAuth mode, the installation store. */
+  tenants?: TenantInstallations;
+  /** OAuth mode (SLACK_CLIENT_ID…, no bot token): workspaces install the app at /slack/install. */
+  oauth?: boolean;
+  galleries?: GalleryResolver;
+  /** A fake Slack that outlives this world (a restart of the bot); closed by its owner. */
+  fake?: FakeSlack;
+}
+
+/** A page the browser is shown at the end of an install. */
+export interface InstallPage {
+  status: number;
+  text: string;
+}
+
+/** What a browser keeps of /slack/install: where Slack's authorize page was, and the state cookie. */
+export interface InstallStart {
+  authorizeUrl: URL;
+  state: string;
+  cookie: string;
 }
 
 export interface PersonMessage {
@@ -34,6 +54,8 @@ export interface PersonMessage {
   text: string;
   user?: string;
   threadTs?: string;
+  /** The workspace it is sent from (default: the fake's default workspace). */
+  team?: string;
   channelType?: 'channel' | 'group' | 'im' | 'mpim';
   files?: Record<string, unknown>[];
   /** Extra event fields (subtype, bot_id…). */
@@ -46,12 +68,21 @@ type Block = Record<string, any>;
 export type SlackWorld = Awaited<ReturnType<typeof slackWorld>>;
 
 export async function slackWorld(options: SlackWorldOptions = {}) {
-  const fake = await FakeSlack.start();
+  const fake = options.fake ?? (await FakeSlack.start());
   if (options.tier3PerMinute !== undefined) fake.limits.tier3PerMinute = options.tier3PerMinute;
-  const world = await engineWorld(options.engine ?? {});
+  const world = await engineWorld({
+    ...options.engine,
+    ...(options.galleries ? { galleries: options.galleries } : {}),
+  });
   const config = loadConfig(
     {
-      SLACK_BOT_TOKEN: fake.identity.botToken,
+      ...(options.oauth
+        ? {
+            SLACK_CLIENT_ID: fake.identity.clientId,
+            SLACK_CLIENT_SECRET: fake.identity.clientSecret,
+            SLACK_STATE_SECRET: 'fake-state-secret-0123456789abcdef',
+          }
+        : { SLACK_BOT_TOKEN: fake.identity.botToken }),
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_PORT: '0',
       SLACK_API_URL: fake.apiUrl,
@@ -90,19 +121,26 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     return p;
   };
   await bot.start();
-  const sender = new SlackRequestSender(
-    `http://127.0.0.1:${bot.port ?? 0}/slack/events`,
-    SIGNING_SECRET,
-    fake.identity,
-  );
+  const base = `http://127.0.0.1:${bot.port ?? 0}`;
+  const sender = new SlackRequestSender(`${base}/slack/events`, SIGNING_SECRET, fake.identity);
+  /** Signed requests as Slack sends them for `team`'s events (its bot user in `authorizations`). */
+  const senderFor = (team?: string): SlackRequestSender => {
+    if (team === undefined || team === fake.identity.teamId) return sender;
+    const bot = fake.workspace(team) ?? fake.addWorkspace(team);
+    return new SlackRequestSender(`${base}/slack/events`, SIGNING_SECRET, {
+      ...fake.identity,
+      teamId: team,
+      botUserId: bot.botUserId,
+    });
+  };
 
   // Slack echoes the bot's own messages back as `message` events; so does the fake, by default.
   const echoes = new Set<Promise<unknown>>();
-  fake.onBotMessage = (event) => {
+  fake.onBotMessage = (event, team) => {
     const delivery = (
       options.socket
         ? fake.sendSocket({ type: 'events_api', payload: JSON.parse(sender.eventBody(event)) })
-        : sender.event(event)
+        : senderFor(team).event(event)
     ).then(
       () => undefined,
       (err: unknown) => {
@@ -139,7 +177,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
   /** A person's message: stored in the fake and delivered as a `message` event; returns its ts. */
   const say = async (m: PersonMessage): Promise<string> => {
     const ts = fake.addPersonMessage(m.channel, m.user ?? PERSON, m.text, m.threadTs).ts;
-    const res = await sender.event(personEvent(m, ts, 'message'));
+    const res = await senderFor(m.team).event(personEvent(m, ts, 'message'));
     if (res.status !== 200) throw new Error(`event refused: ${res.status}`);
     return ts;
   };
@@ -158,8 +196,13 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
   };
 
   /** `/genir <text>` in a channel; returns the ts of the root message the bot posted (after it is idle). */
-  const command = async (channel: string, text: string, user = PERSON): Promise<string | undefined> => {
-    const res = await sender.command({
+  const command = async (
+    channel: string,
+    text: string,
+    user = PERSON,
+    team?: string,
+  ): Promise<string | undefined> => {
+    const res = await senderFor(team).command({
       text: slackEscape(text),
       channel,
       user,
@@ -169,7 +212,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     await idle();
     return fake
       .topLevel(channel)
-      .filter((m) => m.user === fake.identity.botUserId && !m.ephemeralTo)
+      .filter((m) => m.via !== 'person' && !m.ephemeralTo)
       .at(-1)?.ts;
   };
 
@@ -188,6 +231,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     n?: number,
     round?: number,
     user = PERSON,
+    team?: string,
   ): Promise<void> => {
     await idle();
     const rounds = roundMessages(channel, threadTs);
@@ -224,15 +268,21 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
         text: button.text,
       };
     }
-    const res = await sender.interaction(
-      blockActions(channel, m, user, { ...act, action_ts: `${Date.now() / 1000}` }),
+    const res = await senderFor(team).interaction(
+      blockActions(channel, m, user, { ...act, action_ts: `${Date.now() / 1000}` }, team),
     );
     if (res.status !== 200) throw new Error(`interaction refused: ${res.status}`);
   };
 
-  const blockActions = (channel: string, m: FakeMessage, user: string, action: Record<string, unknown>) => ({
+  const blockActions = (
+    channel: string,
+    m: FakeMessage,
+    user: string,
+    action: Record<string, unknown>,
+    team = fake.identity.teamId,
+  ) => ({
     type: 'block_actions',
-    user: { id: user, username: 'person', name: 'person', team_id: fake.identity.teamId },
+    user: { id: user, username: 'person', name: 'person', team_id: team },
     api_app_id: fake.identity.appId,
     token: 'legacy-verification-token',
     container: {
@@ -243,14 +293,13 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
       ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
     },
     trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
-    team: { id: fake.identity.teamId, domain: 'fake' },
+    team: { id: team, domain: 'fake' },
     enterprise: null,
     is_enterprise_install: false,
     channel: { id: channel, name: 'general' },
     message: {
       type: 'message',
-      user: fake.identity.botUserId,
-      bot_id: fake.identity.botId,
+      user: m.user,
       ts: m.ts,
       ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
       text: m.text,
@@ -301,11 +350,48 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
     return out;
   };
 
+  /** A browser opening the install link: Bolt answers with a redirect to Slack and a state cookie. */
+  const startInstall = async (): Promise<InstallStart> => {
+    const res = await fetch(`${base}/slack/install`, { redirect: 'manual' });
+    await res.body?.cancel();
+    const location = res.headers.get('location');
+    if (res.status !== 302 || !location) throw new Error(`/slack/install answered ${res.status}`);
+    const authorizeUrl = new URL(location);
+    return {
+      authorizeUrl,
+      state: authorizeUrl.searchParams.get('state') ?? '',
+      cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '',
+    };
+  };
+
+  /** Slack sending the browser back to the app with `code` and `state` (and the browser's cookie). */
+  const redirectBack = async (code: string, state: string, cookie: string): Promise<InstallPage> => {
+    const query = new URLSearchParams({ code, state });
+    const res = await fetch(`${base}/slack/oauth_redirect?${query}`, {
+      headers: cookie ? { cookie } : {},
+      redirect: 'manual',
+    });
+    return { status: res.status, text: await res.text() };
+  };
+
+  /** The whole install for `team` (a fake workspace): link, Allow on Slack's page, redirect back. */
+  const install = async (team: string): Promise<InstallPage & { code: string; start: InstallStart }> => {
+    fake.addWorkspace(team);
+    const start = await startInstall();
+    const code = fake.approveInstall(team, { scopes: start.authorizeUrl.searchParams.get('scope') ?? '' });
+    return { ...(await redirectBack(code, start.state, start.cookie)), code, start };
+  };
+
   return {
     fake,
     world,
     bot,
+    base,
+    startInstall,
+    redirectBack,
+    install,
     sender,
+    senderFor,
     logs,
     idle,
     say,
@@ -319,7 +405,7 @@ export async function slackWorld(options: SlackWorldOptions = {}) {
       await idle();
       fake.onBotMessage = null;
       await bot.stop();
-      await fake.close();
+      if (!options.fake) await fake.close();
     },
   };
 }
@@ -335,10 +421,35 @@ export function visibleText(m: FakeMessage): string {
   return texts.join('\n');
 }
 
-/** The contract harness: searches start with /genir in a fresh channel; threads are "<channel> <root ts>". */
-export async function slackHarness(): Promise<ChatHarness> {
-  const w = await slackWorld();
+/** A TenantLifecycle on an in-memory SQLite tenant store, as a deployment's OAuth installations. */
+function memoryInstallations() {
+  const stores = openSqliteStores(':memory:');
+  const silent = { info() {}, warn() {}, error() {} };
+  const forgetTenant = async () => ({ threads: 0, records: 0 });
+  const tenants = new TenantLifecycle(
+    { tenants: stores.tenants, bindings: stores.bindings, forgetTenant, logger: silent },
+    30,
+  );
+  return { stores, tenants };
+}
+
+/**
+ * The contract harness: searches start with /genir in a fresh channel; threads are "<channel> <root
+ * ts>". With `oauth`, the bot runs in OAuth mode and the harness's workspace installs it first.
+ */
+export async function slackHarness(options: { oauth?: boolean } = {}): Promise<ChatHarness> {
+  const deployment = options.oauth ? memoryInstallations() : undefined;
+  const w = await slackWorld(deployment ? { oauth: true, tenants: deployment.tenants } : {});
+  const team = deployment ? 'TGENIR' : w.fake.identity.teamId;
+  const installed = deployment ? await w.install(team) : undefined;
+  if (installed && installed.status !== 200) throw new Error(`the install failed: ${installed.text}`);
   let channels = 0;
+  /** A fresh channel of the harness's workspace. */
+  const newChannel = () => {
+    const channel = `C${String(++channels).padStart(4, '0')}`;
+    if (deployment) w.fake.addWorkspace(team, [channel]);
+    return channel;
+  };
   const split = (thread: string) => thread.split(' ') as [string, string];
   // Slack runs an app's slash commands only from a channel's message box, never in a thread: for
   // forget (and help, status, export) the person types `/genir <command>` in the channel and the
@@ -355,33 +466,67 @@ export async function slackHarness(): Promise<ChatHarness> {
     },
     publicPostCount: () => w.fake.messages.filter((m) => m.via !== 'person' && !m.ephemeralTo).length,
     async start(text) {
-      const channel = `C${String(++channels).padStart(4, '0')}`;
-      const root = await w.command(channel, text);
+      const channel = newChannel();
+      const root = await w.command(channel, text, PERSON, team);
       if (!root) throw new Error('the bot posted no root message');
       return `${channel} ${root}`;
     },
     async say(thread, text) {
       const [channel, threadTs] = split(thread);
-      await w.say({ channel, threadTs, text });
+      await w.say({ channel, threadTs, text, team });
     },
     async act(thread, action, n, round) {
       const [channel, threadTs] = split(thread);
       if (action === 'help' || isThreadless(action)) {
         const before = new Set(w.fake.topLevel(channel));
-        await w.command(channel, action);
+        await w.command(channel, action, PERSON, team);
         const answers = w.fake.topLevel(channel).filter((m) => !before.has(m) && m.via === 'response_url');
         asides.set(thread, new Set([...(asides.get(thread) ?? []), ...answers.map((m) => m.ts)]));
         return;
       }
-      await w.press(channel, threadTs, action, n, round);
+      await w.press(channel, threadTs, action, n, round, PERSON, team);
     },
     async posts(thread) {
       const [channel, threadTs] = split(thread);
       return w.posts(channel, threadTs, asides.get(thread));
     },
+    ...(deployment && installed
+      ? {
+          installs: {
+            async installations() {
+              const teams = [team, 'TFORGED'];
+              const found = await Promise.all(
+                teams.map((t) => deployment.tenants.installation(`slack:${t}`)),
+              );
+              return found.filter((i) => i !== null).length;
+            },
+            async forgedState() {
+              // The attacker controls both the state and the browser's cookie, but cannot sign a state.
+              w.fake.addWorkspace('TFORGED');
+              const forged = 'eyJhbGciOiJIUzI1NiJ9.eyJub3ciOjB9.forged';
+              return w.redirectBack(
+                w.fake.approveInstall('TFORGED'),
+                forged,
+                `slack-app-oauth-state=${forged}`,
+              );
+            },
+            replayInstall: () =>
+              w.redirectBack(installed.code, installed.start.state, installed.start.cookie),
+            async uninstall() {
+              w.fake.uninstall(team);
+              await w.senderFor(team).event({ type: 'app_uninstalled' });
+              await w.idle();
+            },
+            async attempt(text: string) {
+              await w.command(newChannel(), text, PERSON, team);
+            },
+          },
+        }
+      : {}),
     close: async () => {
       w.fake.onBotMessage = null;
       await w.fake.close();
+      deployment?.stores.db.close();
     },
   };
 }
