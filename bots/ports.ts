@@ -75,7 +75,7 @@ export async function openStores(config: Config): Promise<Stores> {
   return { ...sqlite, images: roundImages(config), close: async () => sqlite.db.close() };
 }
 
-export const roundImages = (config: Config) => new FileRoundImageStore(join(config.DATA_DIR, 'rounds'));
+const roundImages = (config: Config) => new FileRoundImageStore(join(config.DATA_DIR, 'rounds'));
 
 export interface GalleryBuild {
   /** Rebuild the demo gallery even when it is ready. */

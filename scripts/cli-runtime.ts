@@ -11,6 +11,6 @@ export { loadConfig } from '../bots/config.ts';
 export { ensureDemoGallery } from '../bots/demo-gallery.ts';
 export { loadEncoder } from '../bots/encoder.ts';
 export { startFrontEnd } from '../bots/front-ends.ts';
-export { openStores, roundImages } from '../bots/ports.ts';
+export { openStores } from '../bots/ports.ts';
 export { buildRuntime, createLogger } from '../bots/runtime.ts';
 export { webFrontEnd } from '../bots/web.ts';
