@@ -217,6 +217,19 @@ export class ConversationEngine implements ChatEngine {
     return this.ctx.forgetThread(key);
   }
 
+  async renameThread(key: ThreadKey, title: string | null): Promise<ThreadState | null> {
+    // A round saving at the same moment wins the compare-and-set; the name is then set on its state.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const state = await this.deps.threads.load(key);
+      if (!state) return null;
+      const { title: _old, ...rest } = state;
+      const renamed: ThreadState = { ...rest, ...(title ? { title } : {}), updatedAt: this.options.now() };
+      if (await this.deps.threads.save(renamed, state.version))
+        return { ...renamed, version: state.version + 1 };
+    }
+    throw new CodedError('thread-conflict', `thread ${key} kept changing while it was renamed`);
+  }
+
   private enqueueAction(action: InboundAction, ref: ActionRef, sink: ThreadSink): Promise<void> {
     return new Promise((resolve) => {
       this.queues.enqueue(action.key, { kind: 'action', action, ref, sink, done: [resolve] });

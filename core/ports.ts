@@ -416,6 +416,8 @@ export interface ChatEngine {
   openThread(key: ThreadKey, ownerId?: string): Promise<ThreadState>;
   /** Deletes a thread, its transcript records and round images (a front end's "Delete search"). */
   forgetThread(key: ThreadKey): Promise<number>;
+  /** Names a search (null: back to its first words); null when there is no such thread. */
+  renameThread(key: ThreadKey, title: string | null): Promise<ThreadState | null>;
   /** Resolves when every event handed over so far has been handled. */
   idle(): Promise<void>;
 }

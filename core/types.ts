@@ -82,6 +82,8 @@ export interface ThreadState {
   drawing?: 'always' | 'never';
   /** Asset picked as the target, when status is found. */
   found?: { assetId: string; roundId: string; userId: string };
+  /** The name the person gave this search; unset = its first words. */
+  title?: string;
   createdAt: number;
   updatedAt: number;
   /**

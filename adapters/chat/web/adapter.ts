@@ -36,7 +36,7 @@ import { MAX_TEXT_CHARS, tooLongText } from '../shared/text.ts';
 import { MAX_UPLOAD_BYTES } from '../shared/uploads.ts';
 import { EventHub } from './events.ts';
 import { type ImageResponse, WebImages } from './images.ts';
-import { actionLabel, type WebPost, WebRenderer } from './renderer.ts';
+import { actionLabel, TITLE_MAX_CHARS, type WebPost, WebRenderer } from './renderer.ts';
 import { type WebAuth, type WebIdentity, WebSessions } from './session.ts';
 import {
   decodeThreadId,
@@ -125,7 +125,7 @@ const METHODS: [string, string][] = [
   ['/api/info', 'GET, HEAD'],
   ['/api/session', 'POST'],
   ['/api/threads', 'GET, HEAD, POST'],
-  ['/api/threads/:id', 'GET, HEAD, DELETE'],
+  ['/api/threads/:id', 'GET, HEAD, PATCH, DELETE'],
   ['/api/threads/:id/events', 'GET, HEAD'],
   ['/api/threads/:id/messages', 'POST'],
   ['/api/threads/:id/actions', 'POST'],
@@ -366,6 +366,20 @@ export class WebChat implements ChatFrontEnd {
     app.get('/api/threads/:id', async (c) => {
       const { key, state } = await this.thread(c);
       return c.json({ thread: await this.renderer.thread(state, this.hub.status(key)) });
+    });
+    app.patch('/api/threads/:id', jsonLimit(), async (c) => {
+      const { key } = await this.thread(c);
+      const body = await readJson(c);
+      if (body.title !== null && typeof body.title !== 'string')
+        throw new HttpError(400, '"title" must be a string (or null for the first words).');
+      const title = typeof body.title === 'string' ? body.title.replace(/\s+/g, ' ').trim() : '';
+      if (title.length > TITLE_MAX_CHARS)
+        throw new HttpError(400, `A name has at most ${TITLE_MAX_CHARS} characters.`);
+      const state = await this.deps.engine.renameThread(key, title || null);
+      if (!state) throw new HttpError(404, 'Search not found.');
+      const summary = this.renderer.summary(state);
+      this.hub.broadcast(c.get('identity').owner, 'thread', summary);
+      return c.json({ thread: summary });
     });
     app.delete('/api/threads/:id', async (c) => {
       const { id, key } = await this.thread(c);

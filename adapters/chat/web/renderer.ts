@@ -295,7 +295,8 @@ export class WebRenderer {
     const first = state.rounds[0];
     return {
       id,
-      title: first ? threadTitle(first.userText || first.query, TITLE_MAX_CHARS) : 'New search',
+      title:
+        state.title ?? (first ? threadTitle(first.userText || first.query, TITLE_MAX_CHARS) : 'New search'),
       status: state.rounds.length === 0 ? 'new' : state.status,
       rounds: state.rounds.length,
       currentRoundId: state.rounds.at(-1)?.id ?? null,

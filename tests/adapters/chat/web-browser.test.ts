@@ -316,8 +316,15 @@ describe('web playground in Chromium, on the real offline runtime', () => {
       await page.locator('#new-thread').tap();
       await page.locator('.hero').waitFor();
       await page.locator('#new-thread').waitFor({ state: 'hidden' });
-      // Delete a search from the drawer (a visible button, confirmed): gone from the list and the store.
+      // Rename a search from the drawer: the list shows the name, the store keeps it.
       await page.locator('#menu').tap();
+      page.once('dialog', (d) => void d.accept('Fox banner'));
+      await page.locator(`.thread-rename[data-thread="${phoneThread}"]`).tap();
+      await page
+        .locator(`.thread-item[data-thread="${phoneThread}"] .t-title`, { hasText: 'Fox banner' })
+        .waitFor();
+      expect((await stored(phoneThread))?.title).toBe('Fox banner');
+      // Delete a search from the drawer (a visible button, confirmed): gone from the list and the store.
       page.once('dialog', (d) => void d.accept());
       await page.locator(`.thread-delete[data-thread="${phoneThread}"]`).tap();
       await page.locator(`.thread-item[data-thread="${phoneThread}"]`).waitFor({ state: 'detached' });
@@ -382,6 +389,14 @@ describe('web playground in Chromium, on the real offline runtime', () => {
     await r1.locator('.round-actions .keep').waitFor({ state: 'hidden' });
     const threadId = threadIdOf(page);
     expect((await stored(threadId))?.consent).toBeDefined();
+
+    // Rename it from the sidebar: the list and the header show the name.
+    page.once('dialog', (d) => void d.accept('Shapes for the deck'));
+    await page.locator(`.thread-rename[data-thread="${threadId}"]`).click();
+    await page.locator('#thread-title', { hasText: 'Shapes for the deck' }).waitFor();
+    expect(await page.locator(`.thread-item[data-thread="${threadId}"] .t-title`).textContent()).toBe(
+      'Shapes for the deck',
+    );
 
     // Esc leaves the text box; "4" picks match 4.
     const fourth = await r1.locator('.tile[data-n="4"]').getAttribute('data-asset-id');

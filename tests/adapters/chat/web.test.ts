@@ -923,6 +923,32 @@ describe('web identity: who a browser is, and what it may see', () => {
     expect((await browser.fetch(`${s.base}/api/threads/${t.id}`, { method: 'DELETE' })).status).toBe(404);
   });
 
+  it("renames a search of its own (an empty name: its first words again); another browser's answers 404", async () => {
+    const s = keep(await startServer());
+    const t = await createThread(s.base);
+    const tab = keep(await Tab.open(s.base, t.id));
+    await tab.done([await say(s.base, tab, 'a red circle')]);
+    const rename = (title: unknown, who = browser) =>
+      who.fetch(`${s.base}/api/threads/${t.id}`, {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title }),
+      });
+    const named = await rename('  The   fox banner ');
+    expect(named.status).toBe(200);
+    expect(((await named.json()) as { thread: WebThreadSummary }).thread.title).toBe('The fox banner');
+    const listed = (await (await browser.fetch(`${s.base}/api/threads`)).json()) as {
+      threads: WebThreadSummary[];
+    };
+    expect(listed.threads.find((x) => x.id === t.id)?.title).toBe('The fox banner');
+    expect((await s.world.engine.thread(await keyOf(s, t.id)))?.rounds).toHaveLength(1);
+    expect((await rename('x'.repeat(61))).status).toBe(400);
+    expect((await rename(42)).status).toBe(400);
+    expect((await rename('Mine now', new Browser())).status).toBe(404);
+    const cleared = (await (await rename('')).json()) as { thread: WebThreadSummary };
+    expect(cleared.thread.title).toBe('a red circle');
+  });
+
   it('HTTP hygiene: 415 for a body of no or the wrong type, 405 with Allow for a wrong method, never 500', async () => {
     const s = keep(await startServer());
     const t = await createThread(s.base);
@@ -946,7 +972,7 @@ describe('web identity: who a browser is, and what it may see', () => {
       expect(((await res.json()) as { error: string }).error).toBeTruthy();
     }
     const cases: [string, string, string][] = [
-      ['PUT', `/api/threads/${t.id}`, 'GET, HEAD, DELETE'],
+      ['PUT', `/api/threads/${t.id}`, 'GET, HEAD, PATCH, DELETE'],
       ['PUT', `/api/threads/${t.id}/messages`, 'POST'],
       ['GET', `/api/threads/${t.id}/actions`, 'POST'],
       ['PATCH', '/api/threads', 'GET, HEAD, POST'],

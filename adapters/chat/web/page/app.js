@@ -75,6 +75,7 @@ const ICONS = {
   sheet: 'M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z',
   keep: 'M6 4h12v16l-6-4-6 4z',
   research: 'M9 3h6M10 3v6l-5 9a2 2 0 0 0 1.8 3h10.4a2 2 0 0 0 1.8-3l-5-9V3',
+  rename: 'M4 20h4L19 9l-4-4L4 16zM14 6l4 4',
 };
 
 function icon(name) {
@@ -157,6 +158,22 @@ async function deleteThread(t) {
   else renderThreads();
 }
 
+/** "Rename this search" (sidebar): a name of its own; an empty name goes back to its first words. */
+async function renameThread(t) {
+  const name = window.prompt('Name this search (empty: its first words)', t.title);
+  if (name === null) return;
+  try {
+    const { thread } = await api(`/api/threads/${encodeURIComponent(t.id)}`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: name }),
+    });
+    updateSummary(thread);
+  } catch (err) {
+    localNotice(err.message);
+  }
+}
+
 function renderThreads() {
   const list = [...app.threads.values()].sort((a, b) => b.updatedAt - a.updatedAt);
   els.threads.replaceChildren(
@@ -199,7 +216,19 @@ function renderThreads() {
               'button',
               {
                 type: 'button',
-                class: 'thread-delete',
+                class: 'thread-tool thread-rename',
+                title: 'Rename this search',
+                'aria-label': `Rename the search "${t.title}"`,
+                dataset: { thread: t.id },
+                onclick: () => renameThread(t),
+              },
+              icon('rename'),
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'thread-tool thread-delete',
                 title: 'Delete this search',
                 'aria-label': `Delete the search "${t.title}"`,
                 dataset: { thread: t.id },
