@@ -5,6 +5,9 @@
  *                  skip-unchanged, duplicates and prune) and `index_meta`
  *   index.usearch  (+ .wal) or index.exact — the vectors (Pinecone keeps them remotely)
  *   index.lock     held while `genir index` runs
+ * A shard of a gallery (`genir index --shard i/n`) is a gallery of its own in
+ * `DATA_DIR/galleries/<name>.shard-<i>-of-<n>/`, until `genir index merge <name> --shards n`
+ * combines the n of them into `<name>`.
  * Asset ids are content ids (`img-` + 24 hex of the sha256): identical files are one asset, and a
  * moved file keeps its vector.
  */
@@ -34,6 +37,10 @@ export function galleryPaths(dir: string): GalleryPaths {
     exact: join(dir, 'index.exact'),
   };
 }
+
+/** The folder name of shard `index` (1-based) of `count` of gallery `name`. */
+export const shardGalleryName = (name: string, index: number, count: number): string =>
+  `${name}.shard-${index}-of-${count}`;
 
 /** A folder-safe name for a source: its base name plus a short hash of the absolute path. */
 export function galleryNameFor(source: string, cwd = process.cwd()): string {
@@ -65,7 +72,9 @@ export async function findGalleryDir(dataDir: string, value: string, cwd = proce
   const root = join(dataDir, GALLERIES_DIR);
   if (isGalleryName(value) && (await exists(join(root, value, 'gallery.db')))) return join(root, value);
   const source = /^https?:\/\//i.test(value) ? value : resolve(cwd, value);
-  const indexed = (await listGalleries(dataDir)).find((g) => g.sources.includes(source));
+  const indexed = (await listGalleries(dataDir)).find(
+    (g) => g.shardOf === null && g.sources.includes(source),
+  );
   return indexed ? indexed.dir : join(root, galleryNameFor(value, cwd));
 }
 
@@ -86,6 +95,8 @@ export interface GalleryListing {
   /** Vector index kind and encoder it was built with (null: never completed a run). */
   index: string | null;
   encoder: string | null;
+  /** For a shard (`genir index --shard`): the gallery it is a shard of. */
+  shardOf: string | null;
 }
 
 /** Every gallery under DATA_DIR/galleries, by name; a folder that is no readable gallery is skipped. */
@@ -112,6 +123,7 @@ export async function listGalleries(dataDir: string): Promise<GalleryListing[]> 
         assets,
         index: meta('index'),
         encoder: meta('encoder'),
+        shardOf: (JSON.parse(meta('shard') ?? 'null') as { gallery: string } | null)?.gallery ?? null,
       });
     } catch {
       // Not indexed to the end yet (no index_meta table): not a gallery one can search.

@@ -1,6 +1,11 @@
 /** What `genir index` uses when it runs; command.ts loads it then, so `genir --help` does not. */
 export { jsonProgress, progressBar } from '../../adapters/progress/index.ts';
-export { findGalleryDir, GALLERIES_DIR, validateGalleryName } from '../../adapters/store/indexed-gallery.ts';
+export {
+  findGalleryDir,
+  GALLERIES_DIR,
+  shardGalleryName,
+  validateGalleryName,
+} from '../../adapters/store/indexed-gallery.ts';
 export { loadConfig } from '../../bots/config.ts';
 export { loadEncoder } from '../../bots/encoder.ts';
 export { indexSettingsFromConfig } from '../../bots/vector-index.ts';
@@ -10,4 +15,5 @@ export {
   formatSummary,
   indexGallery,
 } from './indexer.ts';
+export { formatMergeSummary, mergeShards } from './merge.ts';
 export { indexingEncoderLayout } from './threads.ts';

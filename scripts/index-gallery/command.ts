@@ -1,10 +1,12 @@
 /**
- * The `genir index` command (commander): `registerIndexCommand(program)` adds it to the genir CLI;
- * `scripts/index-gallery/main.ts` runs it alone.
+ * The `genir index` command (commander) and its `genir index merge` subcommand:
+ * `registerIndexCommand(program)` adds them to the genir CLI; `scripts/index-gallery/main.ts` runs
+ * them alone.
  */
 import { basename } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { IndexKind } from '../../bots/vector-index.ts';
+import { parseShard, type Shard } from './shard.ts';
 
 const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
@@ -30,10 +32,19 @@ export interface IndexCommandOptions {
   downloadTimeout?: number;
   maxMegapixels?: number;
   concurrency?: number;
+  shard?: Shard;
 }
 
+const shardOption = (value: string) => {
+  try {
+    return parseShard(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
 export function registerIndexCommand(program: Command): Command {
-  return program
+  const index = program
     .command('index')
     .description('index a folder (or a list file of paths/URLs) of images as a searchable gallery')
     .argument('<sources...>', 'folders, list files (one path or http(s) URL per line), images or URLs')
@@ -56,9 +67,26 @@ export function registerIndexCommand(program: Command): Command {
       positiveNumber('--max-megapixels'),
     )
     .option('--concurrency <n>', 'files read and decoded at once (default 16)', positiveInt('--concurrency'))
+    .option(
+      '--shard <i/n>',
+      "index only shard i of n (by a hash of each path or URL), e.g. on n machines; then 'genir index merge'",
+      shardOption,
+    )
     .action(async (sources: string[], opts: IndexCommandOptions) => {
       process.exitCode = await runIndexCommand(sources, opts);
     });
+  index
+    .command('merge')
+    .description('combine the shards of a gallery indexed with --shard i/n into one searchable gallery')
+    .argument('<gallery>', 'the --gallery name the shards were indexed with')
+    .requiredOption('--shards <n>', 'how many shards (the n of --shard i/n)', positiveInt('--shards'))
+    .action(async (gallery: string, opts: { shards: number }, command: Command) => {
+      process.exitCode = await runMergeCommand(gallery, {
+        shards: opts.shards,
+        json: Boolean(command.optsWithGlobals().json),
+      });
+    });
+  return index;
 }
 
 /** Runs `genir index`; returns the exit code (0 ok, 1 failed, 130 interrupted). */
@@ -78,6 +106,7 @@ export async function runIndexCommand(sources: string[], opts: IndexCommandOptio
     indexingEncoderLayout,
     jsonProgress,
     progressBar,
+    shardGalleryName,
   } = await import('./command-modules.ts');
   if (opts.index && !['exact', 'usearch', 'pinecone'].includes(opts.index)) {
     throw new Error(`--index must be exact, usearch or pinecone (got "${opts.index}")`);
@@ -88,7 +117,8 @@ export async function runIndexCommand(sources: string[], opts: IndexCommandOptio
   const name = given
     ? validateGalleryName(given)
     : basename(await findGalleryDir(config.DATA_DIR, sources[0] as string));
-  const dir = `${config.DATA_DIR}/${GALLERIES_DIR}/${name}`;
+  const { shard } = opts;
+  const dir = `${config.DATA_DIR}/${GALLERIES_DIR}/${shard ? shardGalleryName(name, shard.index, shard.count) : name}`;
   const encoder = await loadEncoder(config, await indexingEncoderLayout(config));
   const controller = new AbortController();
   let interrupts = 0;
@@ -116,13 +146,18 @@ export async function runIndexCommand(sources: string[], opts: IndexCommandOptio
       downloadTimeoutMs: opts.downloadTimeout ? opts.downloadTimeout * 1000 : DEFAULT_DOWNLOAD_TIMEOUT_MS,
       ...(opts.maxMegapixels ? { limitInputPixels: Math.round(opts.maxMegapixels * 1e6) } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(shard ? { shard } : {}),
       progress: opts.json ? jsonProgress('index') : progressBar('index'),
       signal: controller.signal,
     });
     if (opts.json) console.log(JSON.stringify({ summary }));
     else {
       for (const line of formatSummary(summary)) console.log(line);
-      if (config.GALLERY !== name)
+      if (shard)
+        console.log(
+          `When all ${shard.count} shards are done, on the machine that serves the gallery: genir index merge ${name} --shards ${shard.count}`,
+        );
+      else if (config.GALLERY !== name)
         console.log(
           `Search it: GALLERY=${name} genir chat, or in a workspace: genir gallery bind ${name} --slack-team <T…> | --discord-guild <id>`,
         );
@@ -138,4 +173,31 @@ export async function runIndexCommand(sources: string[], opts: IndexCommandOptio
     process.off('SIGINT', onSigint);
     await encoder.close();
   }
+}
+
+/** Runs `genir index merge`; returns the exit code. */
+export async function runMergeCommand(
+  gallery: string,
+  opts: { shards: number; json?: boolean },
+): Promise<number> {
+  const { loadConfig, validateGalleryName, mergeShards, formatMergeSummary, indexSettingsFromConfig } =
+    await import('./command-modules.ts');
+  const config = loadConfig(process.env);
+  const summary = await mergeShards({
+    dataDir: config.DATA_DIR,
+    name: validateGalleryName(gallery),
+    shards: opts.shards,
+    // The shards' kind decides; its settings (and Pinecone's key) come from the environment.
+    settings: (kind) =>
+      indexSettingsFromConfig(loadConfig(process.env, { overrides: { VECTOR_INDEX: kind } })),
+  });
+  if (opts.json) console.log(JSON.stringify({ summary }));
+  else {
+    for (const line of formatMergeSummary(summary)) console.log(line);
+    if (config.GALLERY !== summary.gallery)
+      console.log(
+        `Search it: GALLERY=${summary.gallery} VECTOR_INDEX=${summary.index} genir chat, or genir gallery bind ${summary.gallery} …`,
+      );
+  }
+  return 0;
 }

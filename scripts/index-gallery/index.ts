@@ -1,4 +1,4 @@
-export { registerIndexCommand, runIndexCommand } from './command.ts';
+export { registerIndexCommand, runIndexCommand, runMergeCommand } from './command.ts';
 export {
   type BadFile,
   DEFAULT_DOWNLOAD_TIMEOUT_MS,
@@ -10,3 +10,5 @@ export {
   indexGallery,
   type TensorEncoder,
 } from './indexer.ts';
+export { formatMergeSummary, type MergeOptions, type MergeSummary, mergeShards } from './merge.ts';
+export { formatShard, inShard, parseShard, type Shard, shardOf } from './shard.ts';

@@ -19,12 +19,14 @@ import {
   type FileRow,
   galleryPaths,
   IndexedFiles,
+  shardGalleryName,
 } from '../../adapters/store/indexed-gallery.ts';
 import { type GalleryAssetRecord, SqliteDatabase, SqliteGallery } from '../../adapters/store/sqlite/index.ts';
 import { type IndexKind, type IndexSettings, openGalleryIndex } from '../../bots/vector-index.ts';
 import type { IndexHeader, Preprocessing, VectorIndex } from '../../core/ports.ts';
 import { BadImageError, type BadKind, decodeForIndex } from './decode.ts';
 import { DownloadError, download, formatBytes } from './download.ts';
+import { formatShard, inShard, type Shard } from './shard.ts';
 import { type Candidate, collectSources, isUrl, titleFromSource } from './sources.ts';
 
 export interface TensorEncoder {
@@ -38,9 +40,15 @@ export interface TensorEncoder {
 export interface IndexRunOptions {
   /** Folders, list files, single images or URLs. */
   sources: string[];
-  /** The gallery folder (DATA_DIR/galleries/<name>) and name. */
+  /** The gallery folder (DATA_DIR/galleries/<name>, or the shard's folder) and name. */
   dir: string;
   name: string;
+  /**
+   * Index only this shard's share of the sources (by a hash of each path or URL) into `dir`, a
+   * gallery of its own that `genir index merge` combines with the others; Pinecone vectors go
+   * straight into the gallery's namespace.
+   */
+  shard?: Shard;
   encoder: TensorEncoder;
   index: IndexSettings;
   /** Images per inference call (default: sized for the model's input). */
@@ -73,6 +81,8 @@ export interface BadFile {
 
 export interface IndexSummary {
   gallery: string;
+  /** "i/n" for a shard run. */
+  shard: string | null;
   dir: string;
   index: IndexKind;
   encoder: string;
@@ -183,6 +193,13 @@ export async function indexGallery(options: IndexRunOptions): Promise<IndexSumma
         `the gallery was indexed with ${storedKind}; building the ${options.index.kind} index from scratch`,
       );
     }
+    const { shard } = options;
+    if (shard && reindexed && options.index.kind === 'pinecone') {
+      throw new Error(
+        `re-indexing shard ${formatShard(shard)} would empty the Pinecone namespace every shard writes to; ` +
+          'run genir index --reindex once without --shard, or index into a new gallery name',
+      );
+    }
     // A different encoder than the stored index's → IndexMismatchError (its message says --reindex).
     index = await openGalleryIndex(paths, header, options.index, {
       reset: reindexed,
@@ -198,7 +215,11 @@ export async function indexGallery(options: IndexRunOptions): Promise<IndexSumma
       await gallery.removeAssets((await gallery.all()).map((a) => a.id));
       files.clear();
     }
-    files.setMeta('name', options.name);
+    files.setMeta('name', shard ? shardGalleryName(options.name, shard.index, shard.count) : options.name);
+    if (shard) files.setMeta('shard', JSON.stringify({ gallery: options.name, ...shard }));
+    files.setMeta('header', JSON.stringify(header));
+    // Set again when this run ends: `genir index merge` refuses a shard whose run did not finish.
+    files.setMeta('complete', 'false');
     files.setMeta('index', options.index.kind);
     files.setMeta('encoder', encoder.id);
     files.setMeta(
@@ -219,7 +240,11 @@ export async function indexGallery(options: IndexRunOptions): Promise<IndexSumma
     }
 
     const tOpen = performance.now();
-    const { candidates, notes: walkNotes } = await collectSources(options.sources, options.cwd);
+    const { candidates, notes: walkNotes } = await collectSources(
+      options.sources,
+      options.cwd,
+      shard ? inShard(shard) : undefined,
+    );
     notes.push(...walkNotes);
     const known = new Map(files.all().map((r) => [r.source, r]));
     const seen = new Set<string>();
@@ -503,11 +528,13 @@ export async function indexGallery(options: IndexRunOptions): Promise<IndexSumma
     const vectors = await idx.size();
     await idx.close?.();
     index = null;
+    files.setMeta('complete', 'true');
     const tEnd = performance.now();
     const seconds = (tEnd - t0) / 1000;
     const sec = (ms: number) => Math.round(ms) / 1000;
     return {
       gallery: options.name,
+      shard: shard ? formatShard(shard) : null,
       dir: galleryDir,
       index: options.index.kind,
       encoder: encoder.id,
@@ -561,7 +588,7 @@ async function runPool<T>(items: readonly T[], limit: number, fn: (item: T) => P
 /** One line per bad file, for the terminal summary. */
 export function formatSummary(s: IndexSummary): string[] {
   const lines = [
-    `Gallery "${s.gallery}" (${s.index}, encoder ${s.encoder}): ${s.assets} images, ${s.vectors} vectors.`,
+    `Gallery "${s.gallery}"${s.shard ? `, shard ${s.shard}` : ''} (${s.index}, encoder ${s.encoder}): ${s.assets} images, ${s.vectors} vectors.`,
     `  found ${s.found} · indexed ${s.indexed} · unchanged ${s.unchanged} · duplicates ${s.duplicates} · removed ${s.removed}` +
       (s.missing > 0 ? ` · missing ${s.missing}` : '') +
       ` · skipped ${s.bad.length} · ${s.seconds} s (${s.imagesPerSecond} images/s)`,

@@ -27,15 +27,20 @@ export interface CollectResult {
 /** Largest list file read (a list of a million URLs is ~100 MB). */
 const MAX_LIST_BYTES = 256 * 1024 * 1024;
 
+/**
+ * `include` (sharded indexing) keeps only the paths and URLs it accepts; it is asked before a file
+ * is stat'ed, so the others are never touched.
+ */
 export async function collectSources(
   sources: readonly string[],
   cwd = process.cwd(),
+  include: (source: string) => boolean = () => true,
 ): Promise<CollectResult> {
   const out: Candidate[] = [];
   const notes: string[] = [];
   const seen = new Set<string>();
   const add = (c: Candidate) => {
-    if (seen.has(c.source)) return;
+    if (seen.has(c.source) || !include(c.source)) return;
     seen.add(c.source);
     out.push(c);
   };
@@ -51,15 +56,20 @@ export async function collectSources(
     } catch (err) {
       throw new Error(`cannot read ${raw}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    if (info.isDirectory()) await walk(path, add, notes);
+    if (info.isDirectory()) await walk(path, add, notes, include);
     else if (isImagePath(path))
       add({ kind: 'file', source: path, mtime: Math.floor(info.mtimeMs), size: info.size });
-    else await readList(path, info.size, add, notes);
+    else await readList(path, info.size, add, notes, include);
   }
   return { candidates: out, notes };
 }
 
-async function walk(root: string, add: (c: Candidate) => void, notes: string[]): Promise<void> {
+async function walk(
+  root: string,
+  add: (c: Candidate) => void,
+  notes: string[],
+  include: (source: string) => boolean,
+): Promise<void> {
   const realRoot = await realpath(root);
   const visited = new Set<string>([realRoot]);
   const inside = (real: string) => {
@@ -113,7 +123,7 @@ async function walk(root: string, add: (c: Candidate) => void, notes: string[]):
         visited.add(real);
       }
       if (isDir) subdirs.push(path);
-      else if (isFile && isImagePath(path)) {
+      else if (isFile && isImagePath(path) && include(path)) {
         const info = await stat(path).catch(() => null);
         if (info) add({ kind: 'file', source: path, mtime: Math.floor(info.mtimeMs), size: info.size });
       }
@@ -128,6 +138,7 @@ async function readList(
   size: number,
   add: (c: Candidate) => void,
   notes: string[],
+  include: (source: string) => boolean,
 ): Promise<void> {
   if (size > MAX_LIST_BYTES) throw new Error(`list file ${path} is larger than ${MAX_LIST_BYTES >> 20} MB`);
   const text = await readFile(path, 'utf8');
@@ -157,6 +168,8 @@ async function readList(
       add({ kind: 'missing', source: line, reason: 'not a valid path or URL' });
       continue;
     }
+    // A folder named in the list is walked; a file of another shard is not stat'ed.
+    if (isImagePath(target) && !include(target)) continue;
     const info = await stat(target).catch((err: NodeJS.ErrnoException) => err);
     if (info instanceof Error) {
       add({
@@ -165,7 +178,7 @@ async function readList(
         reason: info.code === 'ENOENT' ? 'file not found' : `cannot read (${info.code})`,
       });
     } else if (info.isDirectory()) {
-      await walk(target, add, notes);
+      await walk(target, add, notes, include);
     } else if (!isImagePath(target)) {
       add({
         kind: 'missing',
