@@ -164,7 +164,7 @@ program
   .option('--format <format>', 'genir (a JSON file per dialogue) or jsonl', 'genir')
   .option('--tenant <id>', 'only one workspace: slack:<team id>, discord:<guild id> or local')
   .action(async (opts: { out: string; since?: string; format: string; tenant?: string }) => {
-    const { exportTranscripts, loadConfig, openStores, progressBar, roundImages } = await runtime();
+    const { exportTranscripts, loadConfig, openStores, progressBar } = await runtime();
     if (opts.format !== 'genir' && opts.format !== 'jsonl')
       throw new Error('--format must be genir or jsonl');
     const since = opts.since ? Date.parse(opts.since) : undefined;

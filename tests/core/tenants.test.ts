@@ -136,9 +136,9 @@ describe('tenants', () => {
     const w = await tenantsWorld({ roundsPerWorkspacePerMinute: 1 });
     const sink = new RecordingSink();
     await w.as(T1, 'U1', 'a red circle', sink);
-    expect(w.engine.tooFast('slack:T1:C9:9.9', 'U2')).toMatch(/Slow down/);
-    expect(w.engine.tooFast(T2, 'U2')).toBeNull();
-    expect(w.engine.tooFast(G1, 'U2')).toBeNull();
+    expect(await w.engine.tooFast('slack:T1:C9:9.9', 'U2')).toMatch(/Slow down/);
+    expect(await w.engine.tooFast(T2, 'U2')).toBeNull();
+    expect(await w.engine.tooFast(G1, 'U2')).toBeNull();
   });
 
   it('a tenant that left keeps its data for the grace period, then loses all of it', async () => {
