@@ -1,12 +1,16 @@
 import pg from 'pg';
 import { errorText } from '../../../core/error-text.ts';
 import { UserFacingError } from '../../../core/errors.ts';
+import { tenantOf } from '../../../core/tenant.ts';
+
+type Migration = string | ((c: pg.PoolClient) => Promise<void>);
 
 /**
  * Schema migrations, applied in order at start; the `genir_schema` row holds how many have run.
- * Append only: never edit a migration that has shipped.
+ * Append only: never edit a migration that has shipped. A function runs where SQL alone cannot
+ * (filling a new column from core's rules).
  */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE threads (
     key text PRIMARY KEY,
@@ -78,7 +82,46 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX thread_inbox_thread_key ON thread_inbox (thread_key, seq);
   `,
+  // 2: tenants (core/tenant.ts) on threads and transcripts; gallery bindings; installations.
+  async (c) => {
+    await c.query(`
+      ALTER TABLE threads ADD COLUMN tenant text NOT NULL DEFAULT '';
+      ALTER TABLE transcripts ADD COLUMN tenant text NOT NULL DEFAULT '';
+      CREATE TABLE gallery_bindings (
+        tenant text NOT NULL,
+        channel text NOT NULL DEFAULT '',
+        gallery text NOT NULL,
+        bound_at bigint NOT NULL,
+        PRIMARY KEY (tenant, channel)
+      );
+      CREATE TABLE tenants (
+        tenant text PRIMARY KEY,
+        installation jsonb,
+        joined_at bigint NOT NULL,
+        left_at bigint
+      );
+      CREATE INDEX tenants_left_at ON tenants (left_at);
+    `);
+    await fillTenants(c, 'threads', 'key');
+    await fillTenants(c, 'transcripts', 'thread_key');
+    await c.query(`
+      CREATE INDEX threads_tenant_owner ON threads (tenant, owner);
+      CREATE INDEX transcripts_tenant_user ON transcripts (tenant, user_hash);
+    `);
+  },
 ];
+
+/** Sets `tenant` from the thread key (core's tenantOf) on every existing row of the table. */
+async function fillTenants(c: pg.PoolClient, table: string, keyColumn: string): Promise<void> {
+  const { rows } = await c.query<{ key: string }>(`SELECT DISTINCT ${keyColumn} AS key FROM ${table}`);
+  if (rows.length === 0) return;
+  const keys = rows.map((r) => r.key);
+  await c.query(
+    `UPDATE ${table} SET tenant = t.tenant FROM unnest($1::text[], $2::text[]) AS t (key, tenant)
+     WHERE ${table}.${keyColumn} = t.key`,
+    [keys, keys.map(tenantOf)],
+  );
+}
 
 /** Any number of migrations run under this advisory lock, so instances starting together do not race. */
 const MIGRATION_LOCK = 0x67656e69;
@@ -214,7 +257,11 @@ export class PostgresDatabase {
           `the PostgreSQL schema at DATABASE_URL is version ${current}, newer than this program knows (${MIGRATIONS.length}); upgrade genir-chat before starting it on this database`,
         );
       }
-      for (let v = current; v < MIGRATIONS.length; v++) await c.query(MIGRATIONS[v] as string);
+      for (let v = current; v < MIGRATIONS.length; v++) {
+        const step = MIGRATIONS[v] as Migration;
+        if (typeof step === 'string') await c.query(step);
+        else await step(c);
+      }
       await c.query('UPDATE genir_schema SET version = $1', [MIGRATIONS.length]);
     });
   }

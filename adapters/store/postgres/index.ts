@@ -1,9 +1,11 @@
 import { PostgresDatabase, type PostgresOptions } from './database.ts';
 import { PostgresGallery } from './gallery.ts';
+import { PostgresGalleryBindingStore } from './gallery-bindings.ts';
 import { PostgresRoundImageStore } from './images.ts';
 import { PostgresInbox } from './inbox.ts';
 import { type PostgresLockOptions, PostgresThreadLocks } from './locks.ts';
 import { PostgresRateWindows } from './rates.ts';
+import { PostgresTenantStore } from './tenants.ts';
 import { type PostgresStoreOptions, PostgresThreadStore } from './threads.ts';
 import { PostgresTranscriptStore } from './transcripts.ts';
 
@@ -14,10 +16,12 @@ export {
   redactUrl,
 } from './database.ts';
 export { PostgresGallery } from './gallery.ts';
+export { PostgresGalleryBindingStore } from './gallery-bindings.ts';
 export { PostgresRoundImageStore } from './images.ts';
 export { PostgresInbox } from './inbox.ts';
 export { type PostgresLockOptions, PostgresThreadLocks } from './locks.ts';
 export { PostgresRateWindows } from './rates.ts';
+export { PostgresTenantStore } from './tenants.ts';
 export { type PostgresStoreOptions, PostgresThreadStore } from './threads.ts';
 export { PostgresTranscriptStore } from './transcripts.ts';
 
@@ -30,6 +34,8 @@ export interface PostgresStores {
   rates: PostgresRateWindows;
   locks: PostgresThreadLocks;
   inbox: PostgresInbox;
+  bindings: PostgresGalleryBindingStore;
+  tenants: PostgresTenantStore;
 }
 
 /** Connect to DATABASE_URL, migrate, and build every store on the one pool. Close with `db.close()`. */
@@ -48,5 +54,7 @@ export async function openPostgresStores(
     rates: new PostgresRateWindows(db, now),
     locks: new PostgresThreadLocks(db, options),
     inbox: new PostgresInbox(db, now),
+    bindings: new PostgresGalleryBindingStore(db, options.now),
+    tenants: new PostgresTenantStore(db, options.now),
   };
 }

@@ -1,4 +1,5 @@
 import type { ThreadStore } from '../../../core/ports.ts';
+import { type TenantId, tenantOf } from '../../../core/tenant.ts';
 import type { ThreadKey, ThreadState } from '../../../core/types.ts';
 import type { PostgresDatabase } from './database.ts';
 
@@ -38,9 +39,9 @@ export class PostgresThreadStore implements ThreadStore {
     const result =
       expectedVersion === 0
         ? await this.db.query(
-            `INSERT INTO threads (key, version, status, state, owner, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING`,
-            [state.key, version, state.status, json, owner, state.createdAt, this.now()],
+            `INSERT INTO threads (key, tenant, version, status, state, owner, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING`,
+            [state.key, tenantOf(state.key), version, state.status, json, owner, state.createdAt, this.now()],
           )
         : await this.db.query(
             `UPDATE threads SET version = $1, status = $2, state = $3, owner = $4, updated_at = $5
@@ -82,11 +83,19 @@ export class PostgresThreadStore implements ThreadStore {
     return rows.map((r) => r.key);
   }
 
-  async forgetOwner(userId: string): Promise<ThreadKey[]> {
-    const { rows } = await this.db.query<{ key: string }>(
-      'DELETE FROM threads WHERE owner = $1 RETURNING key',
-      [userId],
-    );
+  async forgetOwner(userId: string, tenant: TenantId): Promise<ThreadKey[]> {
+    return this.deleteReturningKeys('DELETE FROM threads WHERE owner = $1 AND tenant = $2 RETURNING key', [
+      userId,
+      tenant,
+    ]);
+  }
+
+  async forgetTenant(tenant: TenantId): Promise<ThreadKey[]> {
+    return this.deleteReturningKeys('DELETE FROM threads WHERE tenant = $1 RETURNING key', [tenant]);
+  }
+
+  private async deleteReturningKeys(sql: string, params: unknown[]): Promise<ThreadKey[]> {
+    const { rows } = await this.db.query<{ key: string }>(sql, params);
     return rows.map((r) => r.key);
   }
 }

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { openPostgresStores, PostgresDatabase } from '../../../adapters/store/postgres/index.ts';
 import { UserFacingError } from '../../../core/errors.ts';
-import { storeContract } from '../../contracts/store.ts';
+import { newState, record, storeContract } from '../../contracts/store.ts';
 import { resetDatabase, skipReason, testDatabase } from '../../support/postgres.ts';
 
 const database = await testDatabase();
@@ -37,6 +37,36 @@ describe.skipIf(!database)(`PostgreSQL store${skipReason ? ` (${skipReason})` : 
     const dbs = await Promise.all([1, 2, 3].map(() => PostgresDatabase.open(url)));
     for (const db of dbs) expect(await db.schemaVersion()).toBe(PostgresDatabase.latestSchemaVersion);
     await Promise.all(dbs.map((db) => db.close()));
+  });
+
+  it('gives the threads and transcripts of a version-1 database their tenants when it migrates', async () => {
+    await resetDatabase(url);
+    const v1 = new pg.Client({ connectionString: url });
+    await v1.connect();
+    await v1.query(`
+      CREATE TABLE genir_schema (version integer NOT NULL);
+      INSERT INTO genir_schema (version) VALUES (1);
+      CREATE TABLE threads (key text PRIMARY KEY, version integer NOT NULL, status text NOT NULL,
+        state jsonb NOT NULL, owner text, created_at bigint NOT NULL, updated_at bigint NOT NULL);
+      CREATE TABLE transcripts (thread_key text NOT NULL, round_id text NOT NULL, round_index integer NOT NULL,
+        user_hash text NOT NULL, record jsonb NOT NULL, created_at bigint NOT NULL, PRIMARY KEY (thread_key, round_id));
+    `);
+    const key = 'slack:T1:C1:1.1';
+    await v1.query("INSERT INTO threads VALUES ($1, 1, 'active', $2, 'u1', 1, 1)", [
+      key,
+      JSON.stringify(newState(key)),
+    ]);
+    await v1.query("INSERT INTO transcripts VALUES ($1, 'r0', 0, 'h1', $2, 1)", [
+      key,
+      JSON.stringify(record(key, 0, 1)),
+    ]);
+    await v1.end();
+    const migrated = await openPostgresStores(url);
+    expect(await migrated.db.schemaVersion()).toBe(PostgresDatabase.latestSchemaVersion);
+    expect((await migrated.transcripts.list({ tenant: 'slack:T1' })).map((r) => r.threadKey)).toEqual([key]);
+    expect(await migrated.threads.forgetOwner('u1', 'slack:T2')).toEqual([]);
+    expect(await migrated.threads.forgetOwner('u1', 'slack:T1')).toEqual([key]);
+    await migrated.db.close();
   });
 
   it('refuses to start on a schema newer than it knows, and says why', async () => {
