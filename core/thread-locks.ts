@@ -34,7 +34,12 @@ export class InProcessLocks implements ThreadLocks {
 /** Thread inboxes within one process (one instance); a crash loses what was waiting, as before. */
 export class InProcessInbox implements ThreadInbox {
   private readonly entries = new Map<ThreadKey, InboxEntry[]>();
-  private seq = 0;
+  /**
+   * A saved thread remembers the sequence numbers it answered (ThreadState.inboxAnswered), and this
+   * inbox starts empty in every process: numbering from the wall clock (µs) keeps a restarted
+   * process's first message from reusing a number the thread already answered.
+   */
+  private seq = Date.now() * 1000;
 
   constructor(private readonly now: () => number = Date.now) {}
 

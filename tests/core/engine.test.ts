@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { decodeActionId, encodeActionId } from '../../commands/index.ts';
+import { ConversationEngine } from '../../core/engine.ts';
 import { RefusedError } from '../../core/errors.ts';
 import { dot } from '../../core/vector.ts';
 import { engineWorld, RecordingSink } from '../support/engine-world.ts';
@@ -589,5 +590,17 @@ describe('ConversationEngine', () => {
       ]);
       expect(await w.engine.thread(KEY)).toBeNull();
     });
+  });
+});
+
+describe('a restarted engine on the same store', () => {
+  it('answers the first message in a thread an earlier process answered', async () => {
+    const w = await engineWorld();
+    const key = 'test:restart';
+    const sink = new RecordingSink();
+    await w.say(key, 'a red circle', sink);
+    const restarted = new ConversationEngine(w.deps, { now: () => Date.now() });
+    await restarted.onMessage({ key, eventId: 'after-restart', userId: 'u1', text: 'it is blue' }, sink);
+    expect(sink.rounds().map((r) => r.roundNumber)).toEqual([1, 2]);
   });
 });
