@@ -90,7 +90,13 @@ export async function createSlackFrontEnd(
   // HTTP mode: the adapter serves this receiver's listener from its own server (body cap, timestamp window).
   const receiver = socket
     ? undefined
-    : new HTTPReceiver({ signingSecret: required(config, 'SLACK_SIGNING_SECRET'), logger: common.logger });
+    : new HTTPReceiver({
+        signingSecret: required(config, 'SLACK_SIGNING_SECRET'),
+        logger: common.logger,
+        // Slack gets its answer once the listeners return: a message listener returns once the
+        // message is stored (SlackAdapter.take), so a crash before that leaves Slack retrying it.
+        processBeforeResponse: true,
+      });
   const app = new App(
     receiver
       ? { ...common, receiver }

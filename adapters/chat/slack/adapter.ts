@@ -128,12 +128,16 @@ const CANNOT_POST_HERE = 'I cannot post in this conversation.';
 
 const NOT_INSTALLED = 'GenIR is not installed in this workspace.';
 
+/** Slack retries an event not answered within 3 s; this leaves room for the network. */
+const ACK_WAIT_MS = 2000;
+
 const errorCode = (err: unknown): string | undefined => (err as { data?: { error?: string } }).data?.error;
 
 /**
  * The Slack front end on a Bolt App: the slash command, mentions, replies in threads that have a
- * search, direct messages, and the round controls. Every handler acknowledges first and then
- * works in the background; each person message becomes one engine event whose id
+ * search, direct messages, and the round controls. Commands and buttons are acknowledged
+ * first and worked on in the background; a message is acknowledged once it is in its thread's
+ * inbox (see take()); each person message becomes one engine event whose id
  * ("slack:<channel>:<ts>") is the same for Slack's retries and for the message/app_mention pair.
  */
 export class SlackAdapter implements ChatFrontEnd {
@@ -265,12 +269,8 @@ export class SlackAdapter implements ChatFrontEnd {
       await ack();
       this.track(this.onCommand(command as SlackCommandBody, respond));
     });
-    app.event('app_mention', async ({ event }) => {
-      this.track(this.onPersonMessage(event as unknown as SlackMessageEvent));
-    });
-    app.event('message', async ({ event }) => {
-      this.track(this.onPersonMessage(event as unknown as SlackMessageEvent));
-    });
+    app.event('app_mention', ({ event }) => this.take(event as unknown as SlackMessageEvent));
+    app.event('message', ({ event }) => this.take(event as unknown as SlackMessageEvent));
     app.action(/^genir/, async ({ ack, body, action, respond }) => {
       await ack();
       this.track(
@@ -281,6 +281,25 @@ export class SlackAdapter implements ChatFrontEnd {
     });
     app.error(async (err) => {
       this.logger.error({ err }, 'slack app error');
+    });
+  }
+
+  /**
+   * Resolves once the message is in its thread's inbox (or is not for us), at most ACK_WAIT_MS
+   * later; the round goes on in the background. In HTTP mode Bolt answers Slack only then
+   * (processBeforeResponse), so an instance killed before the message is stored leaves Slack
+   * retrying it instead of losing it. The bound keeps the answer inside Slack's 3 seconds: a
+   * message not stored by then (a slow file download, a slow database, all round slots busy) is
+   * acknowledged anyway, and a crash after that still loses it.
+   */
+  private take(event: SlackMessageEvent): Promise<void> {
+    return new Promise((acknowledge) => {
+      const timer = setTimeout(acknowledge, ACK_WAIT_MS);
+      const accepted = () => {
+        clearTimeout(timer);
+        acknowledge();
+      };
+      this.track(this.onPersonMessage(event, accepted).finally(accepted));
     });
   }
 
@@ -378,7 +397,7 @@ export class SlackAdapter implements ChatFrontEnd {
    * bot at the top of a channel (a new search in a thread on it), or is in a thread that has a
    * search (a refinement; a mention in a thread without one starts one there), or is in a DM.
    */
-  private async onPersonMessage(event: SlackMessageEvent): Promise<void> {
+  private async onPersonMessage(event: SlackMessageEvent, accepted: () => void): Promise<void> {
     if (!event.user || event.bot_id || event.user === this.me.botUserId) return;
     if (event.subtype && !PERSON_SUBTYPES.has(event.subtype)) return;
     const eventId = `slack:${event.channel}:${event.ts}`;
@@ -405,6 +424,7 @@ export class SlackAdapter implements ChatFrontEnd {
     await this.run(
       { key, eventId, userId: event.user, text, ...uploads, ...(startsSearch ? { startsSearch } : {}) },
       { channel: event.channel, ...(threadTs === NO_THREAD ? {} : { threadTs }), userId: event.user },
+      accepted,
     );
   }
 
@@ -497,11 +517,11 @@ export class SlackAdapter implements ChatFrontEnd {
     }
   }
 
-  private async run(msg: InboundMessage, dest: SlackDestination): Promise<void> {
+  private async run(msg: InboundMessage, dest: SlackDestination, accepted?: () => void): Promise<void> {
     const sink = this.sink(dest);
     try {
       const withAdmin = { ...msg, platformAdmin: () => this.workspaceAdmin(msg.userId) };
-      await this.rounds.run(() => this.engine.onMessage(withAdmin, sink));
+      await this.rounds.run(() => this.engine.onMessage(withAdmin, sink, accepted ? { accepted } : {}));
     } catch (err) {
       await this.failed(sink, err);
     } finally {
