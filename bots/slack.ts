@@ -67,6 +67,12 @@ export function boltLogger(
 }
 
 /** Where the OAuth install link and Slack's redirect back are served (the manifest's redirect URL). */
+/**
+ * Slack gets its answer once the listeners return: a message listener returns once the message is
+ * stored (SlackAdapter.take), so a crash before that leaves Slack retrying it.
+ */
+const ACK_AFTER_LISTENERS = true;
+
 export const INSTALL_PATH = '/slack/install';
 export const REDIRECT_PATH = '/slack/oauth_redirect';
 
@@ -91,6 +97,7 @@ async function oauthReceiver(
     ]);
   const receiver = new HTTPReceiver({
     signingSecret: required(config, 'SLACK_SIGNING_SECRET'),
+    processBeforeResponse: ACK_AFTER_LISTENERS,
     clientId: required(config, 'SLACK_CLIENT_ID'),
     clientSecret: required(config, 'SLACK_CLIENT_SECRET'),
     stateSecret: required(config, 'SLACK_STATE_SECRET'),
@@ -147,7 +154,11 @@ export async function createSlackFrontEnd(
     installs?.receiver ??
     (socket
       ? undefined
-      : new HTTPReceiver({ signingSecret: required(config, 'SLACK_SIGNING_SECRET'), logger: bolt }));
+      : new HTTPReceiver({
+          signingSecret: required(config, 'SLACK_SIGNING_SECRET'),
+          logger: bolt,
+          processBeforeResponse: ACK_AFTER_LISTENERS,
+        }));
   const app = new App(
     receiver
       ? { ...common, receiver }

@@ -6,7 +6,15 @@ import { BoundedSet } from './bounded.ts';
 import { DEFAULT_ENGINE_OPTIONS, type EngineDeps, type EngineOptions } from './engine-options.ts';
 import { describeError, errorText } from './error-text.ts';
 import { CodedError, errorMessage, SupersededError, UserFacingError } from './errors.ts';
-import type { ChatEngine, InboxEntry, RateWindows, ThreadInbox, ThreadLease, ThreadLocks } from './ports.ts';
+import type {
+  ChatEngine,
+  InboxEntry,
+  MessageHooks,
+  RateWindows,
+  ThreadInbox,
+  ThreadLease,
+  ThreadLocks,
+} from './ports.ts';
 import { InProcessRateWindows } from './rate-limit.ts';
 import { SerialQueues } from './serial-queue.ts';
 import { qualifiedUserId, type TenantId, tenantOf } from './tenant.ts';
@@ -70,13 +78,16 @@ export class ConversationEngine implements ChatEngine {
   }
 
   /** Resolves once the message has been handled (or merged into a round that has). */
-  async onMessage(msg: InboundMessage, sink: ThreadSink): Promise<void> {
+  async onMessage(msg: InboundMessage, sink: ThreadSink, hooks: MessageHooks = {}): Promise<void> {
+    const accepted = () => hooks.accepted?.();
     if (!(await this.deps.threads.claimOnce(`msg:${msg.eventId}`, this.options.dedupeTtlMs))) return;
     const typed = this.deps.commands.parseTyped(msg.text);
     if (typed?.kind === 'action') {
+      accepted();
       return this.enqueueAction({ ...msg, actionId: '' }, typed.ref, sink);
     }
     if (typed?.kind === 'unknown') {
+      accepted();
       await sink.send({
         kind: 'notice',
         level: 'warn',
@@ -86,6 +97,7 @@ export class ConversationEngine implements ChatEngine {
     }
     const normalized = typed?.kind === 'find' ? { ...msg, text: typed.text, startsSearch: true } : msg;
     await this.inbox.push(normalized);
+    accepted();
     return this.wake(msg.key, sink, normalized.startsSearch === true);
   }
 

@@ -389,6 +389,16 @@ export interface RoundPictures {
 }
 
 /** What the chat front ends hand events to; core's ConversationEngine implements it. */
+/** What a front end may ask of the handling of one message. */
+export interface MessageHooks {
+  /**
+   * Called once the message is durably accepted (written to its thread's inbox), before its round:
+   * a platform that redelivers unacknowledged events is acknowledged here, so a crash before this
+   * point leaves the platform retrying instead of losing the message.
+   */
+  accepted?(): void;
+}
+
 export interface ChatEngine {
   /** The limits and policies a front end shows people (page info, help). */
   readonly settings: { maxMessageChars: number; topK: number; transcripts: TranscriptPolicy };
@@ -404,7 +414,7 @@ export interface ChatEngine {
    * the limits again itself, deferring messages (never dropping them) and refusing controls.
    */
   tooFast(key: ThreadKey, userId: string): Promise<string | null>;
-  onMessage(msg: InboundMessage, sink: ThreadSink): Promise<void>;
+  onMessage(msg: InboundMessage, sink: ThreadSink, hooks?: MessageHooks): Promise<void>;
   onAction(action: InboundAction, sink: ThreadSink): Promise<void>;
   /** A thread as stored (read-only for front ends), or null. */
   thread(key: ThreadKey): Promise<ThreadState | null>;

@@ -71,6 +71,12 @@ async function main(): Promise<void> {
     };
     // The demo gallery is built once, before the instances share it.
     execFileSync('npx', ['tsx', 'scripts/cli.ts', 'demo-gallery'], { cwd: ROOT, env, stdio: 'ignore' });
+    // A workspace searches the gallery bound to it (one without is told how to bind one).
+    execFileSync(
+      'npx',
+      ['tsx', 'scripts/cli.ts', 'gallery', 'bind', 'demo', '--slack-team', fake.identity.teamId],
+      { cwd: ROOT, env, stdio: 'ignore' },
+    );
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       // node itself (not npx), so SIGKILL reaches the bot's process.
@@ -194,7 +200,8 @@ async function main(): Promise<void> {
       }),
     );
     console.error('replies delivered; killing one instance during the next ones');
-    // 3. More replies while one instance is killed (SIGKILL) in the middle of them.
+    // 3. More replies while one instance is killed (SIGKILL) in the middle of them. Wording the
+    // offline refiner always understands: an "I did not understand" answer draws no round.
     const victim = instances[2] as Instance;
     const killed = sleep(300).then(() => {
       victim.proc.kill('SIGKILL');
@@ -202,7 +209,7 @@ async function main(): Promise<void> {
     await Promise.all(
       roots.slice(50, 70).map(async (root) => {
         await until('the search to exist', () => accepted(root, sent.get(root)?.[0] as string), 60_000);
-        for (let m = 0; m < 5; m++) await reply(root, `now ${m} times bluer`, 100 + m);
+        for (let m = 0; m < 5; m++) await reply(root, `make it ${m} steps larger`, 100 + m);
       }),
     );
     await killed;
@@ -239,7 +246,10 @@ async function main(): Promise<void> {
         .filter((m) => m.metadata?.event_type === 'genir_round').length;
       for (const t of texts) {
         const n = answered.filter((a) => a === t).length;
-        if (n === 0) lost++;
+        if (n === 0) {
+          lost++;
+          console.error(`lost: ${key(root)} "${t}" (answered: ${answered.length}, sent: ${texts.length})`);
+        }
         if (n > 1) duplicates += n - 1;
       }
       const order = answered.filter((a) => texts.includes(a));

@@ -78,6 +78,29 @@ describe.skipIf(!database)(
       await close();
     });
 
+    it('says a message is accepted only once it is in the shared inbox, and only the first delivery', async () => {
+      const { engines, stores, close } = await instances(2);
+      const key = 'slack:T1:C1:5.5';
+      const msg: InboundMessage = { key, eventId: 'ev-accepted', userId: 'u1', text: 'a red circle' };
+      const inInboxWhenAccepted: string[][] = [];
+      const accepted = async (engine: ConversationEngine) => {
+        let seen: Promise<string[]> | null = null;
+        const handled = engine.onMessage(msg, new RecordingSink(), {
+          accepted: () => {
+            seen = stores.inbox.pending(key).then((entries) => entries.map((e) => e.message.eventId));
+          },
+        });
+        await handled;
+        if (seen) inInboxWhenAccepted.push(await seen);
+      };
+      await accepted(engines[0] as ConversationEngine);
+      // A retry reaching another instance is a duplicate: nothing to acknowledge after storing.
+      await accepted(engines[1] as ConversationEngine);
+      expect(inInboxWhenAccepted).toHaveLength(1);
+      expect(inInboxWhenAccepted[0]).toContain('ev-accepted');
+      await close();
+    });
+
     it('takes up a thread whose messages another instance accepted and left behind', async () => {
       const { engines, stores, close } = await instances(2);
       const key = 'slack:T1:C1:9.9';

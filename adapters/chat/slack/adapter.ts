@@ -146,12 +146,16 @@ const CANNOT_POST_HERE = 'I cannot post in this conversation.';
 
 const NOT_INSTALLED = 'GenIR is not installed in this workspace.';
 
+/** Slack retries an event not answered within 3 s; this leaves room for the network. */
+const ACK_WAIT_MS = 2000;
+
 const errorCode = (err: unknown): string | undefined => (err as { data?: { error?: string } }).data?.error;
 
 /**
  * The Slack front end on a Bolt App: the slash command, mentions, replies in threads that have a
- * search, direct messages, and the round controls. Every handler acknowledges first and then
- * works in the background; each person message becomes one engine event whose id
+ * search, direct messages, and the round controls. Commands and buttons are acknowledged
+ * first and worked on in the background; a message is acknowledged once it is in its thread's
+ * inbox (see take()); each person message becomes one engine event whose id
  * ("slack:<channel>:<ts>") is the same for Slack's retries and for the message/app_mention pair.
  */
 export class SlackAdapter implements ChatFrontEnd {
@@ -303,9 +307,7 @@ export class SlackAdapter implements ChatFrontEnd {
       this.track(this.onCommand(this.teamOf(args), args.command as SlackCommandBody, args.respond));
     });
     for (const name of ['app_mention', 'message'] as const) {
-      app.event(name, async (args) => {
-        this.track(this.onPersonMessage(this.teamOf(args), args.event as unknown as SlackMessageEvent));
-      });
+      app.event(name, (args) => this.take(this.teamOf(args), args.event as unknown as SlackMessageEvent));
     }
     app.action(/^genir/, async (args) => {
       const { ack, body, action, respond } = args;
@@ -324,6 +326,25 @@ export class SlackAdapter implements ChatFrontEnd {
       if (err.code === 'slack_bolt_authorization_error')
         this.logger.warn({ err: err.message }, 'refused an event of a workspace the app is not installed in');
       else this.logger.error({ err }, 'slack app error');
+    });
+  }
+
+  /**
+   * Resolves once the message is in its thread's inbox (or is not for us), at most ACK_WAIT_MS
+   * later; the round goes on in the background. In HTTP mode Bolt answers Slack only then
+   * (processBeforeResponse), so an instance killed before the message is stored leaves Slack
+   * retrying it instead of losing it. The bound keeps the answer inside Slack's 3 seconds: a
+   * message not stored by then (a slow file download, a slow database, all round slots busy) is
+   * acknowledged anyway, and a crash after that still loses it.
+   */
+  private take(team: SlackTeam, event: SlackMessageEvent): Promise<void> {
+    return new Promise((acknowledge) => {
+      const timer = setTimeout(acknowledge, ACK_WAIT_MS);
+      const accepted = () => {
+        clearTimeout(timer);
+        acknowledge();
+      };
+      this.track(this.onPersonMessage(team, event, accepted).finally(accepted));
     });
   }
 
@@ -440,7 +461,11 @@ export class SlackAdapter implements ChatFrontEnd {
    * bot at the top of a channel (a new search in a thread on it), or is in a thread that has a
    * search (a refinement; a mention in a thread without one starts one there), or is in a DM.
    */
-  private async onPersonMessage(team: SlackTeam, event: SlackMessageEvent): Promise<void> {
+  private async onPersonMessage(
+    team: SlackTeam,
+    event: SlackMessageEvent,
+    accepted: () => void,
+  ): Promise<void> {
     if (!event.user || event.bot_id || event.user === team.botUserId) return;
     if (event.subtype && !PERSON_SUBTYPES.has(event.subtype)) return;
     const eventId = `slack:${event.channel}:${event.ts}`;
@@ -473,6 +498,7 @@ export class SlackAdapter implements ChatFrontEnd {
         ...(threadTs === NO_THREAD ? {} : { threadTs }),
         userId: event.user,
       },
+      accepted,
     );
   }
 
@@ -571,11 +597,16 @@ export class SlackAdapter implements ChatFrontEnd {
     }
   }
 
-  private async run(msg: InboundMessage, team: SlackTeam, dest: SlackDestination): Promise<void> {
+  private async run(
+    msg: InboundMessage,
+    team: SlackTeam,
+    dest: SlackDestination,
+    accepted?: () => void,
+  ): Promise<void> {
     const sink = this.sink(dest);
     try {
       const withAdmin = { ...msg, platformAdmin: () => this.workspaceAdmin(team, msg.userId) };
-      await this.rounds.run(() => this.engine.onMessage(withAdmin, sink));
+      await this.rounds.run(() => this.engine.onMessage(withAdmin, sink, accepted ? { accepted } : {}));
     } catch (err) {
       await this.failed(sink, err);
     } finally {

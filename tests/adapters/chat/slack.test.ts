@@ -621,6 +621,48 @@ describe('slack: retries, duplicates and rate limits', () => {
   );
 
   it(
+    'a message is acknowledged once it is stored in its thread inbox, without waiting for its round',
+    withWorld(async (w) => {
+      const root = (await w.command('C1', 'a red circle')) as string;
+      await w.idle();
+      const stored: string[] = [];
+      const { engine } = w.world;
+      const onMessage = engine.onMessage.bind(engine);
+      engine.onMessage = async (msg, sink, hooks) => {
+        // A store slower than the loopback network: an acknowledgement sent first would arrive first.
+        await new Promise((r) => setTimeout(r, 100));
+        return onMessage(msg, sink, {
+          ...hooks,
+          accepted: () => {
+            stored.push(msg.text);
+            hooks?.accepted?.();
+          },
+        });
+      };
+      // The round is held until the test lets it go: the acknowledgement must not wait for it.
+      let release = () => {};
+      w.world.deps.generator.gate = new Promise<void>((r) => {
+        release = r;
+      });
+      const reply = w.fake.addPersonMessage('C1', PERSON, 'it is blue', root);
+      const res = await w.sender.event({
+        type: 'message',
+        channel: 'C1',
+        channel_type: 'channel',
+        user: PERSON,
+        text: 'it is blue',
+        ts: reply.ts,
+        thread_ts: root,
+      });
+      expect(res.status).toBe(200);
+      expect(stored).toEqual(['it is blue']);
+      release();
+      await w.idle();
+      expect(w.roundMessages('C1', root).map((m) => m.metadata?.event_payload.round)).toEqual([1, 2]);
+    }),
+  );
+
+  it(
     'a 429 with Retry-After on chat.postMessage delays the round message; it is posted once, not lost',
     withWorld(
       async (w) => {
