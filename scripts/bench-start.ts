@@ -55,7 +55,9 @@ async function startToFirstRound(): Promise<number> {
       body: JSON.stringify({ text: 'a large red circle on a teal background' }),
     });
     for (;;) {
-      const text = await (await web.call(`/api/threads/${thread.id}`)).text();
+      const res = await web.call(`/api/threads/${thread.id}`);
+      if (!res.ok) throw new Error(`GET /api/threads/${thread.id}: HTTP ${res.status}`);
+      const text = await res.text();
       const sheet = /\/img\/rounds\/[^"]+\/sheet\.png/.exec(text)?.[0];
       if (sheet) {
         const res = await web.call(sheet);

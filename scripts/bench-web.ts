@@ -31,13 +31,21 @@ export async function startWeb(env: NodeJS.ProcessEnv): Promise<StartedWeb> {
     env: { ...env, WEB_PORT: String(port) },
     stdio: 'ignore',
   });
+  // The playground knows a browser by its session cookie: one browser, one cookie.
+  let session = '';
   return {
     child,
-    async call(path, init) {
+    async call(path, init = {}) {
+      const headers = new Headers(init.headers);
       for (;;) {
         if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}`);
-        const res = await fetch(`http://127.0.0.1:${port}${path}`, init).catch(() => null);
-        if (res) return res;
+        if (session) headers.set('Cookie', session);
+        const res = await fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers }).catch(() => null);
+        if (res) {
+          const set = res.headers.getSetCookie()[0];
+          if (set) session = set.split(';')[0] as string;
+          return res;
+        }
         await new Promise((r) => setTimeout(r, 10));
       }
     },
