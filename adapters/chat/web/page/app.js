@@ -174,6 +174,22 @@ async function renameThread(t) {
   }
 }
 
+/** A sidebar button acting on one search (rename, delete). */
+function threadTool(t, kind, verb, iconName, act) {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: `thread-tool thread-${kind}`,
+      title: `${verb} this search`,
+      'aria-label': `${verb} the search "${t.title}"`,
+      dataset: { thread: t.id },
+      onclick: () => act(t),
+    },
+    icon(iconName),
+  );
+}
+
 function renderThreads() {
   const list = [...app.threads.values()].sort((a, b) => b.updatedAt - a.updatedAt);
   els.threads.replaceChildren(
@@ -212,30 +228,8 @@ function renderThreads() {
                 ),
               ),
             ),
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'thread-tool thread-rename',
-                title: 'Rename this search',
-                'aria-label': `Rename the search "${t.title}"`,
-                dataset: { thread: t.id },
-                onclick: () => renameThread(t),
-              },
-              icon('rename'),
-            ),
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'thread-tool thread-delete',
-                title: 'Delete this search',
-                'aria-label': `Delete the search "${t.title}"`,
-                dataset: { thread: t.id },
-                onclick: () => deleteThread(t),
-              },
-              icon('not'),
-            ),
+            threadTool(t, 'rename', 'Rename', 'rename', renameThread),
+            threadTool(t, 'delete', 'Delete', 'not', deleteThread),
           ),
         )),
   );
