@@ -1,6 +1,7 @@
 import type { TranscriptRecord, TranscriptStore } from '../../../core/ports.ts';
-import { type TenantId, tenantOf } from '../../../core/tenant.ts';
+import type { TenantId } from '../../../core/tenant.ts';
 import type { ThreadKey } from '../../../core/types.ts';
+import { transcriptRow } from '../transcript-row.ts';
 import type { PostgresDatabase } from './database.ts';
 
 /** Per-round transcript records in the GenIR data format, one row per (thread, round). */
@@ -13,15 +14,7 @@ export class PostgresTranscriptStore implements TranscriptStore {
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (thread_key, round_id) DO UPDATE SET round_index = excluded.round_index,
          user_hash = excluded.user_hash, record = excluded.record, created_at = excluded.created_at`,
-      [
-        record.threadKey,
-        tenantOf(record.threadKey),
-        record.roundId,
-        record.roundIndex,
-        record.userHash,
-        JSON.stringify(record),
-        record.createdAt,
-      ],
+      transcriptRow(record),
     );
   }
 

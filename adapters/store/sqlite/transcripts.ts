@@ -1,6 +1,7 @@
 import type { TranscriptRecord, TranscriptStore } from '../../../core/ports.ts';
-import { type TenantId, tenantOf } from '../../../core/tenant.ts';
+import type { TenantId } from '../../../core/tenant.ts';
 import type { ThreadKey } from '../../../core/types.ts';
+import { type TranscriptRow, transcriptRow } from '../transcript-row.ts';
 import type { SqliteDatabase } from './database.ts';
 
 /** Per-round transcript records in the GenIR data format, one row per (thread, round). */
@@ -10,7 +11,7 @@ export class SqliteTranscriptStore implements TranscriptStore {
   constructor(db: SqliteDatabase) {
     const c = db.connection;
     this.statements = {
-      put: c.prepare<[string, string, string, number, string, string, number]>(
+      put: c.prepare<TranscriptRow>(
         `INSERT INTO transcripts (thread_key, tenant, round_id, round_index, user_hash, record, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (thread_key, round_id) DO UPDATE SET round_index = excluded.round_index,
            user_hash = excluded.user_hash, record = excluded.record, created_at = excluded.created_at`,
@@ -33,15 +34,7 @@ export class SqliteTranscriptStore implements TranscriptStore {
   }
 
   async put(record: TranscriptRecord): Promise<void> {
-    this.statements.put.run(
-      record.threadKey,
-      tenantOf(record.threadKey),
-      record.roundId,
-      record.roundIndex,
-      record.userHash,
-      JSON.stringify(record),
-      record.createdAt,
-    );
+    this.statements.put.run(...transcriptRow(record));
   }
 
   async removeRound(threadKey: ThreadKey, roundId: string): Promise<void> {
